@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+// The `shepherd` command: the bundled daemon CLI (built by `npm run build`).
+require('../dist/daemon.js');

@@ -1,0 +1,83 @@
+// The seam between the router and one upstream wire format. The router speaks OpenAI chat
+// completions internally; an adapter turns that into its provider's request and turns the
+// provider's answers, stream events and errors back into OpenAI shapes. Adding a provider means
+// adding one module that implements ProviderAdapter (see openai-compatible.ts).
+import type { ProviderConfig } from '../../shared/config';
+
+/** Token counts as the upstream reported them. */
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+  cachedTokens?: number;
+}
+
+/** The client's OpenAI chat-completions body, parsed once; fields Shepherd does not read pass through. */
+export interface ChatBody {
+  model: string;
+  messages: unknown[];
+  stream?: boolean;
+  stream_options?: { include_usage?: boolean } & Record<string, unknown>;
+  [field: string]: unknown;
+}
+
+/** Where one attempt goes: a deployment resolved against its provider. */
+export interface UpstreamTarget {
+  deploymentId: string;
+  providerName: string;
+  provider: ProviderConfig;
+  upstreamModel: string;
+  apiKey: string | undefined;
+}
+
+export interface UpstreamHttpRequest {
+  method: 'GET' | 'POST';
+  /** Path appended to the provider's baseUrl path, e.g. "/chat/completions". */
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+/** A normalised upstream failure with the verdict the router needs. */
+export interface UpstreamFailure {
+  /** What kind of failure: a network-level one, or an HTTP status from the upstream. */
+  kind: 'connect' | 'timeout' | 'reset' | 'status' | 'protocol';
+  /** The HTTP status a client should see for this failure. */
+  status: number;
+  /** True when another attempt (here or elsewhere) may succeed. */
+  retryable: boolean;
+  /** From Retry-After / retry-after-ms, when the upstream sent one. */
+  retryAfterMs?: number;
+  message: string;
+  type: string;
+  code?: string;
+}
+
+export interface StreamOptions {
+  /** The client asked for stream_options.include_usage and must receive the usage chunk. */
+  clientWantsUsage: boolean;
+}
+
+/** Turns upstream stream events into the SSE frames the client receives. */
+export interface StreamTranslator {
+  /** One upstream SSE event in; zero or more complete SSE frames ("data: ...\n\n") out. */
+  push(event: { event?: string; data: string }): string[];
+  /** Frames to send when the upstream stream ended normally (e.g. "data: [DONE]\n\n"). */
+  end(): string[];
+  /** Usage seen so far, if the upstream reported any. */
+  usage(): Usage | undefined;
+  /** True once the upstream has sent its terminal event. */
+  done(): boolean;
+}
+
+export interface ProviderAdapter {
+  readonly type: ProviderConfig['type'];
+  /** The upstream request for a chat completion; streaming requests ask the upstream for usage. */
+  chatRequest(target: UpstreamTarget, body: ChatBody): UpstreamHttpRequest;
+  /** A non-streaming upstream answer (status 2xx) as the OpenAI JSON text to return, plus usage. */
+  parseChatResponse(text: string): { body: string; usage: Usage | undefined };
+  streamTranslator(options: StreamOptions): StreamTranslator;
+  /** Verdict on a non-2xx upstream answer. */
+  classifyStatus(status: number, headers: Record<string, string | string[] | undefined>, bodyText: string): UpstreamFailure;
+  /** A request that costs no tokens and tells whether the upstream is reachable (model list). */
+  probeRequest(target: UpstreamTarget): UpstreamHttpRequest;
+}

@@ -1,0 +1,190 @@
+// The Shepherd config file's shape. This zod schema is the single source of truth: the daemon
+// validates with it, `shepherd config schema` derives the JSON Schema from it for editor IntelliSense,
+// and the extension imports the inferred types.
+import { z } from 'zod';
+
+const positiveInt = z.number().int().positive();
+const usdPerMillion = z.number().nonnegative().describe('USD per 1M tokens');
+
+export const PriceSchema = z
+  .object({
+    input: usdPerMillion.describe('USD per 1M input (prompt) tokens'),
+    output: usdPerMillion.describe('USD per 1M output (completion) tokens'),
+    cachedInput: usdPerMillion.optional().describe('USD per 1M cached input tokens; defaults to the input price'),
+    checked: z.string().optional().describe('When the published price was last checked (YYYY-MM-DD)'),
+  })
+  .strict();
+export type Price = z.infer<typeof PriceSchema>;
+
+export const TimeoutsSchema = z
+  .object({
+    connectMs: positiveInt.optional().describe('TCP/TLS connect timeout'),
+    firstByteMs: positiveInt.optional().describe('Time allowed until the upstream sends response headers'),
+    idleMs: positiveInt.optional().describe('Longest silence allowed between body chunks'),
+  })
+  .strict();
+export type Timeouts = z.infer<typeof TimeoutsSchema>;
+
+export const PROVIDER_TYPES = ['openai-compatible'] as const;
+
+export const ProviderSchema = z
+  .object({
+    type: z.enum(PROVIDER_TYPES).default('openai-compatible').describe('Wire format the upstream speaks'),
+    baseUrl: z.url({ protocol: /^https?$/ }).describe('Base URL including the API version path, e.g. https://api.openai.com/v1'),
+    apiKey: z.string().min(1).optional().describe('Inline API key (prefer apiKeyEnv)'),
+    apiKeyEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
+      .optional()
+      .describe('Name of the environment variable that holds the API key'),
+    headers: z.record(z.string(), z.string()).optional().describe('Extra headers sent with every upstream request'),
+    timeouts: TimeoutsSchema.optional(),
+    sandbox: z.boolean().optional().describe('Set by Shepherd for its simulated upstreams; such a provider needs no key'),
+  })
+  .strict();
+export type ProviderConfig = z.infer<typeof ProviderSchema>;
+
+export const DeploymentSchema = z
+  .object({
+    provider: z.string().min(1).describe('A key of `providers`'),
+    model: z.string().min(1).describe('The model name the upstream expects'),
+    region: z.string().min(1).optional().describe('Free-form region label, e.g. us-east'),
+    price: PriceSchema.optional().describe("Overrides the group's price for this deployment"),
+  })
+  .strict();
+export type DeploymentConfig = z.infer<typeof DeploymentSchema>;
+
+export const ModelGroupSchema = z
+  .object({
+    aliases: z.array(z.string().min(1)).optional().describe('Other names clients may use for this group'),
+    price: PriceSchema.optional(),
+    deployments: z.array(DeploymentSchema).min(1, 'a model group needs at least one deployment'),
+  })
+  .strict();
+export type ModelGroupConfig = z.infer<typeof ModelGroupSchema>;
+
+export const ServerSchema = z
+  .object({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(4210),
+    bodyLimitBytes: positiveInt.default(8 * 1024 * 1024).describe('Largest request body accepted'),
+    allowedOrigins: z
+      .array(z.string())
+      .default([])
+      .describe('Browser origins allowed to call the daemon (exact match, e.g. http://localhost:3000)'),
+    allowedHosts: z
+      .array(z.string())
+      .default([])
+      .describe('Host header names accepted besides loopback names (needed only when binding beyond loopback)'),
+    apiKeys: z.array(z.string().min(8)).optional().describe('If set, clients must send one of these as a Bearer token'),
+    apiKeysEnv: z.string().optional().describe('Environment variable holding a comma-separated list of local API keys'),
+  })
+  .strict();
+export type ServerConfig = z.infer<typeof ServerSchema>;
+
+export const UpstreamSchema = z
+  .object({
+    connectMs: positiveInt.default(5_000),
+    firstByteMs: positiveInt.default(120_000),
+    idleMs: positiveInt.default(60_000),
+  })
+  .strict();
+
+const ConfigObject = z
+  .object({
+    $schema: z.string().optional(),
+    server: ServerSchema.default(ServerSchema.parse({})),
+    upstream: UpstreamSchema.default(UpstreamSchema.parse({})).describe('Default upstream timeouts'),
+    sandbox: z
+      .union([z.boolean(), z.literal('auto')])
+      .default('auto')
+      .describe('auto: run the simulated upstreams when no provider has a key; true: always; false: never'),
+    providers: z.record(z.string().min(1), ProviderSchema).default({}),
+    models: z.record(z.string().min(1), ModelGroupSchema).default({}),
+  })
+  .strict();
+
+/** Cross-field rules the per-field schema cannot express; each issue names the exact path. */
+// They run even when other fields are invalid (`when`), so one pass lists every problem; the value may
+// then be only partly valid, hence the defensive reads.
+export const ConfigSchema = ConfigObject.superRefine(
+  (cfg, ctx) => {
+  const providers = isRecord(cfg.providers) ? cfg.providers : {};
+  const models = isRecord(cfg.models) ? cfg.models : {};
+  const providerNames = Object.keys(providers);
+  for (const [name, provider] of Object.entries(providers)) {
+    if (isRecord(provider) && provider.apiKey && provider.apiKeyEnv) {
+      ctx.addIssue({ code: 'custom', path: ['providers', name], message: 'set apiKey or apiKeyEnv, not both' });
+    }
+  }
+  const names = new Map<string, string>(); // lower-cased name or alias -> owning group
+  for (const group of Object.keys(models)) names.set(group.toLowerCase(), group);
+  for (const [group, model] of Object.entries(models)) {
+    if (!isRecord(model)) continue;
+    const deployments = Array.isArray(model.deployments) ? model.deployments : [];
+    deployments.forEach((d, i) => {
+      if (isRecord(d) && typeof d.provider === 'string' && !Object.hasOwn(providers, d.provider)) {
+        const hint = closest(d.provider, providerNames);
+        ctx.addIssue({
+          code: 'custom',
+          path: ['models', group, 'deployments', i, 'provider'],
+          message: `unknown provider "${d.provider}"${hint ? ` (did you mean "${hint}"?)` : ''}`,
+        });
+      }
+    });
+    const aliases = Array.isArray(model.aliases) ? model.aliases : [];
+    aliases.forEach((alias, i) => {
+      if (typeof alias !== 'string') return;
+      const owner = names.get(alias.toLowerCase());
+      if (owner && owner !== group) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['models', group, 'aliases', i],
+          message: `alias "${alias}" is already used by model group "${owner}"`,
+        });
+      } else {
+        names.set(alias.toLowerCase(), group);
+      }
+    });
+  }
+  },
+  { when: () => true },
+);
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export type ShepherdConfig = z.infer<typeof ConfigSchema>;
+export type ShepherdConfigInput = z.input<typeof ConfigSchema>;
+
+/** JSON Schema (draft 2020-12) for the config file, derived from the zod schema. */
+export function configJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(ConfigObject, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return { ...schema, title: 'Shepherd config' };
+}
+
+function closest(word: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = c;
+    }
+  }
+  return bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[b.length];
+}

@@ -1,0 +1,27 @@
+// One line of the request ledger: a finished request, success or failure. The daemon appends these
+// and replays them at start-up; the extension receives them as "request finished" events.
+import { z } from 'zod';
+
+export const LedgerEntrySchema = z.object({
+  id: z.string().describe('Request id, also sent to the client as x-request-id'),
+  time: z.string().describe('ISO-8601 time the request finished'),
+  requestedModel: z.string().describe('The model name the client asked for'),
+  model: z.string().nullable().describe('The model group it resolved to (null when unknown)'),
+  servedModel: z.string().nullable().describe('The upstream model name of the deployment that answered'),
+  deployment: z.string().nullable().describe('Deployment id (provider/model@region) that answered or last failed'),
+  provider: z.string().nullable(),
+  attempts: z.number().int().nonnegative(),
+  status: z.number().int().describe('HTTP status the client received'),
+  ok: z.boolean(),
+  error: z.string().optional().describe('Why it failed (no prompt text, no keys)'),
+  stream: z.boolean(),
+  promptTokens: z.number().int().nonnegative(),
+  completionTokens: z.number().int().nonnegative(),
+  cachedTokens: z.number().int().nonnegative().optional(),
+  usageSource: z.enum(['upstream', 'none']).describe('Where the token counts came from'),
+  costUsd: z.number().nonnegative(),
+  latencyMs: z.number().nonnegative().describe('From request received to last byte'),
+  ttftMs: z.number().nonnegative().optional().describe('Time to first token (streaming) or to the full answer'),
+  sandbox: z.boolean().optional().describe('Served by the built-in sandbox, not a real provider'),
+});
+export type LedgerEntry = z.infer<typeof LedgerEntrySchema>;

@@ -1,0 +1,26 @@
+// Mocha's spec reporter plus one plain closing line, `N passed, M failed`, so a run that executed
+// no test (or lost some) is visible to CI and to people skimming a log.
+'use strict';
+const Mocha = require('mocha');
+const { EVENT_RUN_END, EVENT_TEST_PASS, EVENT_TEST_FAIL, EVENT_TEST_PENDING } = Mocha.Runner.constants;
+
+class SummaryReporter extends Mocha.reporters.Spec {
+  constructor(runner, options) {
+    super(runner, options);
+    let passed = 0;
+    let failed = 0;
+    let skipped = 0;
+    runner.on(EVENT_TEST_PASS, () => passed++);
+    runner.on(EVENT_TEST_FAIL, () => failed++);
+    runner.on(EVENT_TEST_PENDING, () => skipped++);
+    runner.once(EVENT_RUN_END, () => {
+      // The spec reporter prints its epilogue on the same event; print after it.
+      setImmediate(() => {
+        const tail = skipped ? `, ${skipped} skipped` : '';
+        process.stdout.write(`\n${passed} passed, ${failed} failed${tail}\n`);
+      });
+    });
+  }
+}
+
+module.exports = SummaryReporter;
