@@ -1,0 +1,28 @@
+// The no-keys default: the same model groups, names, aliases and prices as the user's config, served
+// by two simulated upstreams on loopback instead of real providers. Pure.
+import type { ProviderConfig, ShepherdConfig } from '../../shared/config';
+
+export interface SandboxEndpoint {
+  provider: string; // provider name, e.g. "sandbox-us"
+  region: string;
+  url: string; // base URL of a running sandbox
+}
+
+/** Two of them, so failover between deployments can be tried without any key. */
+export const SANDBOX_ENDPOINTS = [
+  { provider: 'sandbox-us', region: 'us-east' },
+  { provider: 'sandbox-eu', region: 'eu-west' },
+] as const;
+
+export function sandboxOverlay(config: ShepherdConfig, endpoints: SandboxEndpoint[]): ShepherdConfig {
+  const providers: Record<string, ProviderConfig> = {};
+  for (const e of endpoints) providers[e.provider] = { type: 'openai-compatible', baseUrl: e.url, sandbox: true };
+  const models: ShepherdConfig['models'] = {};
+  for (const [name, group] of Object.entries(config.models)) {
+    models[name] = {
+      ...group,
+      deployments: endpoints.map((e) => ({ provider: e.provider, model: name, region: e.region })),
+    };
+  }
+  return { ...config, providers, models };
+}

@@ -1,0 +1,175 @@
+// The `shepherd` command line: start the daemon, run the sandbox alone, check or describe config.
+import { parseArgs } from 'node:util';
+import { configJsonSchema } from '../shared/config';
+import { formatProblems, keyStatus, loadConfigFile } from './config/load';
+import { createLogger, parseLevel } from './log';
+import { startSandbox } from './sandbox/server';
+import { startDaemon, StartError } from './start';
+import { VERSION } from './version';
+
+const USAGE = `Shepherd ${VERSION}: a local LLM router with an OpenAI-compatible port
+
+Usage:
+  shepherd start [--config FILE] [--port N] [--host H] [--data-dir DIR] [--sandbox] [--log-level L]
+  shepherd sandbox [--port N] [--host H]     run the simulated upstreams alone
+  shepherd config check FILE                 validate a config file
+  shepherd config schema                     print the config's JSON Schema
+  shepherd --version | --help
+
+With no provider API keys set, "start" serves the built-in sandbox (simulated upstreams on loopback).
+Environment: SHEPHERD_DATA_DIR, SHEPHERD_LOG_LEVEL (debug|info|warn|error), SHEPHERD_LOG_FORMAT=json.
+`;
+
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return 0;
+    case '--version':
+    case '-v':
+    case 'version':
+      process.stdout.write(`${VERSION}\n`);
+      return 0;
+    case 'start':
+      return start(rest);
+    case 'sandbox':
+      return sandbox(rest);
+    case 'config':
+      return config(rest);
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+async function start(args: string[]): Promise<number> {
+  const { values } = parse(args, {
+    config: { type: 'string' },
+    port: { type: 'string' },
+    host: { type: 'string' },
+    'data-dir': { type: 'string' },
+    sandbox: { type: 'boolean' },
+    'log-level': { type: 'string' },
+  });
+  const levelName = values['log-level'] ?? process.env.SHEPHERD_LOG_LEVEL;
+  const level = parseLevel(levelName);
+  if (levelName !== undefined && level === undefined) throw new UsageError(`--log-level must be debug, info, warn or error, not "${levelName}"`);
+  const log = createLogger({ level, json: process.env.SHEPHERD_LOG_FORMAT === 'json' });
+  const daemon = await startDaemon({
+    configPath: values.config,
+    dataDir: values['data-dir'],
+    port: values.port === undefined ? undefined : portNumber(values.port),
+    host: values.host,
+    sandbox: values.sandbox,
+    log,
+  });
+  const sandboxNote = daemon.sandbox()
+    ? ` (SANDBOX: simulated upstreams, ${daemon.sandboxReason()}; set a provider key such as OPENAI_API_KEY for real models)`
+    : '';
+  process.stdout.write(`Shepherd ${VERSION} listening on ${daemon.url}${sandboxNote}\n`);
+  process.stdout.write(`  OpenAI base URL: ${daemon.url}/v1   config: ${daemon.configPath}\n`);
+
+  // Keep serving whatever a single bad request does; log it instead of dying.
+  process.on('uncaughtException', (err) => log.error('uncaught exception', { error: err.stack ?? err.message }));
+  process.on('unhandledRejection', (err) => log.error('unhandled rejection', { error: err instanceof Error ? err.stack ?? err.message : String(err) }));
+
+  await new Promise<void>((resolve) => {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      signals++;
+      if (signals > 1) {
+        log.warn('second signal: exiting without waiting');
+        process.exit(1);
+      }
+      log.info(`${signal}: finishing in-flight requests, then stopping`);
+      daemon.stop().then(resolve, (err: unknown) => {
+        log.error('shutdown failed', { error: err instanceof Error ? err.message : String(err) });
+        resolve();
+      });
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  log.info('stopped');
+  return 0;
+}
+
+async function sandbox(args: string[]): Promise<number> {
+  const { values } = parse(args, { port: { type: 'string' }, host: { type: 'string' } });
+  const sbx = await startSandbox({ port: values.port === undefined ? 0 : portNumber(values.port), host: values.host, name: 'sandbox' });
+  process.stdout.write(`Shepherd sandbox (simulated OpenAI upstream) listening on ${sbx.url}\n`);
+  process.stdout.write(`  script faults: curl -X PUT ${sbx.url.replace(/\/v1$/, '')}/_sandbox/faults -d '{"rules":[{"fault":{"type":"status","status":503},"count":3}]}'\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await sbx.close();
+  return 0;
+}
+
+async function config(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === 'schema') {
+    process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
+    return 0;
+  }
+  if (sub === 'check') {
+    const { positionals } = parse(rest, {}, true);
+    if (positionals.length !== 1) throw new UsageError('config check takes one FILE');
+    const file = positionals[0];
+    const result = await loadConfigFile(file);
+    if (!result.ok) {
+      process.stderr.write(`${formatProblems(file, result.problems)}\n`);
+      return 1;
+    }
+    const cfg = result.config;
+    const keys = keyStatus(cfg, process.env);
+    process.stdout.write(
+      `${file}: valid (${Object.keys(cfg.providers).length} providers, ${Object.keys(cfg.models).length} model groups)\n`,
+    );
+    if (keys.withoutKey.length > 0) {
+      process.stdout.write(`  no API key in this environment for: ${keys.withoutKey.join(', ')}\n`);
+    }
+    return 0;
+  }
+  throw new UsageError(sub === undefined ? 'config needs "check FILE" or "schema"' : `unknown config command "${sub}"`);
+}
+
+type Options = Parameters<typeof parseArgs>[0] extends infer C ? (C extends { options?: infer O } ? O : never) : never;
+
+function parse<O extends NonNullable<Options>>(args: string[], options: O, allowPositionals = false) {
+  try {
+    return parseArgs({ args, options, allowPositionals, strict: true });
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+function portNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port must be a number from 0 to 65535, not "${value}"`);
+  return n;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`shepherd: ${err.message}\n\n${USAGE}`);
+      process.exitCode = 2;
+    } else if (err instanceof StartError) {
+      process.stderr.write(`shepherd: ${err.message}\n`);
+      process.exitCode = 1;
+    } else {
+      process.stderr.write(`shepherd: unexpected error: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

@@ -1,0 +1,12 @@
+// The adapter for each provider type. A new wire format is one new module plus one line here.
+import type { ProviderConfig } from '../../shared/config';
+import { openaiCompatible } from './openai-compatible';
+import type { ProviderAdapter } from './types';
+
+const adapters: Record<ProviderConfig['type'], ProviderAdapter> = {
+  'openai-compatible': openaiCompatible,
+};
+
+export function adapterFor(type: ProviderConfig['type']): ProviderAdapter {
+  return adapters[type];
+}

@@ -1,0 +1,82 @@
+// The catalog: what clients can ask for (model groups and aliases) and what serves it
+// (deployments), resolved from a validated config. Pure: keys come in as a lookup result.
+import type { Price, ProviderConfig, ShepherdConfig } from '../../shared/config';
+
+export interface Deployment {
+  /** Stable id used in headers, the ledger and status: provider/model, plus @region when set. */
+  id: string;
+  group: string;
+  providerName: string;
+  provider: ProviderConfig;
+  upstreamModel: string;
+  region: string | undefined;
+  price: Price | undefined;
+  /** Undefined when the provider's key is missing; such a deployment is skipped. */
+  apiKey: string | undefined;
+  /** Why this deployment cannot be used right now, if it cannot. */
+  unavailable: string | undefined;
+  sandbox: boolean;
+}
+
+export interface ModelGroup {
+  name: string;
+  aliases: string[];
+  price: Price | undefined;
+  deployments: Deployment[];
+}
+
+export interface Catalog {
+  groups: Map<string, ModelGroup>;
+  /** Lower-cased group names and aliases -> group name. */
+  names: Map<string, string>;
+}
+
+export function buildCatalog(config: ShepherdConfig, keyFor: (providerName: string) => string | undefined): Catalog {
+  const groups = new Map<string, ModelGroup>();
+  const names = new Map<string, string>();
+  for (const [name, model] of Object.entries(config.models)) {
+    const deployments = model.deployments.map((d): Deployment => {
+      const provider = config.providers[d.provider];
+      const apiKey = keyFor(d.provider);
+      const needsKey = !provider.sandbox && (provider.apiKey !== undefined || provider.apiKeyEnv !== undefined);
+      return {
+        id: `${d.provider}/${d.model}${d.region ? `@${d.region}` : ''}`,
+        group: name,
+        providerName: d.provider,
+        provider,
+        upstreamModel: d.model,
+        region: d.region,
+        price: d.price ?? model.price,
+        apiKey,
+        unavailable: needsKey && !apiKey ? missingKeyReason(d.provider, provider) : undefined,
+        sandbox: provider.sandbox === true,
+      };
+    });
+    const aliases = model.aliases ?? [];
+    groups.set(name, { name, aliases, price: model.price, deployments });
+    names.set(name.toLowerCase(), name);
+    for (const alias of aliases) names.set(alias.toLowerCase(), name);
+  }
+  return { groups, names };
+}
+
+export function resolveGroup(catalog: Catalog, requested: string): ModelGroup | undefined {
+  const name = catalog.names.get(requested.toLowerCase());
+  return name === undefined ? undefined : catalog.groups.get(name);
+}
+
+/** Every name a client may send, for GET /v1/models and for "did you mean" hints. */
+export function listModelNames(catalog: Catalog): { id: string; group: string; alias: boolean }[] {
+  const out: { id: string; group: string; alias: boolean }[] = [];
+  for (const group of catalog.groups.values()) {
+    out.push({ id: group.name, group: group.name, alias: false });
+    for (const alias of group.aliases) out.push({ id: alias, group: group.name, alias: true });
+  }
+  return out;
+}
+
+function missingKeyReason(providerName: string, provider: ProviderConfig): string {
+  return provider.apiKeyEnv
+    ? `no API key: environment variable ${provider.apiKeyEnv} is not set (provider "${providerName}")`
+    : `no API key for provider "${providerName}"`;
+}

@@ -1,0 +1,210 @@
+// Starts a whole daemon: config, ledger replay, the sandbox when no keys are set, the HTTP gateway,
+// live config reload and clean shutdown. The CLI and the integration tests both start it this way.
+import { mkdir } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import type { ShepherdConfig } from '../shared/config';
+import { keyStatus, resolveApiKey, ensureConfigFile, formatProblems, loadConfigFile, type LoadResult } from './config/load';
+import { configPathFor, resolveDataDir } from './config/paths';
+import { SANDBOX_ENDPOINTS, sandboxOverlay } from './config/sandbox-overlay';
+import { watchConfig } from './config/watch';
+import { StatusBoard } from './health/status';
+import { createLogger, type Logger } from './log';
+import { Upstreams } from './providers/upstream';
+import { buildCatalog } from './routing/catalog';
+import { startSandbox, type Sandbox } from './sandbox/server';
+import { createGateway, type GatewayState } from './server/gateway';
+import { Ledger } from './spend/ledger';
+import { removeStateFile, writeStateFile } from './state-file';
+import { VERSION } from './version';
+
+export interface StartOptions {
+  configPath?: string;
+  dataDir?: string;
+  port?: number;
+  host?: string;
+  /** Force the sandbox even when keys are set. */
+  sandbox?: boolean;
+  env?: NodeJS.ProcessEnv;
+  log?: Logger;
+  /** Reload the config file when it changes (default true). */
+  watch?: boolean;
+  /** How long in-flight requests may run on during shutdown (default 10 s). */
+  graceMs?: number;
+}
+
+export interface RunningDaemon {
+  url: string;
+  host: string;
+  port: number;
+  dataDir: string;
+  configPath: string;
+  /** True when requests are served by the built-in sandbox. */
+  sandbox: () => boolean;
+  /** Why the sandbox is in use, for the start-up line. */
+  sandboxReason: () => string | undefined;
+  ledger: Ledger;
+  /** Re-reads the config file now (what the file watcher does on change). */
+  reload(): Promise<LoadResult>;
+  stop(): Promise<void>;
+}
+
+/** A start-up failure with a message meant for the user, not a stack trace. */
+export class StartError extends Error {}
+
+export async function startDaemon(options: StartOptions = {}): Promise<RunningDaemon> {
+  const env = options.env ?? process.env;
+  const log = options.log ?? createLogger();
+  const dataDir = resolveDataDir(options.dataDir, env);
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const configPath = options.configPath ?? configPathFor(dataDir);
+  if (options.configPath === undefined) {
+    const { created } = await ensureConfigFile(configPath);
+    if (created) log.info('wrote a starter config with presets', { path: configPath });
+  }
+  const first = await loadConfigFile(configPath);
+  if (!first.ok) throw new StartError(formatProblems(configPath, first.problems));
+  const config = withOverrides(first.config, options);
+
+  const ledger = await Ledger.open(dataDir, { warn: (m) => log.warn(m) });
+  const replay = await ledger.replay();
+  log.info('ledger replayed', { entries: replay.entries, skipped: replay.skipped, files: replay.files, ms: Math.round(replay.ms) });
+
+  const sandboxes: Sandbox[] = [];
+  let sandboxReason: string | undefined;
+  const upstreams = new Upstreams();
+  const status = new StatusBoard();
+
+  // The effective config: the file's, or its sandbox twin when no provider can be reached with a key.
+  const compose = async (cfg: ShepherdConfig): Promise<GatewayState> => {
+    const keys = keyStatus(cfg, env);
+    sandboxReason = options.sandbox
+      ? 'started with --sandbox'
+      : cfg.sandbox === true
+        ? 'config sets "sandbox": true'
+        : cfg.sandbox === 'auto' && keys.withKey.length === 0
+          ? 'no provider API keys are set'
+          : undefined;
+    let effective = cfg;
+    if (sandboxReason !== undefined) {
+      if (sandboxes.length === 0) {
+        for (const e of SANDBOX_ENDPOINTS) {
+          sandboxes.push(await startSandbox({ name: e.provider, ttftMs: 120, tokensPerSecond: 80, models: Object.keys(cfg.models) }));
+        }
+      }
+      effective = sandboxOverlay(cfg, SANDBOX_ENDPOINTS.map((e, i) => ({ ...e, url: sandboxes[i].url })));
+    }
+    const catalog = buildCatalog(effective, (name) => resolveApiKey(effective.providers[name], env));
+    upstreams.retain(new Set(Object.values(effective.providers).map((p) => new URL(p.baseUrl).origin)));
+    return { config: effective, catalog, sandbox: sandboxReason !== undefined, clientKeys: clientKeys(cfg, env) };
+  };
+
+  let state = await compose(config);
+  const gateway = createGateway({
+    current: () => state,
+    upstreams,
+    ledger,
+    status,
+    log,
+    version: VERSION,
+    startedAt: new Date(),
+  });
+
+  const host = config.server.host;
+  await listen(gateway.server, config.server.port, host);
+  const port = (gateway.server.address() as AddressInfo).port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  await writeStateFile(dataDir, {
+    pid: process.pid,
+    version: VERSION,
+    host,
+    port,
+    url,
+    sandbox: state.sandbox,
+    startedAt: new Date().toISOString(),
+  });
+
+  // Reloads apply everything but the listening address, which needs a restart.
+  const apply = async (result: LoadResult): Promise<LoadResult> => {
+    if (!result.ok) {
+      log.error(`config not reloaded; keeping the last good config.\n${formatProblems(configPath, result.problems)}`);
+      return result;
+    }
+    try {
+      state = await compose(withOverrides(result.config, options));
+      log.info('config reloaded', { groups: state.catalog.groups.size, sandbox: state.sandbox });
+    } catch (err) {
+      log.error('config reload failed; keeping the last good config', { error: err instanceof Error ? err.message : String(err) });
+    }
+    return result;
+  };
+  let reloading = Promise.resolve<unknown>(undefined);
+  const watcher =
+    options.watch === false
+      ? undefined
+      : watchConfig(configPath, (result) => {
+          reloading = reloading.then(() => apply(result));
+        });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url,
+    host,
+    port,
+    dataDir,
+    configPath,
+    ledger,
+    sandbox: () => state.sandbox,
+    sandboxReason: () => sandboxReason,
+    reload: async () => {
+      const result = await loadConfigFile(configPath);
+      await (reloading = reloading.then(() => apply(result)));
+      return result;
+    },
+    stop() {
+      stopping ??= (async () => {
+        watcher?.close();
+        await gateway.shutdown(options.graceMs ?? 10_000);
+        await ledger.close();
+        await upstreams.close();
+        await Promise.all(sandboxes.map((s) => s.close()));
+        await removeStateFile(dataDir, process.pid);
+      })();
+      return stopping;
+    },
+  };
+}
+
+function withOverrides(config: ShepherdConfig, options: StartOptions): ShepherdConfig {
+  if (options.port === undefined && options.host === undefined) return config;
+  return {
+    ...config,
+    server: { ...config.server, port: options.port ?? config.server.port, host: options.host ?? config.server.host },
+  };
+}
+
+function clientKeys(config: ShepherdConfig, env: NodeJS.ProcessEnv): string[] {
+  const fromEnv = config.server.apiKeysEnv ? (env[config.server.apiKeysEnv] ?? '').split(',') : [];
+  return [...(config.server.apiKeys ?? []), ...fromEnv].map((k) => k.trim()).filter((k) => k.length > 0);
+}
+
+function listen(server: import('node:http').Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      server.off('listening', onListening);
+      if (err.code === 'EADDRINUSE') {
+        reject(new StartError(`port ${port} on ${host} is already in use (is another Shepherd running?); choose another with --port`));
+      } else if (err.code === 'EACCES') {
+        reject(new StartError(`not allowed to listen on ${host}:${port}; choose a port above 1024 with --port`));
+      } else {
+        reject(new StartError(`cannot listen on ${host}:${port}: ${err.message}`));
+      }
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(port, host);
+  });
+}
