@@ -1,0 +1,34 @@
+// What one request cost, from the upstream's token counts and the configured price (USD per 1M tokens).
+// OpenAI semantics: the prompt count INCLUDES cached tokens, so the cached part is billed at the cached
+// price (the input price when none is set) and only the rest at the input price.
+import type { Price } from '../../shared/config';
+import type { Usage } from '../providers/types';
+
+/**
+ * Costs are rounded to 1e-10 USD (a ten-thousandth of a micro-dollar, far below any price step).
+ * Why: raw float products carry noise (0.1 * 3 = 0.30000000000000004) that would be written into every
+ * ledger line and make equal costs compare unequal; rounding keeps lines short and deterministic.
+ * Sums stay exact because Aggregates adds costs as integer counts of this unit (see aggregates.ts).
+ */
+export const COST_UNITS_PER_USD = 1e10;
+
+export function costUsd(usage: Usage, price: Price | undefined): number {
+  if (!price) return 0;
+  const prompt = count(usage.promptTokens);
+  const completion = count(usage.completionTokens);
+  // An upstream reporting more cached than prompt tokens is inconsistent; never bill a negative rest.
+  const cached = Math.min(count(usage.cachedTokens), prompt);
+  const usd =
+    ((prompt - cached) * price.input + cached * (price.cachedInput ?? price.input) + completion * price.output) / 1_000_000;
+  return roundUsd(usd);
+}
+
+/** Rounds to 1e-10 USD; values too large to carry that precision are already as exact as floats get. */
+export function roundUsd(usd: number): number {
+  return Math.round(usd * COST_UNITS_PER_USD) / COST_UNITS_PER_USD;
+}
+
+/** Token counts come from upstream JSON: anything not a finite non-negative number counts as zero. */
+function count(n: number | undefined): number {
+  return typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : 0;
+}

@@ -1,0 +1,423 @@
+// The request ledger on disk: what is written, what a restart replays, and how it survives torn lines,
+// garbage and failing writes.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, open, readFile, readdir, rm, rmdir, stat, symlink, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LedgerEntrySchema, type LedgerEntry } from '../../shared/ledger';
+import { Aggregates } from '../../daemon/spend/aggregates';
+import { Ledger, ledgerEntryProblem } from '../../daemon/spend/ledger';
+
+function entry(over: Partial<LedgerEntry> = {}): LedgerEntry {
+  return {
+    id: 'req-1',
+    time: '2025-01-15T10:00:00.000Z',
+    requestedModel: 'chat',
+    model: 'chat',
+    servedModel: 'gpt-4o-mini',
+    deployment: 'openai/gpt-4o-mini@us-east',
+    provider: 'openai',
+    attempts: 1,
+    status: 200,
+    ok: true,
+    stream: false,
+    promptTokens: 1000,
+    completionTokens: 500,
+    usageSource: 'upstream',
+    costUsd: 0.00045,
+    latencyMs: 812.3,
+    ...over,
+  };
+}
+
+async function lines(file: string): Promise<string[]> {
+  const text = await readFile(file, 'utf8');
+  assert.ok(text.endsWith('\n'), `${file} ends with a newline`);
+  return text.slice(0, -1).split('\n');
+}
+
+describe('ledger', () => {
+  let dataDir: string;
+  let warnings: string[];
+  const opened: Ledger[] = [];
+  const openLedger = async (): Promise<Ledger> => {
+    const ledger = await Ledger.open(dataDir, { warn: (m) => warnings.push(m) });
+    opened.push(ledger);
+    return ledger;
+  };
+  const janFile = (): string => join(dataDir, 'ledger', '2025-01.jsonl');
+
+  beforeEach(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'shepherd-ledger-'));
+    warnings = [];
+  });
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((l) => l.close()));
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('replays after a restart exactly what was appended, and rebuilds the same totals', async () => {
+    const written = [
+      entry({ id: 'a' }),
+      entry({ id: 'b', ok: false, status: 503, error: 'HTTP 503: overloaded', attempts: 3, promptTokens: 0, completionTokens: 0, usageSource: 'none', costUsd: 0 }),
+      entry({ id: 'c', model: 'fast', cachedTokens: 200, stream: true, ttftMs: 120.5, costUsd: 0.0003 }),
+      entry({ id: 'd', model: null, requestedModel: 'no-such-model', servedModel: null, deployment: null, provider: null, ok: false, status: 404, costUsd: 0, promptTokens: 0, completionTokens: 0, usageSource: 'none', error: 'unknown model' }),
+      entry({ id: 'e', sandbox: true, costUsd: 0.1 }),
+    ];
+    const first = await openLedger();
+    for (const e of written) await first.append(e);
+    assert.deepEqual(first.totals.all, { requests: 5, errors: 2, promptTokens: 3000, completionTokens: 1500, costUsd: 0.10075 });
+    const live = { all: { ...first.totals.all }, byModel: new Map(first.totals.byModel) };
+    await first.close();
+
+    const second = await openLedger();
+    const seen: LedgerEntry[] = [];
+    const summary = await second.replay((e) => seen.push(e));
+    assert.deepEqual(seen, written);
+    assert.deepEqual({ files: summary.files, entries: summary.entries, skipped: summary.skipped }, { files: 1, entries: 5, skipped: 0 });
+    assert.ok(summary.ms >= 0);
+    assert.deepEqual(second.totals.all, live.all);
+    assert.deepEqual(second.totals.byModel, live.byModel);
+    assert.deepEqual([...second.totals.byModel.keys()].sort(), ['chat', 'fast', 'no-such-model']);
+    assert.deepEqual(second.totals.byModel.get('no-such-model'), { requests: 1, errors: 1, promptTokens: 0, completionTokens: 0, costUsd: 0 });
+    assert.deepEqual(warnings, []);
+  });
+
+  it('writes 200 concurrent appends in call order, one valid JSON line each, coalesced into one write', async () => {
+    const ledger = await openLedger();
+    // Count writes on the real FileHandle class: concurrent appends must not cost one write(2) each.
+    const probe = await open(join(dataDir, 'probe'), 'w');
+    const proto = Object.getPrototypeOf(probe) as { write: (...args: unknown[]) => Promise<unknown> };
+    await probe.close();
+    const realWrite = proto.write;
+    let writes = 0;
+    proto.write = function (this: unknown, ...args: unknown[]) {
+      writes += 1;
+      return realWrite.apply(this, args);
+    };
+    try {
+      await Promise.all(Array.from({ length: 200 }, (_, i) => ledger.append(entry({ id: `r${i}`, promptTokens: i }))));
+    } finally {
+      proto.write = realWrite;
+    }
+    const got = (await lines(janFile())).map((l) => JSON.parse(l) as LedgerEntry);
+    assert.deepEqual(got.map((e) => e.id), Array.from({ length: 200 }, (_, i) => `r${i}`));
+    for (const e of got) assert.equal(ledgerEntryProblem(e), undefined);
+    assert.equal(writes, 1, 'one write for the whole batch');
+    assert.equal(ledger.totals.all.requests, 200);
+    assert.equal(ledger.totals.all.promptTokens, (199 * 200) / 2);
+  });
+
+  it('keeps order across batches when appends keep arriving while a write is in flight', async () => {
+    const ledger = await openLedger();
+    const pending: Promise<void>[] = [];
+    for (let i = 0; i < 50; i++) {
+      pending.push(ledger.append(entry({ id: `s${i}` })));
+      await new Promise((r) => setImmediate(r)); // let earlier batches reach the disk meanwhile
+    }
+    await Promise.all(pending);
+    assert.deepEqual((await lines(janFile())).map((l) => (JSON.parse(l) as LedgerEntry).id), Array.from({ length: 50 }, (_, i) => `s${i}`));
+  });
+
+  it("files entries by their UTC month and replays the months oldest first", async () => {
+    const ledger = await openLedger();
+    await ledger.append(entry({ id: 'feb-1', time: '2025-02-01T00:00:00.000Z' }));
+    await ledger.append(entry({ id: 'jan-1', time: '2025-01-31T23:59:59.999Z' }));
+    // 00:30 on 1 March at UTC+1 is still February in UTC.
+    await ledger.append(entry({ id: 'feb-2', time: '2025-03-01T00:30:00+01:00' }));
+    await ledger.close();
+
+    assert.deepEqual((await readdir(join(dataDir, 'ledger'))).sort(), ['2025-01.jsonl', '2025-02.jsonl']);
+    assert.deepEqual((await lines(janFile())).map((l) => (JSON.parse(l) as LedgerEntry).id), ['jan-1']);
+    const reopened = await openLedger();
+    const ids: string[] = [];
+    const summary = await reopened.replay((e) => ids.push(e.id));
+    assert.deepEqual(ids, ['jan-1', 'feb-1', 'feb-2']);
+    assert.equal(summary.files, 2);
+    assert.equal(reopened.totals.all.requests, 3);
+  });
+
+  it('skips a torn last line with a warning, and the next append starts a fresh line after it', async () => {
+    await mkdir(join(dataDir, 'ledger'), { recursive: true });
+    await writeFile(janFile(), `${JSON.stringify(entry({ id: 'old-1' }))}\n{"id":"torn-2","time":"20`);
+    const ledger = await openLedger();
+    const summary = await ledger.replay();
+    assert.deepEqual({ entries: summary.entries, skipped: summary.skipped }, { entries: 1, skipped: 1 });
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /2025-01\.jsonl line 2: skipped \(torn last line/);
+
+    await ledger.append(entry({ id: 'new-3' }));
+    assert.ok(warnings.some((w) => /repaired torn last line in .*2025-01\.jsonl/.test(w)), warnings.join('\n'));
+    const raw = await lines(janFile());
+    assert.equal(raw.length, 3, 'old line, torn fragment, new line');
+    assert.equal((JSON.parse(raw[0]) as LedgerEntry).id, 'old-1');
+    assert.equal(raw[1], '{"id":"torn-2","time":"20');
+    assert.equal((JSON.parse(raw[2]) as LedgerEntry).id, 'new-3');
+    await ledger.close();
+
+    const again = await openLedger();
+    const ids: string[] = [];
+    const second = await again.replay((e) => ids.push(e.id));
+    assert.deepEqual({ entries: second.entries, skipped: second.skipped }, { entries: 2, skipped: 1 });
+    assert.deepEqual(ids, ['old-1', 'new-3']);
+  });
+
+  it('keeps a complete last entry that only lacks its newline', async () => {
+    await mkdir(join(dataDir, 'ledger'), { recursive: true });
+    await writeFile(janFile(), JSON.stringify(entry({ id: 'whole' })));
+    const ledger = await openLedger();
+    assert.equal((await ledger.replay()).entries, 1);
+    await ledger.append(entry({ id: 'next' }));
+    assert.deepEqual((await lines(janFile())).map((l) => (JSON.parse(l) as LedgerEntry).id), ['whole', 'next']);
+  });
+
+  it('skips garbage lines in the middle, naming file and line, and caps the warnings', async () => {
+    await mkdir(join(dataDir, 'ledger'), { recursive: true });
+    const body = [
+      JSON.stringify(entry({ id: 'g1' })),
+      'not json at all',
+      '{"id":"x"}',
+      '',
+      JSON.stringify(entry({ id: 'g2', costUsd: -1 })),
+      JSON.stringify(entry({ id: 'g3' })),
+    ];
+    await writeFile(janFile(), `${body.join('\n')}\n`);
+    const ledger = await openLedger();
+    const ids: string[] = [];
+    const summary = await ledger.replay((e) => ids.push(e.id));
+    assert.deepEqual(ids, ['g1', 'g3']);
+    assert.deepEqual({ entries: summary.entries, skipped: summary.skipped }, { entries: 2, skipped: 3 });
+    assert.match(warnings[0], /2025-01\.jsonl line 2: skipped \(not valid JSON\)/);
+    assert.match(warnings[1], /line 3: skipped \(not a ledger entry: time is missing\)/);
+    assert.match(warnings[2], /line 5: skipped \(not a ledger entry: costUsd must be a non-negative number\)/);
+    assert.equal(warnings.length, 3);
+
+    await writeFile(janFile(), `${Array.from({ length: 25 }, (_, i) => `garbage ${i}`).join('\n')}\n`);
+    warnings = [];
+    const many = await ledger.replay();
+    assert.equal(many.skipped, 25);
+    assert.equal(ledger.totals.all.requests, 0, 'a replay rebuilds the totals from scratch');
+    assert.equal(warnings.length, 11);
+    assert.match(warnings[10], /15 more invalid lines skipped/);
+  });
+
+  it('skips an over-long garbage line without buffering it whole', async () => {
+    await mkdir(join(dataDir, 'ledger'), { recursive: true });
+    await writeFile(janFile(), `${'x'.repeat(3 << 20)}\n${JSON.stringify(entry({ id: 'after' }))}\n`);
+    const ledger = await openLedger();
+    const ids: string[] = [];
+    const summary = await ledger.replay((e) => ids.push(e.id));
+    assert.deepEqual(ids, ['after']);
+    assert.equal(summary.skipped, 1);
+    assert.match(warnings[0], /line 1: skipped \(longer than/);
+  });
+
+  it('counts every entry once when appends race a replay', async () => {
+    const ledger = await openLedger();
+    for (let i = 0; i < 30; i++) await ledger.append(entry({ id: `old${i}` }));
+    const before = Array.from({ length: 20 }, (_, i) => ledger.append(entry({ id: `b${i}` })));
+    const replayed = ledger.replay();
+    const during = Array.from({ length: 20 }, (_, i) => ledger.append(entry({ id: `d${i}` })));
+    await Promise.all([...before, replayed, ...during]);
+    assert.equal(ledger.totals.all.requests, 70);
+    const summary = await replayed;
+    // Lines already on disk when it started; appends still queued then wait and are written after it.
+    assert.equal(summary.entries, 30);
+    assert.equal((await lines(janFile())).length, 70);
+  });
+
+  it("passes on an error thrown by the caller's onEntry instead of calling the file unreadable", async () => {
+    const ledger = await openLedger();
+    await ledger.append(entry());
+    await assert.rejects(
+      ledger.replay(() => {
+        throw new Error('caller bug');
+      }),
+      /caller bug/,
+    );
+    assert.deepEqual(warnings, []);
+    assert.equal((await ledger.replay()).entries, 1, 'the ledger still replays afterwards');
+  });
+
+  it('replays an empty or missing ledger as nothing', async () => {
+    const ledger = await openLedger();
+    assert.deepEqual({ ...(await ledger.replay()), ms: 0 }, { files: 0, entries: 0, skipped: 0, ms: 0 });
+    await rm(ledger.dir, { recursive: true });
+    assert.equal((await ledger.replay()).entries, 0);
+  });
+
+  it('creates the ledger directory owner-only (0700) and its files 0600', async function () {
+    if (process.platform === 'win32') this.skip(); // no POSIX modes
+    const ledger = await openLedger();
+    assert.equal(ledger.dir, join(dataDir, 'ledger'));
+    assert.equal((await stat(ledger.dir)).mode & 0o777, 0o700);
+    await ledger.append(entry());
+    assert.equal((await stat(janFile())).mode & 0o777, 0o600);
+  });
+
+  it('rejects appends after close, and close writes what was queued before it', async () => {
+    const ledger = await openLedger();
+    const queued = ledger.append(entry({ id: 'before-close' }));
+    await ledger.close();
+    await queued;
+    await assert.rejects(ledger.append(entry({ id: 'after-close' })), /ledger is closed; request after-close was not recorded/);
+    assert.deepEqual((await lines(janFile())).map((l) => (JSON.parse(l) as LedgerEntry).id), ['before-close']);
+  });
+
+  it('rejects an entry it could not replay, writes nothing for it, and stays usable', async () => {
+    const ledger = await openLedger();
+    await assert.rejects(ledger.append(entry({ id: 'nan', costUsd: Number.NaN })), /invalid ledger entry nan: costUsd must be a non-negative number/);
+    await assert.rejects(ledger.append(entry({ id: 'when', time: 'yesterday' })), /time "yesterday" is not an ISO-8601 date/);
+    await ledger.append(entry({ id: 'fine' }));
+    assert.deepEqual((await lines(janFile())).map((l) => (JSON.parse(l) as LedgerEntry).id), ['fine']);
+    assert.equal(ledger.totals.all.requests, 1);
+  });
+
+  describe('when the disk refuses a write', () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => {
+      unhandled.push(reason);
+    };
+    beforeEach(() => {
+      unhandled.length = 0;
+      process.on('unhandledRejection', onUnhandled);
+    });
+    afterEach(() => {
+      process.off('unhandledRejection', onUnhandled);
+    });
+
+    it('rejects when the month file cannot be opened (a directory in its place), then recovers', async () => {
+      const ledger = await openLedger();
+      await mkdir(janFile()); // root ignores permission bits, but nobody can open a directory for append
+      await assert.rejects(ledger.append(entry({ id: 'lost' })), (err: Error) => {
+        assert.match(err.message, /could not write to the ledger .*2025-01\.jsonl: .*EISDIR/);
+        return true;
+      });
+      assert.equal(ledger.totals.all.requests, 0, 'a failed append is not counted');
+      await rmdir(janFile());
+      await ledger.append(entry({ id: 'kept' }));
+      assert.deepEqual((await lines(janFile())).map((l) => (JSON.parse(l) as LedgerEntry).id), ['kept']);
+      assert.equal(ledger.totals.all.requests, 1);
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(unhandled, []);
+    });
+
+    it('after a write that stops part-way, resolves the lines that were written whole and rejects the rest', async () => {
+      const ledger = await openLedger();
+      await ledger.append(entry({ id: 'first' }));
+      const probe = await open(join(dataDir, 'probe'), 'w');
+      const proto = Object.getPrototypeOf(probe) as { write: (...args: unknown[]) => Promise<unknown> };
+      await probe.close();
+      const realWrite = proto.write;
+      const lineBytes = Buffer.byteLength(`${JSON.stringify(entry({ id: 'p1' }))}\n`);
+      let calls = 0;
+      // A short write of one and a half lines, then the disk is full.
+      proto.write = function (this: unknown, buf: unknown, offset: unknown) {
+        calls += 1;
+        if (calls === 1) return realWrite.call(this, buf, offset, lineBytes + 10);
+        return Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+      };
+      let results: PromiseSettledResult<void>[];
+      try {
+        results = await Promise.allSettled(['p1', 'p2', 'p3'].map((id) => ledger.append(entry({ id }))));
+      } finally {
+        proto.write = realWrite;
+      }
+      assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'rejected']);
+      assert.match(String((results[1] as PromiseRejectedResult).reason), /could not write to the ledger .*ENOSPC/);
+      assert.equal(ledger.totals.all.requests, 2, 'first and p1 are on disk');
+
+      await ledger.append(entry({ id: 'after' }));
+      assert.ok(warnings.some((w) => /repaired torn last line/.test(w)), warnings.join('\n'));
+      await ledger.close();
+      const again = await openLedger();
+      const ids: string[] = [];
+      const summary = await again.replay((e) => ids.push(e.id));
+      assert.deepEqual(ids, ['first', 'p1', 'after']);
+      assert.equal(summary.skipped, 1, 'the half line of p2');
+      assert.deepEqual(again.totals.all, { ...ledger.totals.all });
+      assert.deepEqual(unhandled, []);
+    });
+
+    it('rejects when write(2) fails with ENOSPC (the file is /dev/full), then recovers', async function () {
+      if (process.platform !== 'linux' || !existsSync('/dev/full')) this.skip(); // needs Linux's always-full device
+      const ledger = await openLedger();
+      await symlink('/dev/full', janFile());
+      const results = await Promise.allSettled([ledger.append(entry({ id: 'x1' })), ledger.append(entry({ id: 'x2' }))]);
+      for (const r of results) {
+        assert.equal(r.status, 'rejected');
+        assert.match(String((r as PromiseRejectedResult).reason), /could not write to the ledger .*2025-01\.jsonl: .*ENOSPC/);
+      }
+      await unlink(janFile());
+      await ledger.append(entry({ id: 'y' }));
+      await ledger.flush();
+      assert.deepEqual((await lines(janFile())).map((l) => (JSON.parse(l) as LedgerEntry).id), ['y']);
+      assert.equal(ledger.totals.all.requests, 1);
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(unhandled, []);
+    });
+  });
+});
+
+describe('ledger entry check', () => {
+  // The fast hand-written check must accept exactly what the zod schema (the contract) accepts. This
+  // fails when a field is added to or changed in LedgerEntrySchema without updating the check.
+  const minimal: Record<string, unknown> = { ...entry() };
+  const full: Record<string, unknown> = { ...entry(), error: 'x', cachedTokens: 3, ttftMs: 1.5, sandbox: false };
+  const values: unknown[] = [undefined, null, '', 'x', 'upstream', 'none', 0, -1, 1.5, 2 ** 53, Number.NaN, Number.POSITIVE_INFINITY, true, false, {}, []];
+
+  it('agrees with LedgerEntrySchema for every field set to every kind of value', () => {
+    const fields = Object.keys(LedgerEntrySchema.shape);
+    assert.deepEqual(Object.keys(full).sort(), [...fields].sort(), 'the sample entry covers every schema field');
+    let compared = 0;
+    for (const base of [minimal, full]) {
+      for (const field of fields) {
+        for (const value of values) {
+          const candidate = { ...base };
+          if (value === undefined) delete candidate[field];
+          else candidate[field] = value;
+          const zodOk = LedgerEntrySchema.safeParse(candidate).success;
+          const fastOk = ledgerEntryProblem(candidate) === undefined;
+          assert.equal(fastOk, zodOk, `${field} = ${String(value)}: zod says ${zodOk}, the fast check says ${fastOk}`);
+          compared += 1;
+        }
+      }
+    }
+    assert.equal(compared, 2 * fields.length * values.length);
+  });
+
+  it('accepts unknown extra fields (a newer daemon wrote them) and rejects non-objects', () => {
+    assert.equal(ledgerEntryProblem({ ...full, futureField: 1 }), undefined);
+    for (const v of [null, 1, 'x', [], [full]]) assert.equal(ledgerEntryProblem(v), 'not a JSON object');
+  });
+});
+
+describe('aggregates', () => {
+  it('sums costs exactly, whatever the order', () => {
+    const a = new Aggregates();
+    for (let i = 0; i < 10; i++) a.add(entry({ costUsd: 0.1 }));
+    assert.equal(a.all.costUsd, 1); // a plain float sum gives 0.9999999999999999
+    const costs = [0.3, 0.1, 0.2, 1e-10, 123.456];
+    const forward = new Aggregates();
+    const backward = new Aggregates();
+    costs.forEach((c) => forward.add(entry({ costUsd: c })));
+    [...costs].reverse().forEach((c) => backward.add(entry({ costUsd: c })));
+    assert.equal(forward.all.costUsd, backward.all.costUsd);
+    assert.equal(forward.all.costUsd, 124.0560000001);
+  });
+
+  it('groups by model group, falling back to the requested name, and counts errors', () => {
+    const a = new Aggregates();
+    a.add(entry({ model: 'chat', promptTokens: 10, completionTokens: 1, costUsd: 0.5 }));
+    a.add(entry({ model: 'chat', ok: false, status: 500, promptTokens: 0, completionTokens: 0, costUsd: 0 }));
+    a.add(entry({ model: null, requestedModel: 'typo', ok: false, status: 404, promptTokens: 0, completionTokens: 0, costUsd: 0 }));
+    assert.deepEqual(a.byModel.get('chat'), { requests: 2, errors: 1, promptTokens: 10, completionTokens: 1, costUsd: 0.5 });
+    assert.deepEqual(a.byModel.get('typo'), { requests: 1, errors: 1, promptTokens: 0, completionTokens: 0, costUsd: 0 });
+    assert.deepEqual(a.all, { requests: 3, errors: 2, promptTokens: 10, completionTokens: 1, costUsd: 0.5 });
+    const all = a.all;
+    a.clear();
+    assert.equal(a.byModel.size, 0);
+    assert.deepEqual(all, { requests: 0, errors: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 });
+  });
+});
