@@ -110,7 +110,15 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
   });
 
   const host = config.server.host;
-  await listen(gateway.server, config.server.port, host);
+  try {
+    await listen(gateway.server, config.server.port, host);
+  } catch (err) {
+    // Nothing started so far may keep the process alive after a failed start.
+    await ledger.close();
+    await upstreams.close();
+    await Promise.all(sandboxes.map((s) => s.close()));
+    throw err;
+  }
   const port = (gateway.server.address() as AddressInfo).port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   await writeStateFile(dataDir, {

@@ -154,9 +154,10 @@ async function relayStream(
   };
 
   try {
-    upstream.body.setEncoding('utf8');
-    for await (const chunk of upstream.body as AsyncIterable<string>) {
-      parser.feed(chunk);
+    // A streaming decoder keeps a multi-byte character split across chunks intact.
+    const decoder = new TextDecoder();
+    for await (const chunk of upstream.body as AsyncIterable<Uint8Array>) {
+      parser.feed(decoder.decode(chunk, { stream: true }));
       if (pending === '') continue;
       if (firstByteAt === undefined) startClientStream();
       const out = pending;
@@ -340,9 +341,9 @@ function timeoutsFor(deps: GatewayDeps, deployment: Deployment): UpstreamTimeout
 
 async function readBounded(upstream: UpstreamResponse, limit: number): Promise<string> {
   let text = '';
-  upstream.body.setEncoding('utf8');
-  for await (const chunk of upstream.body as AsyncIterable<string>) {
-    text += chunk;
+  const decoder = new TextDecoder();
+  for await (const chunk of upstream.body as AsyncIterable<Uint8Array>) {
+    text += decoder.decode(chunk, { stream: true });
     if (text.length >= limit) {
       upstream.body.destroy();
       break;

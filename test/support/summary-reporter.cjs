@@ -13,12 +13,11 @@ class SummaryReporter extends Mocha.reporters.Spec {
     runner.on(EVENT_TEST_PASS, () => passed++);
     runner.on(EVENT_TEST_FAIL, () => failed++);
     runner.on(EVENT_TEST_PENDING, () => skipped++);
+    // Registered after the spec reporter's own listener, so this prints after its epilogue; it must be
+    // synchronous because mocha's --exit ends the process right after this event.
     runner.once(EVENT_RUN_END, () => {
-      // The spec reporter prints its epilogue on the same event; print after it.
-      setImmediate(() => {
-        const tail = skipped ? `, ${skipped} skipped` : '';
-        process.stdout.write(`\n${passed} passed, ${failed} failed${tail}\n`);
-      });
+      const tail = skipped ? `, ${skipped} skipped` : '';
+      process.stdout.write(`\n${passed} passed, ${failed} failed${tail}\n`);
     });
   }
 }
