@@ -226,6 +226,21 @@ describe('gateway: answers through the openai client', function () {
     }
   });
 
+  it('masks a provider key that an upstream error echoes, and never logs or records keys', async () => {
+    await h.sandboxes[0].setFaults([{ fault: { type: 'status', status: 401, message: 'Incorrect API key provided: sk-test-0-secret' } }]);
+    await assert.rejects(h.client.chat.completions.create({ model: 'chat', messages }), (err: unknown) => {
+      assert.ok(err instanceof OpenAI.AuthenticationError);
+      assert.match(err.message, /Incorrect API key provided: \*\*\*/);
+      assert.doesNotMatch(err.message, /sk-test-0-secret/);
+      return true;
+    });
+    const ledgerText = JSON.stringify(await h.ledgerEntries());
+    assert.doesNotMatch(ledgerText, /sk-test-\d-secret/);
+    assert.doesNotMatch(h.logs.join(''), /sk-test-\d-secret/);
+    // The key did reach the upstream, as a bearer token.
+    assert.equal(h.sandboxes[0].requests.at(-1)?.headers.authorization, 'Bearer sk-test-0-secret');
+  });
+
   it('lists groups and aliases at /v1/models and deployment state at /v1/shepherd/status', async () => {
     const models = await h.client.models.list();
     const ids = models.data.map((m) => m.id);
@@ -241,5 +256,42 @@ describe('gateway: answers through the openai client', function () {
     assert.ok(status.deployments[0].requests > 0);
     const health = await fetch(`${h.daemon.url}/healthz`);
     assert.equal(health.status, 200);
+  });
+});
+
+describe('gateway: timeouts', function () {
+  it('moves on when a deployment sends no response headers within firstByteMs', async () => {
+    const sandboxes = await startSandboxes(2);
+    const h = await startHarness(configFor(sandboxes, { upstream: { connectMs: 1_000, firstByteMs: 300, idleMs: 1_000 } }), { sandboxes });
+    try {
+      await sandboxes[0].setFaults([{ fault: { type: 'hang' } }]);
+      const started = Date.now();
+      const { response } = await h.client.chat.completions.create({ model: 'chat', messages }).withResponse();
+      assert.equal(response.headers.get('x-shepherd-deployment'), 'up1/upstream-model-1');
+      assert.ok(Date.now() - started >= 250, 'waited for the first-byte timeout');
+      const status = (await (await fetch(`${h.daemon.url}/v1/shepherd/status`)).json()) as { deployments: { id: string; state: string; lastError: string | null }[] };
+      const hung = status.deployments.find((d) => d.id === 'up0/upstream-model-0');
+      assert.equal(hung?.state, 'failing');
+      assert.match(hung?.lastError ?? '', /no response headers in time/);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('ends a stream that goes silent for longer than idleMs with an error event', async () => {
+    // undici checks body idleness with ~1 s resolution, so the gap must be clearly longer than that.
+    const sandboxes = await startSandboxes(1, { tokensPerSecond: 0.2 });
+    const h = await startHarness(configFor(sandboxes, { upstream: { connectMs: 1_000, firstByteMs: 2_000, idleMs: 200 } }), { sandboxes });
+    try {
+      const stream = await h.client.chat.completions.create({ model: 'chat', messages, stream: true });
+      await assert.rejects(
+        (async () => {
+          for await (const _ of stream) void _;
+        })(),
+        /went silent/,
+      );
+    } finally {
+      await h.close();
+    }
   });
 });

@@ -71,6 +71,27 @@ describe('config reload', function () {
   });
 });
 
+describe('shutdown', () => {
+  it('ends a request still running after the grace period with a 503, and records it', async () => {
+    const sandboxes = await startSandboxes(1);
+    const h = await startHarness(configFor(sandboxes), { sandboxes, start: { graceMs: 200 } });
+    await sandboxes[0].setFaults([{ fault: { type: 'hang' } }]);
+    const pending = fetch(`${h.daemon.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'chat', messages: user('stuck') }) });
+    await eventually(() => sandboxes[0].requests.length > 0, 3_000, 'the request to reach the upstream');
+    const dataDir = h.dir;
+    const stopping = h.daemon.stop();
+    const res = await pending;
+    assert.equal(res.status, 503);
+    assert.match(((await res.json()) as { error: { message: string } }).error.message, /shutting down/);
+    await stopping;
+    const entries = await readLedger(dataDir);
+    assert.equal(entries.length, 1);
+    assert.equal(entries[0].status, 503);
+    assert.equal(entries[0].ok, false);
+    await h.close();
+  });
+});
+
 describe('ledger durability', () => {
   it('starts over a torn last line, skips it with a warning, and appends cleanly after it', async () => {
     const [sandbox] = await startSandboxes(1);
