@@ -109,44 +109,44 @@ const ConfigObject = z
 // then be only partly valid, hence the defensive reads.
 export const ConfigSchema = ConfigObject.superRefine(
   (cfg, ctx) => {
-  const providers = isRecord(cfg.providers) ? cfg.providers : {};
-  const models = isRecord(cfg.models) ? cfg.models : {};
-  const providerNames = Object.keys(providers);
-  for (const [name, provider] of Object.entries(providers)) {
-    if (isRecord(provider) && provider.apiKey && provider.apiKeyEnv) {
-      ctx.addIssue({ code: 'custom', path: ['providers', name], message: 'set apiKey or apiKeyEnv, not both' });
+    const providers = isRecord(cfg.providers) ? cfg.providers : {};
+    const models = isRecord(cfg.models) ? cfg.models : {};
+    const providerNames = Object.keys(providers);
+    for (const [name, provider] of Object.entries(providers)) {
+      if (isRecord(provider) && provider.apiKey && provider.apiKeyEnv) {
+        ctx.addIssue({ code: 'custom', path: ['providers', name], message: 'set apiKey or apiKeyEnv, not both' });
+      }
     }
-  }
-  const names = new Map<string, string>(); // lower-cased name or alias -> owning group
-  for (const group of Object.keys(models)) names.set(group.toLowerCase(), group);
-  for (const [group, model] of Object.entries(models)) {
-    if (!isRecord(model)) continue;
-    const deployments = Array.isArray(model.deployments) ? model.deployments : [];
-    deployments.forEach((d, i) => {
-      if (isRecord(d) && typeof d.provider === 'string' && !Object.hasOwn(providers, d.provider)) {
-        const hint = closest(d.provider, providerNames);
-        ctx.addIssue({
-          code: 'custom',
-          path: ['models', group, 'deployments', i, 'provider'],
-          message: `unknown provider "${d.provider}"${hint ? ` (did you mean "${hint}"?)` : ''}`,
-        });
-      }
-    });
-    const aliases = Array.isArray(model.aliases) ? model.aliases : [];
-    aliases.forEach((alias, i) => {
-      if (typeof alias !== 'string') return;
-      const owner = names.get(alias.toLowerCase());
-      if (owner && owner !== group) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['models', group, 'aliases', i],
-          message: `alias "${alias}" is already used by model group "${owner}"`,
-        });
-      } else {
-        names.set(alias.toLowerCase(), group);
-      }
-    });
-  }
+    const names = new Map<string, string>(); // lower-cased name or alias -> owning group
+    for (const group of Object.keys(models)) names.set(group.toLowerCase(), group);
+    for (const [group, model] of Object.entries(models)) {
+      if (!isRecord(model)) continue;
+      const deployments = Array.isArray(model.deployments) ? model.deployments : [];
+      deployments.forEach((d, i) => {
+        if (isRecord(d) && typeof d.provider === 'string' && !Object.hasOwn(providers, d.provider)) {
+          const hint = closest(d.provider, providerNames);
+          ctx.addIssue({
+            code: 'custom',
+            path: ['models', group, 'deployments', i, 'provider'],
+            message: `unknown provider "${d.provider}"${hint ? ` (did you mean "${hint}"?)` : ''}`,
+          });
+        }
+      });
+      const aliases = Array.isArray(model.aliases) ? model.aliases : [];
+      aliases.forEach((alias, i) => {
+        if (typeof alias !== 'string') return;
+        const owner = names.get(alias.toLowerCase());
+        if (owner && owner !== group) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['models', group, 'aliases', i],
+            message: `alias "${alias}" is already used by model group "${owner}"`,
+          });
+        } else {
+          names.set(alias.toLowerCase(), group);
+        }
+      });
+    }
   },
   { when: () => true },
 );
