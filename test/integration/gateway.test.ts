@@ -259,6 +259,24 @@ describe('gateway: answers through the openai client', function () {
   });
 });
 
+describe('gateway: streaming is relayed, not buffered', function () {
+  it('delivers chunks to the client as the upstream produces them', async () => {
+    // The upstream paces 24 words at 10 per second; a relay that buffered would hand them over at once.
+    const sandboxes = await startSandboxes(1, { tokensPerSecond: 10 });
+    const h = await startHarness(configFor(sandboxes), { sandboxes });
+    try {
+      const stream = await h.client.chat.completions.create({ model: 'chat', messages, stream: true });
+      const arrivals: number[] = [];
+      for await (const c of stream) if (c.choices[0]?.delta?.content) arrivals.push(Date.now());
+      assert.ok(arrivals.length >= 20, `content chunks: ${arrivals.length}`);
+      const spread = arrivals[arrivals.length - 1] - arrivals[0];
+      assert.ok(spread >= 1_000, `chunks arrived within ${spread} ms of each other`);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
 describe('gateway: timeouts', function () {
   it('moves on when a deployment sends no response headers within firstByteMs', async () => {
     const sandboxes = await startSandboxes(2);

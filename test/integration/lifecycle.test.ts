@@ -2,7 +2,7 @@
 // embedded defaults (sandbox), answer, and shut down cleanly on SIGTERM with a request in flight.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -150,6 +150,13 @@ describe('the shepherd CLI', function () {
 
   const run = (args: string[], env: NodeJS.ProcessEnv = cleanEnv()) =>
     spawnSync(process.execPath, [daemonJs, ...args], { cwd: root, encoding: 'utf8', env, timeout: 20_000 });
+
+  it('runs as the `shepherd` bin and reports its version', () => {
+    const out = spawnSync(process.execPath, [join(root, 'bin/shepherd.js'), '--version'], { encoding: 'utf8' });
+    assert.equal(out.status, 0, out.stderr);
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+    assert.equal(out.stdout.trim(), pkg.version);
+  });
 
   it('prints the JSON Schema of the config', () => {
     const out = run(['config', 'schema']);
