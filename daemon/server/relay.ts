@@ -89,25 +89,26 @@ async function attempt(
     const text = await readBounded(upstream, MAX_ERROR_BODY).catch(() => '');
     return fail(adapter.classifyStatus(upstream.status, upstream.headers, text));
   }
-  const headers = shepherdHeaders(info, deployment, attemptNo);
-  return info.body.stream === true
-    ? relayStream(deps, res, info, deployment, adapter, upstream, headers, attemptNo, startedAt, signal, fail)
-    : relayWhole(deps, res, info, deployment, adapter, upstream, headers, attemptNo, startedAt, signal, fail);
+  const ctx: Attempt = { deps, res, info, deployment, adapter, upstream, attemptNo, startedAt, signal, fail };
+  return info.body.stream === true ? relayStream(ctx) : relayWhole(ctx);
 }
 
-async function relayWhole(
-  deps: GatewayDeps,
-  res: ServerResponse,
-  info: RequestInfo,
-  deployment: Deployment,
-  adapter: ProviderAdapter,
-  upstream: UpstreamResponse,
-  headers: Record<string, string>,
-  attemptNo: number,
-  startedAt: number,
-  signal: AbortSignal,
-  fail: (f: UpstreamFailure) => AttemptResult,
-): Promise<AttemptResult> {
+/** One attempt whose upstream answered 2xx: everything needed to relay its body. */
+interface Attempt {
+  deps: GatewayDeps;
+  res: ServerResponse;
+  info: RequestInfo;
+  deployment: Deployment;
+  adapter: ProviderAdapter;
+  upstream: UpstreamResponse;
+  attemptNo: number;
+  startedAt: number;
+  signal: AbortSignal;
+  fail: (f: UpstreamFailure) => AttemptResult;
+}
+
+async function relayWhole(ctx: Attempt): Promise<AttemptResult> {
+  const { deps, res, info, deployment, adapter, upstream, attemptNo, startedAt, signal, fail } = ctx;
   let parsed: { body: string; usage: Usage | undefined };
   try {
     parsed = adapter.parseChatResponse(await upstream.body.text());
@@ -121,24 +122,13 @@ async function relayWhole(
   deps.status.recordSuccess(deployment.id, now - startedAt, new Date());
   await record(deps, entryFor(info, deployment, attemptNo, 200, parsed.usage, now, now));
   const body = parsed.body;
-  res.writeHead(200, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.writeHead(200, { ...shepherdHeaders(info, deployment, attemptNo), 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
   res.end(body);
   return { kind: 'answered' };
 }
 
-async function relayStream(
-  deps: GatewayDeps,
-  res: ServerResponse,
-  info: RequestInfo,
-  deployment: Deployment,
-  adapter: ProviderAdapter,
-  upstream: UpstreamResponse,
-  headers: Record<string, string>,
-  attemptNo: number,
-  startedAt: number,
-  signal: AbortSignal,
-  fail: (f: UpstreamFailure) => AttemptResult,
-): Promise<AttemptResult> {
+async function relayStream(ctx: Attempt): Promise<AttemptResult> {
+  const { deps, res, info, deployment, adapter, upstream, attemptNo, startedAt, signal, fail } = ctx;
   const translator = adapter.streamTranslator({ clientWantsUsage: info.body.stream_options?.include_usage === true });
   let pending = '';
   const parser = createParser({
@@ -149,8 +139,13 @@ async function relayStream(
   let firstByteAt: number | undefined;
   const startClientStream = () => {
     firstByteAt = performance.now();
-    res.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
-    // Flush headers with the first frame rather than alone: one packet, not two.
+    res.writeHead(200, {
+      ...shepherdHeaders(info, deployment, attemptNo),
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+    });
+    // No flushHeaders(): the headers leave with the first frame, in one packet rather than two.
   };
 
   try {
@@ -170,11 +165,11 @@ async function relayStream(
     // Before the first byte the client has seen nothing: another deployment may still answer (or,
     // when cancelled, the client gets a plain error response).
     if (firstByteAt === undefined) return fail(failure);
-    return endStreamWithError(deps, res, info, deployment, translator.usage(), attemptNo, firstByteAt, signal, redact(failure, deployment.apiKey));
+    return endStreamWithError(ctx, translator.usage(), firstByteAt, redact(failure, deployment.apiKey));
   }
   if (signal.aborted) {
     if (firstByteAt === undefined) return fail(cancelledFailure(signal));
-    return endStreamWithError(deps, res, info, deployment, translator.usage(), attemptNo, firstByteAt, signal, cancelledFailure(signal));
+    return endStreamWithError(ctx, translator.usage(), firstByteAt, cancelledFailure(signal));
   }
   if (firstByteAt === undefined) startClientStream();
   const now = performance.now();
@@ -186,16 +181,12 @@ async function relayStream(
 
 /** After bytes reached the client a stream cannot fail over: close it with an error event and [DONE]. */
 async function endStreamWithError(
-  deps: GatewayDeps,
-  res: ServerResponse,
-  info: RequestInfo,
-  deployment: Deployment,
+  ctx: Attempt,
   usage: Usage | undefined,
-  attemptNo: number,
   firstByteAt: number | undefined,
-  signal: AbortSignal,
   failure: UpstreamFailure,
 ): Promise<AttemptResult> {
+  const { deps, res, info, deployment, attemptNo, signal } = ctx;
   if (!signal.aborted) {
     deps.status.recordFailure(deployment.id, failure.message, new Date());
   }
