@@ -149,9 +149,13 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
   const watcher =
     options.watch === false
       ? undefined
-      : watchConfig(configPath, (result) => {
-          reloading = reloading.then(() => apply(result));
-        });
+      : watchConfig(
+          configPath,
+          (result) => {
+            reloading = reloading.then(() => apply(result));
+          },
+          { initialText: first.text },
+        );
 
   let stopping: Promise<void> | undefined;
   return {

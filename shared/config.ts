@@ -30,7 +30,9 @@ export const PROVIDER_TYPES = ['openai-compatible'] as const;
 export const ProviderSchema = z
   .object({
     type: z.enum(PROVIDER_TYPES).default('openai-compatible').describe('Wire format the upstream speaks'),
-    baseUrl: z.url({ protocol: /^https?$/ }).describe('Base URL including the API version path, e.g. https://api.openai.com/v1'),
+    baseUrl: z
+      .url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://api.openai.com/v1' })
+      .describe('Base URL including the API version path, e.g. https://api.openai.com/v1'),
     apiKey: z.string().min(1).optional().describe('Inline API key (prefer apiKeyEnv)'),
     apiKeyEnv: z
       .string()
@@ -96,7 +98,7 @@ const ConfigObject = z
     server: ServerSchema.default(ServerSchema.parse({})),
     upstream: UpstreamSchema.default(UpstreamSchema.parse({})).describe('Default upstream timeouts'),
     sandbox: z
-      .union([z.boolean(), z.literal('auto')])
+      .union([z.boolean(), z.literal('auto')], { error: 'must be true, false or "auto"' })
       .default('auto')
       .describe('auto: run the simulated upstreams when no provider has a key; true: always; false: never'),
     providers: z.record(z.string().min(1), ProviderSchema).default({}),
