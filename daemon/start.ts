@@ -1,6 +1,8 @@
 // Starts a whole daemon: config, ledger replay, the sandbox when no keys are set, the HTTP gateway,
 // live config reload and clean shutdown. The CLI and the integration tests both start it this way.
+import { once } from 'node:events';
 import { mkdir } from 'node:fs/promises';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ShepherdConfig } from '../shared/config';
 import { keyStatus, resolveApiKey, ensureConfigFile, formatProblems, loadConfigFile, type LoadResult } from './config/load';
@@ -199,24 +201,16 @@ function clientKeys(config: ShepherdConfig, env: NodeJS.ProcessEnv): string[] {
   return [...(config.server.apiKeys ?? []), ...fromEnv].map((k) => k.trim()).filter((k) => k.length > 0);
 }
 
-function listen(server: import('node:http').Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException) => {
-      server.off('listening', onListening);
-      if (err.code === 'EADDRINUSE') {
-        reject(new StartError(`port ${port} on ${host} is already in use (is another Shepherd running?); choose another with --port`));
-      } else if (err.code === 'EACCES') {
-        reject(new StartError(`not allowed to listen on ${host}:${port}; choose a port above 1024 with --port`));
-      } else {
-        reject(new StartError(`cannot listen on ${host}:${port}: ${err.message}`));
-      }
-    };
-    const onListening = () => {
-      server.off('error', onError);
-      resolve();
-    };
-    server.once('error', onError);
-    server.once('listening', onListening);
+async function listen(server: Server, port: number, host: string): Promise<void> {
+  try {
     server.listen(port, host);
-  });
+    await once(server, 'listening');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') {
+      throw new StartError(`port ${port} on ${host} is already in use (is another Shepherd running?); choose another with --port`);
+    }
+    if (code === 'EACCES') throw new StartError(`not allowed to listen on ${host}:${port}; choose a port above 1024 with --port`);
+    throw new StartError(`cannot listen on ${host}:${port}: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }

@@ -1,6 +1,7 @@
 // The sandbox: a simulated OpenAI-compatible upstream on loopback, with deterministic text, scripted
 // timing and faults. Tests, the no-keys default and the benchmarks all talk to it, so the normal path
 // must cost nothing beyond the HTTP itself: with no latency configured it answers without a timer.
+import { once } from 'node:events';
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { FaultBook, parseFaultsBody, parseRules, type Fault, type FaultRule } from './faults';
@@ -508,20 +509,10 @@ function modelList(ids: string[]): string {
   return JSON.stringify({ object: 'list', data: ids.map((id) => ({ id, object: 'model', created, owned_by: 'shepherd-sandbox' })) });
 }
 
-function listen(server: Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: Error) => {
-      server.off('listening', onListening);
-      reject(err);
-    };
-    const onListening = () => {
-      server.off('error', onError);
-      resolve();
-    };
-    server.once('error', onError);
-    server.once('listening', onListening);
-    server.listen(port, host);
-  });
+/** Listens, rejecting on a bind error rather than leaving it to an 'error' event. */
+async function listen(server: Server, port: number, host: string): Promise<void> {
+  server.listen(port, host);
+  await once(server, 'listening');
 }
 
 // A wildcard bind is reached through loopback; IPv6 literals need brackets in a URL.
