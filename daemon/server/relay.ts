@@ -171,6 +171,10 @@ async function relayStream(ctx: Attempt): Promise<AttemptResult> {
     if (firstByteAt === undefined) return fail(cancelledFailure(signal));
     return endStreamWithError(ctx, translator.usage(), firstByteAt, cancelledFailure(signal));
   }
+  if (firstByteAt === undefined && !translator.done()) {
+    // Not one event (an upstream that ignored `stream` and sent JSON, say): not an answer, so try elsewhere.
+    return fail({ kind: 'protocol', status: 502, retryable: true, message: 'upstream ended the stream without sending any event', type: 'upstream_error' });
+  }
   if (firstByteAt === undefined) startClientStream();
   const now = performance.now();
   deps.status.recordSuccess(deployment.id, now - startedAt, new Date());

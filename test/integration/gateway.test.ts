@@ -1,6 +1,9 @@
 // The daemon end to end with the official `openai` client: answers, streaming, usage and cost in the
 // ledger, pass-through of parameters, and failover between deployments.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { configFor, eventually, startHarness, startSandboxes, type Harness } from '../support/harness';
 
@@ -273,6 +276,33 @@ describe('gateway: streaming is relayed, not buffered', function () {
       assert.ok(spread >= 1_000, `chunks arrived within ${spread} ms of each other`);
     } finally {
       await h.close();
+    }
+  });
+});
+
+describe('gateway: upstreams that misbehave', function () {
+  it('fails over when an upstream answers a streaming request without any stream event', async () => {
+    // An OpenAI-compatible server that ignores `stream` and answers with plain JSON.
+    const odd = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.end(JSON.stringify({ id: 'x', object: 'chat.completion', choices: [] })));
+    });
+    odd.listen(0, '127.0.0.1');
+    await once(odd, 'listening');
+    const [sandbox] = await startSandboxes(1);
+    const config = configFor([sandbox]);
+    config.providers = { odd: { baseUrl: `http://127.0.0.1:${(odd.address() as AddressInfo).port}/v1`, apiKey: 'k' }, ...config.providers };
+    config.models!.chat.deployments.unshift({ provider: 'odd', model: 'odd-model' });
+    const h = await startHarness(config, { sandboxes: [sandbox] });
+    try {
+      const stream = await h.client.chat.completions.create({ model: 'chat', messages, stream: true }).withResponse();
+      let text = '';
+      for await (const c of stream.data) text += c.choices[0]?.delta?.content ?? '';
+      assert.match(text, /^\[sandbox\]/);
+      assert.equal(stream.response.headers.get('x-shepherd-attempts'), '2');
+    } finally {
+      await h.close();
+      odd.close();
     }
   });
 });
