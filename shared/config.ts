@@ -2,6 +2,7 @@
 // validates with it, `shepherd config schema` derives the JSON Schema from it for editor IntelliSense,
 // and the extension imports the inferred types.
 import { z } from 'zod';
+import { isRecord } from './is-record';
 
 const positiveInt = z.number().int().positive();
 const usdPerMillion = z.number().nonnegative().describe('USD per 1M tokens');
@@ -153,9 +154,6 @@ export const ConfigSchema = ConfigObject.superRefine(
   { when: () => true },
 );
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 export type ShepherdConfig = z.infer<typeof ConfigSchema>;
 export type ShepherdConfigInput = z.input<typeof ConfigSchema>;

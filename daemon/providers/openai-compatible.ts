@@ -13,6 +13,7 @@ import type {
   Usage,
 } from './types';
 import { retryAfterMs, isRetryableStatus } from './http-status';
+import { isRecord } from '../../shared/is-record';
 
 export const openaiCompatible: ProviderAdapter = {
   type: 'openai-compatible',
@@ -151,6 +152,3 @@ function toCount(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.round(v) : undefined;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}

@@ -4,6 +4,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { isRecord } from '../../shared/is-record';
 import { FaultBook, parseFaultsBody, parseRules, type Fault, type FaultRule } from './faults';
 import { planReply } from './text';
 import { checkChat, completionJson, RequestError, streamFrames, type Frames, type Meta } from './wire';
@@ -389,6 +390,3 @@ function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}

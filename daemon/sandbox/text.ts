@@ -1,6 +1,7 @@
 // What a sandbox upstream "says": deterministic replies and token counts. Pure: no I/O, no clock,
 // no Math.random, so the same request always gets the same answer (tests compare texts across
 // deployments, streaming and not).
+import { isRecord } from '../../shared/is-record';
 
 /** Every sandbox reply starts with this label, so nobody mistakes it for a real model's answer. */
 export const SANDBOX_LABEL = '[sandbox]';
@@ -135,6 +136,3 @@ function mulberry32(seed: number): () => number {
   };
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}

@@ -1,6 +1,7 @@
 // The sandbox's OpenAI wire shapes: which request fields it reads, and the completion and stream
 // chunks it answers with. Pure: no sockets, no clock reads (the caller passes `created`).
 import { argumentPieces, type PlannedReply } from './text';
+import { isRecord } from '../../shared/is-record';
 
 /** A client error answered in the OpenAI shape. */
 export class RequestError extends Error {
@@ -136,6 +137,3 @@ export function streamFrames(meta: Meta, plan: PlannedReply, includeUsage: boole
   return { head, content, tail };
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
