@@ -20,7 +20,7 @@ export interface Plan {
 export type PlanResult =
   | { ok: true; plan: Plan }
   | { ok: false; reason: 'unknown_model'; message: string }
-  | { ok: false; reason: 'no_deployment'; message: string; skipped: PlannedAttempt[] };
+  | { ok: false; reason: 'no_deployment'; group: string; message: string; skipped: PlannedAttempt[] };
 
 export function planRoute(catalog: Catalog, requestedModel: string): PlanResult {
   const group = resolveGroup(catalog, requestedModel);
@@ -40,6 +40,7 @@ export function planRoute(catalog: Catalog, requestedModel: string): PlanResult 
     return {
       ok: false,
       reason: 'no_deployment',
+      group: group.name,
       message: `model group "${group.name}" has no usable deployment: ${skipped.map((s) => `${s.deployment.id}: ${s.reason}`).join('; ')}`,
       skipped,
     };

@@ -13,7 +13,7 @@ import { planRoute } from '../routing/plan';
 import { readJsonBody } from './body';
 import { HttpError, sendError } from './errors';
 import { checkApiKey, checkHost, checkOrigin } from './guard';
-import { relayChat, ShutdownAbort } from './relay';
+import { recordRefusal, relayChat, ShutdownAbort } from './relay';
 import { parseChatRequest } from './validate';
 
 /** Everything a request needs that can change on config reload, swapped as one object. */
@@ -145,8 +145,13 @@ async function handleChat(
   const id = `shep-${randomUUID()}`;
   const planned = planRoute(state.catalog, body.model);
   if (!planned.ok) {
-    if (planned.reason === 'unknown_model') throw new HttpError(404, planned.message, 'invalid_request_error', 'model_not_found', 'model');
-    throw new HttpError(503, planned.message, 'api_error', 'no_deployment');
+    const headers = { 'x-request-id': id };
+    const error =
+      planned.reason === 'unknown_model'
+        ? new HttpError(404, planned.message, 'invalid_request_error', 'model_not_found', 'model', headers)
+        : new HttpError(503, planned.message, 'api_error', 'no_deployment', null, headers);
+    await recordRefusal(deps, { id, receivedAt, body }, planned.reason === 'no_deployment' ? planned.group : null, error);
+    throw error;
   }
   const controller = new AbortController();
   active.add(controller);

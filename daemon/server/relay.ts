@@ -120,7 +120,7 @@ async function relayWhole(ctx: Attempt): Promise<AttemptResult> {
   }
   const now = performance.now();
   deps.status.recordSuccess(deployment.id, now - startedAt, new Date());
-  await record(deps, entryFor(info, deployment, attemptNo, 200, parsed.usage, now, now));
+  await record(deps, entryFor(info, info.plan.group.name, deployment, attemptNo, 200, parsed.usage, now, now));
   const body = parsed.body;
   res.writeHead(200, { ...shepherdHeaders(info, deployment, attemptNo), 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
   res.end(body);
@@ -178,7 +178,7 @@ async function relayStream(ctx: Attempt): Promise<AttemptResult> {
   if (firstByteAt === undefined) startClientStream();
   const now = performance.now();
   deps.status.recordSuccess(deployment.id, now - startedAt, new Date());
-  await record(deps, entryFor(info, deployment, attemptNo, 200, translator.usage(), now, firstByteAt ?? now));
+  await record(deps, entryFor(info, info.plan.group.name, deployment, attemptNo, 200, translator.usage(), now, firstByteAt ?? now));
   res.end(pending + translator.end().join(''));
   return { kind: 'answered' };
 }
@@ -196,7 +196,7 @@ async function endStreamWithError(
   }
   const now = performance.now();
   const status = signal.aborted && !(signal.reason instanceof ShutdownAbort) ? 499 : failure.status;
-  await record(deps, { ...entryFor(info, deployment, attemptNo, status, usage, now, firstByteAt ?? now), ok: false, error: failure.message });
+  await record(deps, { ...entryFor(info, info.plan.group.name, deployment, attemptNo, status, usage, now, firstByteAt ?? now), ok: false, error: failure.message });
   if (!res.destroyed) {
     const frame = `data: ${errorJson(`stream interrupted: ${failure.message}`, failure.type, failure.code ?? null)}\n\n`;
     res.end(`${frame}data: [DONE]\n\n`);
@@ -217,7 +217,7 @@ async function finishWithFailure(
   const error = clientError(info, failures, signal);
   const now = performance.now();
   const entry: LedgerEntry = {
-    ...entryFor(info, last?.deployment ?? null, attempts, error.status, undefined, now, undefined),
+    ...entryFor(info, info.plan.group.name, last?.deployment ?? null, attempts, error.status, undefined, now, undefined),
     ok: false,
     error: error.message,
   };
@@ -277,7 +277,8 @@ function describe(f: UpstreamFailure): string {
 }
 
 function entryFor(
-  info: RequestInfo,
+  info: Pick<RequestInfo, 'id' | 'receivedAt' | 'body'>,
+  group: string | null,
   deployment: Deployment | null,
   attempts: number,
   status: number,
@@ -289,7 +290,7 @@ function entryFor(
     id: info.id,
     time: new Date().toISOString(),
     requestedModel: info.body.model,
-    model: info.plan.group.name,
+    model: group,
     servedModel: deployment?.upstreamModel ?? null,
     deployment: deployment?.id ?? null,
     provider: deployment?.providerName ?? null,
@@ -306,6 +307,16 @@ function entryFor(
     ...(firstTokenAt !== undefined ? { ttftMs: round1(firstTokenAt - info.receivedAt) } : {}),
     ...(deployment?.sandbox ? { sandbox: true } : {}),
   };
+}
+
+/** A request refused before any attempt (unknown model, no usable deployment) is still a ledger line. */
+export async function recordRefusal(
+  deps: GatewayDeps,
+  request: Pick<RequestInfo, 'id' | 'receivedAt' | 'body'>,
+  group: string | null,
+  error: HttpError,
+): Promise<void> {
+  await record(deps, { ...entryFor(request, group, null, 0, error.status, undefined, performance.now(), undefined), error: error.message });
 }
 
 /** The ledger line is awaited before the last byte; a failed write is logged, never thrown at the client. */

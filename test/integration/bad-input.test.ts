@@ -88,8 +88,15 @@ describe('bad input and safety', function () {
     });
   }
 
-  it('refuses an unknown model through the openai client as NotFoundError', async () => {
+  it('refuses an unknown model through the openai client as NotFoundError, and records the refusal', async () => {
     await assert.rejects(h.client.chat.completions.create({ model: 'nope', messages: [{ role: 'user', content: 'x' }] }), OpenAI.NotFoundError);
+    const entry = (await h.ledgerEntries()).find((e) => e.requestedModel === 'nope');
+    assert.ok(entry, 'a ledger line for the refused request');
+    assert.equal(entry.status, 404);
+    assert.equal(entry.ok, false);
+    assert.equal(entry.model, null);
+    assert.equal(entry.attempts, 0);
+    assert.match(entry.error ?? '', /not configured/);
   });
 
   it('refuses a Host that is not a loopback name (DNS rebinding)', async () => {

@@ -41,6 +41,37 @@ describe('config errors', () => {
   });
 });
 
+describe('real providers when a key is set', () => {
+  it('leaves the sandbox, uses the keyed provider and says why the others are unavailable', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'shepherd-keys-'));
+    const daemon = await startDaemon({ dataDir, port: 0, env: { OPENAI_API_KEY: 'sk-test-real' }, log: captureLogger([]), watch: false });
+    try {
+      assert.equal(daemon.sandbox(), false);
+      const status = (await (await fetch(`${daemon.url}/v1/shepherd/status`)).json()) as {
+        sandbox: boolean;
+        deployments: { id: string; available: boolean; unavailableReason?: string }[];
+      };
+      assert.equal(status.sandbox, false);
+      const byId = new Map(status.deployments.map((d) => [d.id, d]));
+      assert.equal(byId.get('openai/gpt-4.1')?.available, true);
+      assert.equal(byId.get('anthropic/claude-sonnet-4-5')?.available, false);
+      assert.match(byId.get('anthropic/claude-sonnet-4-5')?.unavailableReason ?? '', /ANTHROPIC_API_KEY is not set/);
+      // A group with no usable deployment answers 503 naming why, without any network call.
+      const res = await fetch(`${daemon.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'claude-sonnet-4.5', messages: user('x') }) });
+      assert.equal(res.status, 503);
+      assert.match(((await res.json()) as { error: { message: string } }).error.message, /no usable deployment.*ANTHROPIC_API_KEY/);
+      const [entry] = await readLedger(dataDir);
+      assert.equal(entry.id, res.headers.get('x-request-id'));
+      assert.equal(entry.model, 'claude-sonnet-4.5');
+      assert.equal(entry.status, 503);
+      assert.equal(entry.attempts, 0);
+    } finally {
+      await daemon.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('config reload', function () {
   let h: Harness;
   before(async () => {
