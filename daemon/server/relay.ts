@@ -15,7 +15,7 @@ import type { GatewayDeps } from './gateway';
 
 const MAX_ERROR_BODY = 64 * 1024;
 
-/** Why the daemon itself ended a request early (client gone, or shutting down). */
+/** The abort reason when the daemon itself ends requests because it is shutting down. */
 export class ShutdownAbort extends Error {}
 
 interface RequestInfo {
