@@ -13,6 +13,8 @@ const daemon = {
   platform: 'node',
   target: 'node20',
   format: 'cjs',
+  // Prefer packages' ESM builds: jsonc-parser's `main` is a UMD wrapper whose requires esbuild cannot follow.
+  mainFields: ['module', 'main'],
   sourcemap: true,
   logLevel: 'warning',
   define: { SHEPHERD_VERSION: JSON.stringify(pkg.version) },

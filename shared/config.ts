@@ -2,6 +2,7 @@
 // validates with it, `shepherd config schema` derives the JSON Schema from it for editor IntelliSense,
 // and the extension imports the inferred types.
 import { z } from 'zod';
+import { closest } from './closest';
 import { isRecord } from './is-record';
 
 const positiveInt = z.number().int().positive();
@@ -12,7 +13,11 @@ export const PriceSchema = z
     input: usdPerMillion.describe('USD per 1M input (prompt) tokens'),
     output: usdPerMillion.describe('USD per 1M output (completion) tokens'),
     cachedInput: usdPerMillion.optional().describe('USD per 1M cached input tokens; defaults to the input price'),
-    checked: z.string().optional().describe('When the published price was last checked (YYYY-MM-DD)'),
+    checked: z
+      .string()
+      .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date, YYYY-MM-DD')
+      .optional()
+      .describe('Date the price was published or last verified (YYYY-MM-DD)'),
   })
   .strict();
 export type Price = z.infer<typeof PriceSchema>;
@@ -151,9 +156,9 @@ export const ConfigSchema = ConfigObject.superRefine(
       });
     }
   },
-  { when: () => true },
+  // Runs even when other fields are invalid, but only on an object: there is nothing to cross-check otherwise.
+  { when: (payload) => isRecord(payload.value) },
 );
-
 
 export type ShepherdConfig = z.infer<typeof ConfigSchema>;
 export type ShepherdConfigInput = z.input<typeof ConfigSchema>;
@@ -162,29 +167,4 @@ export type ShepherdConfigInput = z.input<typeof ConfigSchema>;
 export function configJsonSchema(): Record<string, unknown> {
   const schema = z.toJSONSchema(ConfigObject, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
   return { ...schema, title: 'Shepherd config' };
-}
-
-function closest(word: string, candidates: string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const c of candidates) {
-    const d = editDistance(word.toLowerCase(), c.toLowerCase());
-    if (d < bestDistance) {
-      bestDistance = d;
-      best = c;
-    }
-  }
-  return bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = row;
-  }
-  return prev[b.length];
 }

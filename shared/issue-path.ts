@@ -3,7 +3,10 @@ export function formatIssuePath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const segment of path) {
     if (typeof segment === 'number') out += `[${segment}]`;
-    else out += out === '' ? String(segment) : `.${String(segment)}`;
+    else {
+      const name = String(segment) === '' ? '""' : String(segment); // an empty key must still show
+      out += out === '' ? name : `.${name}`;
+    }
   }
   return out === '' ? '(root)' : out;
 }

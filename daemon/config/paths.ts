@@ -1,8 +1,12 @@
-// Where Shepherd keeps its data. Pure: platform, environment and home directory are passed in.
+// Where Shepherd keeps its data. Pure: flag, environment, platform and home directory are all passed in,
+// so every platform's answer can be tested from any machine.
 import { homedir } from 'node:os';
 import { join, posix, win32 } from 'node:path';
 
-/** --data-dir, then $SHEPHERD_DATA_DIR, then the platform's usual place for application data. */
+/**
+ * The data directory: the --data-dir flag, then $SHEPHERD_DATA_DIR, then the platform's usual place
+ * for per-user application data. Empty values count as unset.
+ */
 export function resolveDataDir(
   flag?: string,
   env: NodeJS.ProcessEnv = process.env,
@@ -11,9 +15,14 @@ export function resolveDataDir(
 ): string {
   if (flag) return flag;
   if (env.SHEPHERD_DATA_DIR) return env.SHEPHERD_DATA_DIR;
-  if (platform === 'win32') return win32.join(env.APPDATA || win32.join(home, 'AppData', 'Roaming'), 'Shepherd');
+  if (platform === 'win32') {
+    const appData = env.APPDATA && win32.isAbsolute(env.APPDATA) ? env.APPDATA : win32.join(home, 'AppData', 'Roaming');
+    return win32.join(appData, 'Shepherd');
+  }
   if (platform === 'darwin') return posix.join(home, 'Library', 'Application Support', 'Shepherd');
-  return posix.join(env.XDG_DATA_HOME || posix.join(home, '.local', 'share'), 'shepherd');
+  // The XDG spec says a relative $XDG_DATA_HOME is invalid and must be ignored.
+  const xdg = env.XDG_DATA_HOME && posix.isAbsolute(env.XDG_DATA_HOME) ? env.XDG_DATA_HOME : posix.join(home, '.local', 'share');
+  return posix.join(xdg, 'shepherd');
 }
 
 export function configPathFor(dataDir: string): string {

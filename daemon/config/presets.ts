@@ -1,9 +1,17 @@
-// The config written on first run: the official providers and an OpenAI-compatible relay, and the
-// model groups the project's seed articles name, with list prices in USD per 1M tokens.
+// The config written on first run, and the model list the sandbox serves when no key is set: the
+// official providers plus OpenRouter as an OpenAI-compatible relay, four model groups with two
+// deployments each (the official provider first, the relay as the fallback).
 //
-// The prices are the providers' published list prices as we knew them at the `checked` date; they
-// were not re-read from the providers' pages when this file was written (this machine has no web
-// access). Users can and should adjust them in their config.
+// Prices are list prices in USD per 1M tokens. They come from the author's knowledge of the providers'
+// published pricing, NOT from a live check of their pricing pages (this was written on a machine with
+// no web access). `checked` is the date we believe each price was published (the model's launch or
+// price change), so read it as "as published on", not "verified on". Gemini 2.5 Flash's cached-input
+// price is the least certain of these (it may have been published later than that model's GA date).
+// Users can and should correct prices in their own config.
+//
+// No region labels: each of these endpoints is one global API, and a made-up label would only add
+// noise to deployment ids (provider/model@region). All keys are read from environment variables;
+// presets never hold a key.
 import type { ShepherdConfigInput } from '../../shared/config';
 
 export function presetConfig(): ShepherdConfigInput {
@@ -12,17 +20,21 @@ export function presetConfig(): ShepherdConfigInput {
     server: { host: '127.0.0.1', port: 4210 },
     sandbox: 'auto',
     providers: {
-      openai: { baseUrl: 'https://api.openai.com/v1', apiKeyEnv: 'OPENAI_API_KEY' },
-      // Anthropic's and Google's OpenAI-compatible endpoints, until their native adapters land.
-      anthropic: { baseUrl: 'https://api.anthropic.com/v1', apiKeyEnv: 'ANTHROPIC_API_KEY' },
-      gemini: { baseUrl: 'https://generativelanguage.googleapis.com/v1beta/openai', apiKeyEnv: 'GEMINI_API_KEY' },
-      deepseek: { baseUrl: 'https://api.deepseek.com/v1', apiKeyEnv: 'DEEPSEEK_API_KEY' },
-      openrouter: { baseUrl: 'https://openrouter.ai/api/v1', apiKeyEnv: 'OPENROUTER_API_KEY' },
+      openai: { type: 'openai-compatible', baseUrl: 'https://api.openai.com/v1', apiKeyEnv: 'OPENAI_API_KEY' },
+      // Anthropic's and Google's OpenAI-compatible endpoints, until native adapters exist.
+      anthropic: { type: 'openai-compatible', baseUrl: 'https://api.anthropic.com/v1', apiKeyEnv: 'ANTHROPIC_API_KEY' },
+      gemini: {
+        type: 'openai-compatible',
+        baseUrl: 'https://generativelanguage.googleapis.com/v1beta/openai',
+        apiKeyEnv: 'GEMINI_API_KEY',
+      },
+      deepseek: { type: 'openai-compatible', baseUrl: 'https://api.deepseek.com/v1', apiKeyEnv: 'DEEPSEEK_API_KEY' },
+      openrouter: { type: 'openai-compatible', baseUrl: 'https://openrouter.ai/api/v1', apiKeyEnv: 'OPENROUTER_API_KEY' },
     },
     models: {
       'gpt-4.1': {
         aliases: ['gpt4', 'gpt-4'],
-        price: { input: 2.0, cachedInput: 0.5, output: 8.0, checked: '2025-10-01' },
+        price: { input: 2.0, cachedInput: 0.5, output: 8.0, checked: '2025-04-14' },
         deployments: [
           { provider: 'openai', model: 'gpt-4.1' },
           { provider: 'openrouter', model: 'openai/gpt-4.1' },
@@ -30,7 +42,8 @@ export function presetConfig(): ShepherdConfigInput {
       },
       'claude-sonnet-4.5': {
         aliases: ['claude-sonnet', 'claude-3-5-sonnet', 'sonnet'],
-        price: { input: 3.0, cachedInput: 0.3, output: 15.0, checked: '2025-10-01' },
+        // cachedInput is Anthropic's cache-read price; cache writes cost more and are not modelled here.
+        price: { input: 3.0, cachedInput: 0.3, output: 15.0, checked: '2025-09-29' },
         deployments: [
           { provider: 'anthropic', model: 'claude-sonnet-4-5' },
           { provider: 'openrouter', model: 'anthropic/claude-sonnet-4.5' },
@@ -38,7 +51,7 @@ export function presetConfig(): ShepherdConfigInput {
       },
       'gemini-2.5-flash': {
         aliases: ['gemini-flash'],
-        price: { input: 0.3, cachedInput: 0.03, output: 2.5, checked: '2025-10-01' },
+        price: { input: 0.3, cachedInput: 0.03, output: 2.5, checked: '2025-06-17' },
         deployments: [
           { provider: 'gemini', model: 'gemini-2.5-flash' },
           { provider: 'openrouter', model: 'google/gemini-2.5-flash' },
@@ -46,7 +59,8 @@ export function presetConfig(): ShepherdConfigInput {
       },
       'deepseek-v3.2': {
         aliases: ['deepseek-v3', 'deepseek'],
-        price: { input: 0.28, cachedInput: 0.028, output: 0.42, checked: '2025-10-01' },
+        // DeepSeek's cache-hit / cache-miss input prices and output price from the V3.2-Exp price cut.
+        price: { input: 0.28, cachedInput: 0.028, output: 0.42, checked: '2025-09-29' },
         deployments: [
           { provider: 'deepseek', model: 'deepseek-chat' },
           { provider: 'openrouter', model: 'deepseek/deepseek-v3.2-exp' },
