@@ -12,7 +12,6 @@ export interface Logger {
   info(msg: string, fields?: Fields): void;
   warn(msg: string, fields?: Fields): void;
   error(msg: string, fields?: Fields): void;
-  enabled(level: Level): boolean;
 }
 
 export function createLogger(options: {
@@ -41,7 +40,6 @@ export function createLogger(options: {
     info: (m, f) => emit('info', m, f),
     warn: (m, f) => emit('warn', m, f),
     error: (m, f) => emit('error', m, f),
-    enabled: (level) => RANK[level] >= min,
   };
 }
 

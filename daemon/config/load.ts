@@ -52,16 +52,10 @@ export function parseConfigText(text: string): LoadResult {
       message: `duplicate key "${key}" (first at line ${a.line}, column ${a.column}; again at line ${b.line}, column ${b.column}); keep one`,
     };
   });
-  try {
-    const result = ConfigSchema.safeParse(raw, { reportInput: true });
-    if (result.success) {
-      if (problems.length === 0) return { ok: true, config: result.data, text };
-    } else {
-      problems.push(...result.error.issues.flatMap(toProblems));
-    }
-  } catch (err) {
-    problems.push({ path: '(root)', message: `could not validate the config: ${err instanceof Error ? err.message : String(err)}` });
-  }
+  // reportInput: the messages say what was found ("got a string"), not only what was expected.
+  const result = ConfigSchema.safeParse(raw, { reportInput: true });
+  if (result.success && problems.length === 0) return { ok: true, config: result.data, text };
+  if (!result.success) problems.push(...result.error.issues.flatMap(toProblems));
   return { ok: false, problems };
 }
 
@@ -212,7 +206,6 @@ function messageOf(issue: core.$ZodIssue): string {
   }
 }
 
-/** Paths as Shepherd prints them everywhere; an empty name shows as "" rather than vanishing. */
 function withArticle(type: string): string {
   return `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`;
 }

@@ -161,10 +161,18 @@ describe('local API key', function () {
   let h: Harness;
   before(async () => {
     const sandboxes = await startSandboxes(1);
-    h = await startHarness(configFor(sandboxes, { server: { apiKeys: ['local-secret-123'] } }), {
+    h = await startHarness(configFor(sandboxes, { server: { apiKeys: ['local-secret-123'], apiKeysEnv: 'LOCAL_KEYS' } }), {
       sandboxes,
       clientOptions: { apiKey: 'local-secret-123' },
+      start: { env: { LOCAL_KEYS: 'env-key-aaaaaaaa, env-key-bbbbbbbb' } },
     });
+  });
+
+  it('also accepts each key listed in the server.apiKeysEnv variable', async () => {
+    for (const apiKey of ['env-key-aaaaaaaa', 'env-key-bbbbbbbb']) {
+      const client = new OpenAI({ baseURL: `${h.daemon.url}/v1`, apiKey, maxRetries: 0 });
+      assert.ok((await client.models.list()).data.length > 0, apiKey);
+    }
   });
   after(() => h.close());
 

@@ -182,6 +182,17 @@ describe('gateway: answers through the openai client', function () {
     assert.equal(last?.attempts, 2);
   });
 
+  it('answers 429 with the shortest Retry-After when every deployment is rate limited', async () => {
+    await h.sandboxes[0].setFaults([{ fault: { type: 'status', status: 429, retryAfterSeconds: 9 } }]);
+    await h.sandboxes[1].setFaults([{ fault: { type: 'status', status: 429, retryAfterSeconds: 4 } }]);
+    const res = await fetch(`${h.daemon.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'chat', messages }) });
+    assert.equal(res.status, 429);
+    assert.equal(res.headers.get('retry-after'), '4');
+    const body = (await res.json()) as { error: { type: string; code: string } };
+    assert.equal(body.error.type, 'rate_limit_error');
+    assert.equal(body.error.code, 'all_deployments_failed');
+  });
+
   it('passes a 429 with Retry-After through when the only deployment is rate limited', async () => {
     const [solo] = await startSandboxes(1);
     const single = await startHarness(configFor([solo]), { sandboxes: [solo] });
@@ -215,12 +226,15 @@ describe('gateway: answers through the openai client', function () {
   });
 
   it('cancels the upstream call when the client goes away, and records it', async () => {
-    h.sandboxes[0].setTiming({ ttftMs: 3_000 });
+    // The upstream would stay silent for 10 s. Only a relay that aborts its upstream call when the
+    // client leaves can write the 499 line within the 3 s this test waits.
+    h.sandboxes[0].setTiming({ ttftMs: 10_000 });
     try {
+      const seen = h.sandboxes[0].requests.length;
       const controller = new AbortController();
       const pending = h.client.chat.completions.create({ model: 'chat', messages, stream: true }, { signal: controller.signal });
-      await eventually(() => h.sandboxes[0].requests.length > 0 && h.daemon !== undefined, 2_000, 'request to reach the upstream');
-      setTimeout(() => controller.abort(), 200);
+      await eventually(() => h.sandboxes[0].requests.length > seen, 2_000, 'this request to reach the upstream');
+      controller.abort();
       await assert.rejects(pending);
       const entry = await eventually(async () => (await h.ledgerEntries()).find((e) => e.status === 499), 3_000, 'a 499 ledger line');
       assert.equal(entry.ok, false);

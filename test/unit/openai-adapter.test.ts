@@ -37,6 +37,14 @@ describe('openai-compatible adapter: requests', () => {
     assert.deepEqual(JSON.parse(req.body!).stream_options, { extra: 1, include_usage: true });
   });
 
+  it('probes health with the model list, which costs no tokens', () => {
+    const probe = openaiCompatible.probeRequest(target);
+    assert.equal(probe.method, 'GET');
+    assert.equal(probe.path, '/models');
+    assert.equal(probe.body, undefined);
+    assert.equal(probe.headers.authorization, 'Bearer sk-secret');
+  });
+
   it('sends no authorization header for a keyless provider', () => {
     const req = openaiCompatible.chatRequest({ ...target, apiKey: undefined }, { model: 'm', messages: [] });
     assert.equal(req.headers.authorization, undefined);
