@@ -9,12 +9,14 @@ import { keyStatus, resolveApiKey, ensureConfigFile, formatProblems, loadConfigF
 import { configPathFor, resolveDataDir } from './config/paths';
 import { SANDBOX_ENDPOINTS, sandboxOverlay } from './config/sandbox-overlay';
 import { watchConfig } from './config/watch';
+import { EventBus } from './events';
 import { StatusBoard } from './health/status';
 import { createLogger, type Logger } from './log';
 import { Upstreams } from './providers/upstream';
 import { buildCatalog } from './routing/catalog';
 import { startSandbox, type Sandbox } from './sandbox/server';
 import { createGateway, type GatewayState } from './server/gateway';
+import { openGate } from './spend/gate';
 import { Ledger } from './spend/ledger';
 import { removeStateFile, writeStateFile } from './state-file';
 import { VERSION } from './version';
@@ -45,6 +47,8 @@ export interface RunningDaemon {
   /** Why the sandbox is in use, for the start-up line. */
   sandboxReason: () => string | undefined;
   ledger: Ledger;
+  /** What happens inside the daemon (requests finished, state changes), for listeners. */
+  events: EventBus;
   /** Re-reads the config file now (what the file watcher does on change). */
   reload(): Promise<LoadResult>;
   stop(): Promise<void>;
@@ -75,6 +79,9 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
   let sandboxReason: string | undefined;
   const upstreams = new Upstreams();
   const status = new StatusBoard();
+  const events = new EventBus((event, err) =>
+    log.error('an event listener failed', { event, error: err instanceof Error ? err.message : String(err) }),
+  );
 
   // The effective config: the file's, or its sandbox twin when no provider can be reached with a key.
   const compose = async (cfg: ShepherdConfig): Promise<GatewayState> => {
@@ -106,6 +113,8 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
     upstreams,
     ledger,
     status,
+    events,
+    spend: openGate,
     log,
     version: VERSION,
     startedAt: new Date(),
@@ -142,6 +151,7 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
     try {
       state = await compose(withOverrides(result.config, options));
       log.info('config reloaded', { groups: state.catalog.groups.size, sandbox: state.sandbox });
+      events.emit('config.reloaded', { groups: [...state.catalog.groups.keys()], sandbox: state.sandbox });
     } catch (err) {
       log.error('config reload failed; keeping the last good config', { error: err instanceof Error ? err.message : String(err) });
     }
@@ -167,6 +177,7 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
     dataDir,
     configPath,
     ledger,
+    events,
     sandbox: () => state.sandbox,
     sandboxReason: () => sandboxReason,
     reload: async () => {

@@ -23,5 +23,6 @@ export const LedgerEntrySchema = z.object({
   latencyMs: z.number().nonnegative().describe('From request received to last byte'),
   ttftMs: z.number().nonnegative().optional().describe('Time to first token (streaming) or to the full answer'),
   sandbox: z.boolean().optional().describe('Served by the built-in sandbox, not a real provider'),
+  key: z.string().optional().describe('Label of the local API key the client used (never the key itself)'),
 });
 export type LedgerEntry = z.infer<typeof LedgerEntrySchema>;

@@ -29,12 +29,17 @@ export function errorJson(message: string, type: string, code: string | null, pa
   return JSON.stringify({ error: { message, type, code, param } });
 }
 
-export function sendError(res: ServerResponse, err: HttpError, extraHeaders: Record<string, string> = {}): void {
+/** Sends `err` as the response; `body` lets a non-OpenAI endpoint use its own error shape. */
+export function sendError(
+  res: ServerResponse,
+  err: HttpError,
+  extraHeaders: Record<string, string> = {},
+  body: string = errorJson(err.message, err.type, err.code, err.param),
+): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const body = errorJson(err.message, err.type, err.code, err.param);
   res.writeHead(err.status, {
     ...extraHeaders,
     ...err.headers,

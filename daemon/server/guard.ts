@@ -1,7 +1,7 @@
 // Who may talk to the daemon. It listens on loopback, but a web page in the user's browser can still
 // reach loopback: a Host check defeats DNS rebinding, an Origin check refuses other sites, and an
 // optional local API key covers everything else.
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { ServerConfig } from '../../shared/config';
 import { HttpError } from './errors';
@@ -32,8 +32,12 @@ export function checkOrigin(req: IncomingMessage, server: ServerConfig): string 
   );
 }
 
-export function checkApiKey(req: IncomingMessage, keys: readonly string[]): void {
-  if (keys.length === 0) return;
+/**
+ * Undefined when no local keys are configured; otherwise the presented key's label: "key-" and the
+ * first 8 hex digits of its SHA-256, stable across restarts and safe to store (budgets and spend by key).
+ */
+export function checkApiKey(req: IncomingMessage, keys: readonly string[]): string | undefined {
+  if (keys.length === 0) return undefined;
   const auth = req.headers.authorization;
   const presented =
     typeof auth === 'string' && auth.toLowerCase().startsWith('bearer ')
@@ -47,6 +51,11 @@ export function checkApiKey(req: IncomingMessage, keys: readonly string[]): void
   if (!keys.some((k) => sameSecret(k, presented))) {
     throw new HttpError(401, 'the local API key is not valid for this Shepherd', 'authentication_error', 'invalid_api_key');
   }
+  return keyLabel(presented);
+}
+
+export function keyLabel(key: string): string {
+  return `key-${createHash('sha256').update(key).digest('hex').slice(0, 8)}`;
 }
 
 function sameSecret(expected: string, presented: string): boolean {

@@ -10,7 +10,8 @@ import { toUpstreamError, type UpstreamResponse, type UpstreamTimeouts } from '.
 import type { Deployment } from '../routing/catalog';
 import type { Plan } from '../routing/plan';
 import { costUsd } from '../spend/cost';
-import { errorJson, HttpError, sendError } from './errors';
+import type { ClientFormat, ClientStreamEncoder } from './client-format';
+import { HttpError, sendError } from './errors';
 import type { GatewayDeps } from './gateway';
 
 const MAX_ERROR_BODY = 64 * 1024;
@@ -18,11 +19,15 @@ const MAX_ERROR_BODY = 64 * 1024;
 /** The abort reason when the daemon itself ends requests because it is shutting down. */
 export class ShutdownAbort extends Error {}
 
-interface RequestInfo {
+export interface RequestInfo {
   id: string;
   receivedAt: number; // performance.now() when the request arrived
   body: ChatBody;
   plan: Plan;
+  /** The wire format the client speaks (OpenAI, or Anthropic on /v1/messages). */
+  client: ClientFormat;
+  /** Which local API key the client presented (a label, never the key), when keys are in use. */
+  clientKeyId?: string;
 }
 
 type AttemptResult =
@@ -121,7 +126,7 @@ async function relayWhole(ctx: Attempt): Promise<AttemptResult> {
   const now = performance.now();
   deps.status.recordSuccess(deployment.id, now - startedAt, new Date());
   await record(deps, entryFor(info, info.plan.group.name, deployment, attemptNo, 200, parsed.usage, now, now));
-  const body = parsed.body;
+  const body = info.client.wholeBody(parsed.body);
   res.writeHead(200, { ...shepherdHeaders(info, deployment, attemptNo), 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
   res.end(body);
   return { kind: 'answered' };
@@ -130,6 +135,7 @@ async function relayWhole(ctx: Attempt): Promise<AttemptResult> {
 async function relayStream(ctx: Attempt): Promise<AttemptResult> {
   const { deps, res, info, deployment, adapter, upstream, attemptNo, startedAt, signal, fail } = ctx;
   const translator = adapter.streamTranslator({ clientWantsUsage: info.body.stream_options?.include_usage === true });
+  const encoder = info.client.streamEncoder();
   let pending = '';
   const parser = createParser({
     onEvent: (event) => {
@@ -155,7 +161,7 @@ async function relayStream(ctx: Attempt): Promise<AttemptResult> {
       parser.feed(decoder.decode(chunk, { stream: true }));
       if (pending === '') continue;
       if (firstByteAt === undefined) startClientStream();
-      const out = pending;
+      const out = encoder.push(pending);
       pending = '';
       if (!res.write(out)) await drained(res);
       if (signal.aborted) break;
@@ -165,11 +171,11 @@ async function relayStream(ctx: Attempt): Promise<AttemptResult> {
     // Before the first byte the client has seen nothing: another deployment may still answer (or,
     // when cancelled, the client gets a plain error response).
     if (firstByteAt === undefined) return fail(failure);
-    return endStreamWithError(ctx, translator.usage(), firstByteAt, redact(failure, deployment.apiKey));
+    return endStreamWithError(ctx, encoder, translator.usage(), firstByteAt, redact(failure, deployment.apiKey));
   }
   if (signal.aborted) {
     if (firstByteAt === undefined) return fail(cancelledFailure(signal));
-    return endStreamWithError(ctx, translator.usage(), firstByteAt, cancelledFailure(signal));
+    return endStreamWithError(ctx, encoder, translator.usage(), firstByteAt, cancelledFailure(signal));
   }
   if (firstByteAt === undefined && !translator.done()) {
     // Not one event (an upstream that ignored `stream` and sent JSON, say): not an answer, so try elsewhere.
@@ -179,13 +185,14 @@ async function relayStream(ctx: Attempt): Promise<AttemptResult> {
   const now = performance.now();
   deps.status.recordSuccess(deployment.id, now - startedAt, new Date());
   await record(deps, entryFor(info, info.plan.group.name, deployment, attemptNo, 200, translator.usage(), now, firstByteAt ?? now));
-  res.end(pending + translator.end().join(''));
+  res.end(encoder.end(pending + translator.end().join('')));
   return { kind: 'answered' };
 }
 
 /** After bytes reached the client a stream cannot fail over: close it with an error event and [DONE]. */
 async function endStreamWithError(
   ctx: Attempt,
+  encoder: ClientStreamEncoder,
   usage: Usage | undefined,
   firstByteAt: number | undefined,
   failure: UpstreamFailure,
@@ -198,8 +205,7 @@ async function endStreamWithError(
   const status = signal.aborted && !(signal.reason instanceof ShutdownAbort) ? 499 : failure.status;
   await record(deps, { ...entryFor(info, info.plan.group.name, deployment, attemptNo, status, usage, now, firstByteAt ?? now), ok: false, error: failure.message });
   if (!res.destroyed) {
-    const frame = `data: ${errorJson(`stream interrupted: ${failure.message}`, failure.type, failure.code ?? null)}\n\n`;
-    res.end(`${frame}data: [DONE]\n\n`);
+    res.end(encoder.error(`stream interrupted: ${failure.message}`, failure.type, failure.code ?? null));
   }
   return { kind: 'answered' };
 }
@@ -223,12 +229,17 @@ async function finishWithFailure(
   };
   await record(deps, entry);
   if (req.destroyed && res.destroyed) return;
-  sendError(res, error, {
-    'x-request-id': info.id,
-    'x-shepherd-model': info.plan.group.name,
-    'x-shepherd-attempts': String(attempts),
-    ...(last ? { 'x-shepherd-deployment': last.deployment.id } : {}),
-  });
+  sendError(
+    res,
+    error,
+    {
+      'x-request-id': info.id,
+      'x-shepherd-model': info.plan.group.name,
+      'x-shepherd-attempts': String(attempts),
+      ...(last ? { 'x-shepherd-deployment': last.deployment.id } : {}),
+    },
+    info.client.errorBody(error),
+  );
 }
 
 /** What the client hears when no deployment answered. */
@@ -277,7 +288,7 @@ function describe(f: UpstreamFailure): string {
 }
 
 function entryFor(
-  info: Pick<RequestInfo, 'id' | 'receivedAt' | 'body'>,
+  info: Pick<RequestInfo, 'id' | 'receivedAt' | 'body' | 'clientKeyId'>,
   group: string | null,
   deployment: Deployment | null,
   attempts: number,
@@ -306,13 +317,14 @@ function entryFor(
     latencyMs: round1(endedAt - info.receivedAt),
     ...(firstTokenAt !== undefined ? { ttftMs: round1(firstTokenAt - info.receivedAt) } : {}),
     ...(deployment?.sandbox ? { sandbox: true } : {}),
+    ...(info.clientKeyId ? { key: info.clientKeyId } : {}),
   };
 }
 
 /** A request refused before any attempt (unknown model, no usable deployment) is still a ledger line. */
 export async function recordRefusal(
   deps: GatewayDeps,
-  request: Pick<RequestInfo, 'id' | 'receivedAt' | 'body'>,
+  request: Pick<RequestInfo, 'id' | 'receivedAt' | 'body' | 'clientKeyId'>,
   group: string | null,
   error: HttpError,
 ): Promise<void> {
@@ -326,6 +338,7 @@ async function record(deps: GatewayDeps, entry: LedgerEntry): Promise<void> {
   } catch (err) {
     deps.log.error('could not write the ledger line', { request: entry.id, error: err instanceof Error ? err.message : String(err) });
   }
+  deps.events.emit('request.finished', entry);
 }
 
 function shepherdHeaders(info: RequestInfo, deployment: Deployment, attemptNo: number): Record<string, string> {

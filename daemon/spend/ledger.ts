@@ -383,6 +383,7 @@ export function ledgerEntryProblem(value: unknown): string | undefined {
   if (!isAmount(e.latencyMs)) return wrong('latencyMs', e.latencyMs, AMOUNT);
   if (e.ttftMs !== undefined && !isAmount(e.ttftMs)) return wrong('ttftMs', e.ttftMs, AMOUNT);
   if (e.sandbox !== undefined && typeof e.sandbox !== 'boolean') return wrong('sandbox', e.sandbox, BOOLEAN);
+  if (e.key !== undefined && typeof e.key !== 'string') return wrong('key', e.key, STRING);
   return undefined;
 }
 

@@ -1,0 +1,32 @@
+// The seam between routing and budgets: before any attempt, the spend rules look at the planned
+// request and allow it (possibly skipping some deployments), send it to a cheaper group, or refuse it.
+// The budgets module implements SpendGate; `openGate` is the no-budget default.
+import type { Price } from '../../shared/config';
+import type { ChatBody } from '../providers/types';
+import type { HttpError } from '../server/errors';
+
+export interface SpendCheck {
+  /** The model group the plan resolved to (after `auto` classification). */
+  group: string;
+  /** The auto tier, when the client asked for `auto`. */
+  tier?: string;
+  /** Label of the local API key, when keys are in use. */
+  clientKeyId?: string;
+  body: ChatBody;
+  /** The plan's deployments in order, for per-provider budgets and the pre-request cost estimate. */
+  deployments: readonly { id: string; providerName: string; price: Price | undefined }[];
+}
+
+export type SpendVerdict =
+  /** Go ahead; `skip` names deployments to leave out (deployment id -> reason), e.g. a provider over budget. */
+  | { action: 'allow'; skip?: ReadonlyMap<string, string> }
+  /** Route to this cheaper group instead (a budget in downgrade mode is exhausted). */
+  | { action: 'downgrade'; toGroup: string; reason: string }
+  /** Refuse: the error (HTTP 402) names the budget, its limit and when it resets. */
+  | { action: 'block'; error: HttpError };
+
+export interface SpendGate {
+  check(request: SpendCheck): SpendVerdict;
+}
+
+export const openGate: SpendGate = { check: () => ({ action: 'allow' }) };
