@@ -2,6 +2,7 @@
 // feeds the extension, metrics, alerts, the incident log). Emitters never wait for listeners, and a
 // listener that throws is logged, not propagated, so a broken subscriber cannot fail a request.
 import { EventEmitter } from 'node:events';
+import type { BudgetAlert } from '../shared/budget-status';
 import type { LedgerEntry } from '../shared/ledger';
 
 export interface DeploymentStateChange {
@@ -19,6 +20,8 @@ export interface DaemonEvents {
   'request.finished': LedgerEntry;
   /** A deployment's health or circuit state changed. */
   'deployment.state': DeploymentStateChange;
+  /** A budget crossed an alert threshold (once per budget, threshold and period). */
+  'budget.alert': BudgetAlert;
   /** The effective config changed (file reload, key or setting changed over the control channel). */
   'config.reloaded': { groups: string[]; sandbox: boolean };
 }
