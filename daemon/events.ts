@@ -8,8 +8,11 @@ import type { LedgerEntry } from '../shared/ledger';
 export interface DeploymentStateChange {
   deployment: string;
   group: string;
+  /** Health state before and after: unknown, healthy, degraded or unhealthy (ejected). */
   from: string;
   to: string;
+  /** Circuit breaker state after the change: closed, open or half-open. */
+  circuit: string;
   reason: string;
   at: string; // ISO-8601
 }

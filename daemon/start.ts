@@ -10,10 +10,13 @@ import { configPathFor, resolveDataDir } from './config/paths';
 import { SANDBOX_ENDPOINTS, sandboxOverlay } from './config/sandbox-overlay';
 import { watchConfig } from './config/watch';
 import { EventBus } from './events';
-import { StatusBoard } from './health/status';
+import { HealthBoard } from './health/board';
+import { startProbes } from './health/probes';
 import { createLogger, type Logger } from './log';
 import { Upstreams } from './providers/upstream';
 import { buildCatalog } from './routing/catalog';
+import { distanceTable } from './routing/regions';
+import { RoutingCursors } from './routing/strategies';
 import { startSandbox, type Sandbox } from './sandbox/server';
 import { createGateway, type GatewayState } from './server/gateway';
 import { openGate } from './spend/gate';
@@ -78,7 +81,6 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
   const sandboxes: Sandbox[] = [];
   let sandboxReason: string | undefined;
   const upstreams = new Upstreams();
-  const status = new StatusBoard();
   const events = new EventBus((event, err) =>
     log.error('an event listener failed', { event, error: err instanceof Error ? err.message : String(err) }),
   );
@@ -104,15 +106,27 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
     }
     const catalog = buildCatalog(effective, (name) => resolveApiKey(effective.providers[name], env));
     upstreams.retain(new Set(Object.values(effective.providers).map((p) => new URL(p.baseUrl).origin)));
-    return { config: effective, catalog, sandbox: sandboxReason !== undefined, clientKeys: clientKeys(cfg, env) };
+    return {
+      config: effective,
+      catalog,
+      sandbox: sandboxReason !== undefined,
+      clientKeys: clientKeys(cfg, env),
+      distances: distanceTable(effective.routing.regionDistances),
+    };
   };
 
   let state = await compose(config);
+  const health = new HealthBoard(state.catalog, (change) => {
+    log.info('deployment state changed', { ...change });
+    events.emit('deployment.state', change);
+  });
+  const probes = startProbes({ health, upstreams, current: () => state, log });
   const gateway = createGateway({
     current: () => state,
     upstreams,
     ledger,
-    status,
+    health,
+    cursors: new RoutingCursors(),
     events,
     spend: openGate,
     log,
@@ -125,6 +139,7 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
     await listen(gateway.server, config.server.port, host);
   } catch (err) {
     // Nothing started so far may keep the process alive after a failed start.
+    probes.stop();
     await ledger.close();
     await upstreams.close();
     await Promise.all(sandboxes.map((s) => s.close()));
@@ -150,6 +165,7 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
     }
     try {
       state = await compose(withOverrides(result.config, options));
+      health.configure(state.catalog);
       log.info('config reloaded', { groups: state.catalog.groups.size, sandbox: state.sandbox });
       events.emit('config.reloaded', { groups: [...state.catalog.groups.keys()], sandbox: state.sandbox });
     } catch (err) {
@@ -188,6 +204,7 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
     stop() {
       stopping ??= (async () => {
         watcher?.close();
+        probes.stop();
         await gateway.shutdown(options.graceMs ?? 10_000);
         await ledger.close();
         await upstreams.close();

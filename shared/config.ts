@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { closest } from './closest';
 import { isRecord } from './is-record';
+import { DeploymentRoutingFields, GroupRoutingFields, RoutingSchema } from './routing-config';
 
 const positiveInt = z.number().int().positive();
 const usdPerMillion = z.number().nonnegative().describe('USD per 1M tokens');
@@ -58,6 +59,7 @@ export const DeploymentSchema = z
     model: z.string().min(1).describe('The model name the upstream expects'),
     region: z.string().min(1).optional().describe('Free-form region label, e.g. us-east'),
     price: PriceSchema.optional().describe("Overrides the group's price for this deployment"),
+    ...DeploymentRoutingFields,
   })
   .strict();
 export type DeploymentConfig = z.infer<typeof DeploymentSchema>;
@@ -67,6 +69,7 @@ export const ModelGroupSchema = z
     aliases: z.array(z.string().min(1)).optional().describe('Other names clients may use for this group'),
     price: PriceSchema.optional(),
     deployments: z.array(DeploymentSchema).min(1, 'a model group needs at least one deployment'),
+    ...GroupRoutingFields,
   })
   .strict();
 export type ModelGroupConfig = z.infer<typeof ModelGroupSchema>;
@@ -94,7 +97,15 @@ export const UpstreamSchema = z
   .object({
     connectMs: positiveInt.default(5_000),
     firstByteMs: positiveInt.default(120_000),
+    firstBytePerTokenMs: z
+      .number()
+      .min(0)
+      .default(20)
+      .describe('Non-streaming requests: extra first-byte time per requested max token (the answer is generated before headers)'),
     idleMs: positiveInt.default(60_000),
+    totalMs: positiveInt
+      .default(600_000)
+      .describe('Deadline for one client request across every attempt, retry and wait'),
   })
   .strict();
 
@@ -109,6 +120,9 @@ const ConfigObject = z
       .describe('auto: run the simulated upstreams when no provider has a key; true: always; false: never'),
     providers: z.record(z.string().min(1), ProviderSchema).default({}),
     models: z.record(z.string().min(1), ModelGroupSchema).default({}),
+    routing: RoutingSchema.default(RoutingSchema.parse({})).describe(
+      'Strategies, automatic model choice, health checks, circuit breakers and retries',
+    ),
   })
   .strict();
 
@@ -140,6 +154,17 @@ export const ConfigSchema = ConfigObject.superRefine(
           });
         }
       });
+      const fallbacks = Array.isArray(model.fallbacks) ? model.fallbacks : [];
+      fallbacks.forEach((fallback, i) => {
+        if (typeof fallback !== 'string') return;
+        const problem =
+          fallback === group
+            ? 'a group cannot fall back to itself'
+            : !Object.hasOwn(models, fallback)
+              ? unknownGroup(fallback, Object.keys(models))
+              : undefined;
+        if (problem) ctx.addIssue({ code: 'custom', path: ['models', group, 'fallbacks', i], message: problem });
+      });
       const aliases = Array.isArray(model.aliases) ? model.aliases : [];
       aliases.forEach((alias, i) => {
         if (typeof alias !== 'string') return;
@@ -155,6 +180,17 @@ export const ConfigSchema = ConfigObject.superRefine(
         }
       });
     }
+    const routing: Record<string, unknown> = isRecord(cfg.routing) ? cfg.routing : {};
+    const auto: Record<string, unknown> = isRecord(routing.auto) ? routing.auto : {};
+    const profiles: Record<string, unknown> = isRecord(auto.profiles) ? auto.profiles : {};
+    for (const [profile, tiers] of Object.entries(profiles)) {
+      if (!isRecord(tiers)) continue;
+      for (const [tier, target] of Object.entries(tiers)) {
+        if (typeof target === 'string' && !Object.hasOwn(models, target)) {
+          ctx.addIssue({ code: 'custom', path: ['routing', 'auto', 'profiles', profile, tier], message: unknownGroup(target, Object.keys(models)) });
+        }
+      }
+    }
   },
   // Runs even when other fields are invalid, but only on an object: there is nothing to cross-check otherwise.
   { when: (payload) => isRecord(payload.value) },
@@ -167,4 +203,9 @@ export type ShepherdConfigInput = z.input<typeof ConfigSchema>;
 export function configJsonSchema(): Record<string, unknown> {
   const schema = z.toJSONSchema(ConfigObject, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
   return { ...schema, title: 'Shepherd config' };
+}
+
+function unknownGroup(name: string, groups: string[]): string {
+  const hint = closest(name, groups);
+  return `unknown model group "${name}"${hint ? ` (did you mean "${hint}"?)` : ''}`;
 }

@@ -1,6 +1,7 @@
 // The catalog: what clients can ask for (model groups and aliases) and what serves it
 // (deployments), resolved from a validated config. Pure: keys come in as a lookup result.
 import type { Price, ProviderConfig, ShepherdConfig } from '../../shared/config';
+import type { BreakerConfig, RetryConfig, RoutingConfig, Strategy } from '../../shared/routing-config';
 
 export interface Deployment {
   /** Stable id used in headers, the ledger and status: provider/model, plus @region when set. */
@@ -16,6 +17,16 @@ export interface Deployment {
   /** Why this deployment cannot be used right now, if it cannot. */
   unavailable: string | undefined;
   sandbox: boolean;
+  /** Position in the group's config list. */
+  index: number;
+  /** Lower is tried first by the priority strategy; defaults to the config position. */
+  priority: number;
+  weight: number;
+  rpm: number | undefined;
+  tpm: number | undefined;
+  burst: number | undefined;
+  /** The global breaker settings with the group's and then the deployment's overrides applied. */
+  breaker: BreakerConfig;
 }
 
 export interface ModelGroup {
@@ -23,19 +34,25 @@ export interface ModelGroup {
   aliases: string[];
   price: Price | undefined;
   deployments: Deployment[];
+  strategy: Strategy;
+  /** Groups tried in order when every deployment of this one failed. */
+  fallbacks: string[];
+  /** The global retry settings with the group's overrides applied. */
+  retry: RetryConfig;
 }
 
 export interface Catalog {
   groups: Map<string, ModelGroup>;
   /** Lower-cased group names and aliases -> group name. */
   names: Map<string, string>;
+  routing: RoutingConfig;
 }
 
 export function buildCatalog(config: ShepherdConfig, keyFor: (providerName: string) => string | undefined): Catalog {
   const groups = new Map<string, ModelGroup>();
   const names = new Map<string, string>();
   for (const [name, model] of Object.entries(config.models)) {
-    const deployments = model.deployments.map((d): Deployment => {
+    const deployments = model.deployments.map((d, index): Deployment => {
       const provider = config.providers[d.provider];
       const apiKey = keyFor(d.provider);
       const needsKey = !provider.sandbox && (provider.apiKey !== undefined || provider.apiKeyEnv !== undefined);
@@ -50,14 +67,29 @@ export function buildCatalog(config: ShepherdConfig, keyFor: (providerName: stri
         apiKey,
         unavailable: needsKey && !apiKey ? missingKeyReason(d.provider, provider) : undefined,
         sandbox: provider.sandbox === true,
+        index,
+        priority: d.priority ?? index,
+        weight: d.weight ?? 1,
+        rpm: d.rpm,
+        tpm: d.tpm,
+        burst: d.burst,
+        breaker: { ...config.routing.breaker, ...model.breaker, ...d.breaker },
       };
     });
     const aliases = model.aliases ?? [];
-    groups.set(name, { name, aliases, price: model.price, deployments });
+    groups.set(name, {
+      name,
+      aliases,
+      price: model.price,
+      deployments,
+      strategy: model.strategy ?? config.routing.strategy,
+      fallbacks: model.fallbacks ?? [],
+      retry: { ...config.routing.retry, ...model.retry },
+    });
     names.set(name.toLowerCase(), name);
     for (const alias of aliases) names.set(alias.toLowerCase(), name);
   }
-  return { groups, names };
+  return { groups, names, routing: config.routing };
 }
 
 export function resolveGroup(catalog: Catalog, requested: string): ModelGroup | undefined {

@@ -1,9 +1,29 @@
 // Decides, for one request, which deployments to try and in what order, with the reason for each.
-// Pure: no sockets, no clock. This issue's strategy is config order (priority fallback); the
-// routing engine's strategies plug in here.
+// Pure: it reads the request, the catalog and a health snapshot; the clock sits behind the health
+// view and randomness and strategy cursors are passed in, so every decision is unit-tested.
+//
+// Order of a plan: the group's eligible deployments in its strategy's order, then each fallback
+// group's (transitively, each group once). A deployment is eligible when it has its key, its circuit
+// is not open and its rate limits admit the request. With none eligible: when some are only at their
+// rate limit, the request may wait (`saturated`); when every one is ejected, the panic rule tries the
+// ejected ones anyway, soonest-to-recover first, rather than failing every request.
+import type { Strategy, Tier } from '../../shared/routing-config';
+import { TIERS } from '../../shared/routing-config';
+import type { HealthView } from '../health/board';
+import type { ChatBody } from '../providers/types';
 import { resolveGroup, type Catalog, type Deployment, type ModelGroup } from './catalog';
+import { classify, messageText } from './classify';
+import type { DistanceTable } from './regions';
+import { order, type RoutingCursors } from './strategies';
 
 export interface PlannedAttempt {
+  deployment: Deployment;
+  /** The group this deployment serves (differs from the plan's group for fallbacks). */
+  group: string;
+  reason: string;
+}
+
+export interface SkippedDeployment {
   deployment: Deployment;
   reason: string;
 }
@@ -11,43 +31,199 @@ export interface PlannedAttempt {
 export interface Plan {
   requestedModel: string;
   group: ModelGroup;
-  strategy: 'priority';
+  strategy: Strategy;
+  /** Set when the client asked for `auto` (or `auto:<profile>`). */
+  auto?: { tier: Tier; profile?: string; score: number; reasons: string[] };
   attempts: PlannedAttempt[];
-  /** Deployments left out, with why (e.g. a missing key). */
-  skipped: PlannedAttempt[];
+  /** Deployments left out, with why (missing key, circuit open, rate limited, over budget). */
+  skipped: SkippedDeployment[];
+  /** True when every deployment was ejected and the panic rule put them back. */
+  panic: boolean;
+  /** Tokens this request is expected to use (prompt estimate + max output), for rate limits. */
+  estimatedTokens: number;
 }
 
 export type PlanResult =
   | { ok: true; plan: Plan }
   | { ok: false; reason: 'unknown_model'; message: string }
-  | { ok: false; reason: 'no_deployment'; group: string; message: string; skipped: PlannedAttempt[] };
+  | { ok: false; reason: 'no_deployment'; group: string; message: string; skipped: SkippedDeployment[] }
+  | { ok: false; reason: 'saturated'; group: string; message: string; retryAfterMs: number; skipped: SkippedDeployment[] };
 
-export function planRoute(catalog: Catalog, requestedModel: string): PlanResult {
-  const group = resolveGroup(catalog, requestedModel);
-  if (!group) {
+export interface PlanContext {
+  catalog: Catalog;
+  health: HealthView;
+  cursors: RoutingCursors;
+  distances: DistanceTable;
+  random: () => number;
+}
+
+/** Output tokens assumed for the rate-limit estimate when a request sets no max. */
+const DEFAULT_OUTPUT_ESTIMATE = 256;
+
+export function planRoute(ctx: PlanContext, requestedModel: string, body: ChatBody): PlanResult {
+  const chosen = chooseGroup(ctx.catalog, requestedModel, body);
+  if (!chosen.ok) return chosen;
+  const { group, auto } = chosen;
+  const estimatedTokens = needsTokenEstimate(ctx.catalog, group)
+    ? (auto?.estimatedPromptTokens ?? Math.ceil(messageText(body.messages).length / 4)) + outputEstimate(body)
+    : 0;
+
+  const attempts: PlannedAttempt[] = [];
+  const skipped: SkippedDeployment[] = [];
+  const ejected: { deployment: Deployment; group: string; retryAt: number }[] = [];
+  const waits: number[] = [];
+  for (const g of withFallbacks(ctx.catalog, group)) {
+    const eligible: Deployment[] = [];
+    for (const d of g.deployments) {
+      if (d.unavailable !== undefined) {
+        skipped.push({ deployment: d, reason: d.unavailable });
+        continue;
+      }
+      const h = ctx.health.get(d.id);
+      if (h.circuit === 'open') {
+        skipped.push({ deployment: d, reason: `circuit open (${h.lastError ?? 'failing'})` });
+        ejected.push({ deployment: d, group: g.name, retryAt: h.circuitRetryAt ?? 0 });
+        continue;
+      }
+      const wait = ctx.health.rateWaitMs(d.id, estimatedTokens);
+      if (wait > 0) {
+        skipped.push({ deployment: d, reason: `at its rate limit for another ${wait} ms` });
+        waits.push(wait);
+        continue;
+      }
+      eligible.push(d);
+    }
+    const ordered = order(g.strategy, eligible, {
+      group: g.name,
+      health: ctx.health,
+      routing: ctx.catalog.routing,
+      distances: ctx.distances,
+      cursors: ctx.cursors,
+      random: ctx.random,
+    });
+    for (const o of ordered) {
+      attempts.push({ deployment: o.deployment, group: g.name, reason: g === group ? o.reason : `fallback group ${g.name}: ${o.reason}` });
+    }
+  }
+
+  let panic = false;
+  if (attempts.length === 0) {
+    if (waits.length > 0) {
+      const retryAfterMs = Math.min(...waits);
+      return {
+        ok: false,
+        reason: 'saturated',
+        group: group.name,
+        message: `every deployment of "${group.name}" is at its rate limit; capacity frees in ${retryAfterMs} ms`,
+        retryAfterMs,
+        skipped,
+      };
+    }
+    if (ejected.length === 0) {
+      return {
+        ok: false,
+        reason: 'no_deployment',
+        group: group.name,
+        message: `model group "${group.name}" has no usable deployment: ${skipped.map((s) => `${s.deployment.id}: ${s.reason}`).join('; ')}`,
+        skipped,
+      };
+    }
+    panic = true;
+    ejected.sort((a, b) => a.retryAt - b.retryAt);
+    for (const e of ejected) {
+      attempts.push({ deployment: e.deployment, group: e.group, reason: 'panic: every deployment is ejected; trying it anyway' });
+    }
+  }
+  return {
+    ok: true,
+    plan: {
+      requestedModel,
+      group,
+      strategy: group.strategy,
+      ...(auto ? { auto: { tier: auto.tier, ...(auto.profile ? { profile: auto.profile } : {}), score: auto.score, reasons: auto.reasons } } : {}),
+      attempts,
+      skipped,
+      panic,
+      estimatedTokens,
+    },
+  };
+}
+
+type Chosen =
+  | { ok: true; group: ModelGroup; auto?: { tier: Tier; profile?: string; score: number; reasons: string[]; estimatedPromptTokens: number } }
+  | { ok: false; reason: 'unknown_model'; message: string };
+
+/** A configured group or alias by name; otherwise `auto` / `auto:<profile>` through the classifier. */
+function chooseGroup(catalog: Catalog, requestedModel: string, body: ChatBody): Chosen {
+  const direct = resolveGroup(catalog, requestedModel);
+  if (direct) return { ok: true, group: direct };
+  const match = /^auto(?::(.+))?$/i.exec(requestedModel);
+  if (!match) {
     const known = [...catalog.groups.keys()];
     return {
       ok: false,
       reason: 'unknown_model',
-      message: `model "${requestedModel}" is not configured; available: ${known.length ? known.join(', ') : '(none)'}`,
+      message: `model "${requestedModel}" is not configured; available: ${known.length ? [...known, 'auto'].join(', ') : '(none)'}`,
     };
   }
-  const usable = group.deployments.filter((d) => d.unavailable === undefined);
-  const skipped = group.deployments
-    .filter((d) => d.unavailable !== undefined)
-    .map((deployment) => ({ deployment, reason: deployment.unavailable ?? '' }));
-  if (usable.length === 0) {
+  const autoCfg = catalog.routing.auto;
+  const profileName = match[1]?.toLowerCase();
+  const profile = profileName === undefined ? {} : autoCfg.profiles[profileName];
+  if (profile === undefined) {
+    const names = Object.keys(autoCfg.profiles);
     return {
       ok: false,
-      reason: 'no_deployment',
-      group: group.name,
-      message: `model group "${group.name}" has no usable deployment: ${skipped.map((s) => `${s.deployment.id}: ${s.reason}`).join('; ')}`,
-      skipped,
+      reason: 'unknown_model',
+      message: `auto profile "${profileName}" is not configured (routing.auto.profiles); available: ${names.length ? names.map((n) => `auto:${n}`).join(', ') : '(none)'}`,
     };
   }
-  const attempts = usable.map((deployment, i) => ({
-    deployment,
-    reason: i === 0 ? 'first in priority order' : `fallback ${i} of ${usable.length - 1}`,
-  }));
-  return { ok: true, plan: { requestedModel, group, strategy: 'priority', attempts, skipped } };
+  const c = classify(body);
+  const reasons = [...c.reasons];
+  const groupFor = (tier: Tier) => profile[tier] ?? autoCfg.tiers[tier];
+  // The tier's own group, else the nearest configured tier above it, else below it.
+  const at = TIERS.indexOf(c.tier);
+  const search = [...TIERS.slice(at), ...TIERS.slice(0, at).reverse()];
+  for (const tier of search) {
+    const group = catalog.groups.get(groupFor(tier));
+    if (!group) continue;
+    if (tier !== c.tier) reasons.push(`tier ${c.tier}'s group "${groupFor(c.tier)}" is not configured; using tier ${tier}`);
+    return {
+      ok: true,
+      group,
+      auto: { tier: c.tier, ...(profileName ? { profile: profileName } : {}), score: c.score, reasons, estimatedPromptTokens: c.estimatedPromptTokens },
+    };
+  }
+  return {
+    ok: false,
+    reason: 'unknown_model',
+    message: `"${requestedModel}" needs the groups named in routing.auto.tiers (${TIERS.map(groupFor).join(', ')}); none is configured`,
+  };
+}
+
+function withFallbacks(catalog: Catalog, first: ModelGroup): ModelGroup[] {
+  const out: ModelGroup[] = [];
+  const seen = new Set<string>();
+  const visit = (g: ModelGroup) => {
+    if (seen.has(g.name)) return;
+    seen.add(g.name);
+    out.push(g);
+  };
+  visit(first);
+  // Breadth first: the group's own fallbacks in order, then theirs.
+  for (let i = 0; i < out.length; i++) {
+    for (const name of out[i].fallbacks) {
+      const g = catalog.groups.get(name);
+      if (g) visit(g);
+    }
+  }
+  return out;
+}
+
+function needsTokenEstimate(catalog: Catalog, group: ModelGroup): boolean {
+  return withFallbacks(catalog, group).some((g) => g.deployments.some((d) => d.tpm !== undefined));
+}
+
+function outputEstimate(body: ChatBody): number {
+  const max = body.max_completion_tokens ?? body.max_tokens;
+  return typeof max === 'number' && Number.isFinite(max) && max > 0 ? max : DEFAULT_OUTPUT_ESTIMATE;
 }

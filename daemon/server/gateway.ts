@@ -5,14 +5,16 @@ import type { Socket } from 'node:net';
 import type { ShepherdConfig } from '../../shared/config';
 import type { LedgerEntry } from '../../shared/ledger';
 import type { EventBus } from '../events';
-import type { StatusBoard } from '../health/status';
+import type { HealthBoard } from '../health/board';
 import type { Logger } from '../log';
 import type { Upstreams } from '../providers/upstream';
 import type { SpendGate } from '../spend/gate';
 import type { Catalog } from '../routing/catalog';
+import type { DistanceTable } from '../routing/regions';
+import type { RoutingCursors } from '../routing/strategies';
 import { HttpError, sendError } from './errors';
 import { checkApiKey, checkHost, checkOrigin } from './guard';
-import { ShutdownAbort } from './relay';
+import { ShutdownAbort } from './relay-errors';
 import { routes, sendJson } from './routes';
 
 /** Everything a request needs that can change on config reload, swapped as one object. */
@@ -22,13 +24,18 @@ export interface GatewayState {
   sandbox: boolean;
   /** Local API keys clients must present; empty = none required. */
   clientKeys: string[];
+  /** Region distances for the geographic strategy (built-in table + routing.regionDistances). */
+  distances: DistanceTable;
 }
 
 export interface GatewayDeps {
   current(): GatewayState;
   upstreams: Upstreams;
   ledger: { append(entry: LedgerEntry): Promise<void> };
-  status: StatusBoard;
+  /** Health, circuit breakers and rate limits of every deployment. */
+  health: HealthBoard;
+  /** Round-robin and weighted-round-robin positions, kept across requests and reloads. */
+  cursors: RoutingCursors;
   events: EventBus;
   /** Budgets' verdict on each planned request (allow, downgrade, block). */
   spend: SpendGate;

@@ -1,6 +1,7 @@
 // Every HTTP route the daemon serves, in one table. A feature adds its routes by adding lines here
 // that point at its own module; gateway.ts does the guards, method checks and error handling.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { explainPlan, listIncidents } from './admin';
 import { handleChatCompletions } from './chat';
 import type { HttpError } from './errors';
 import type { GatewayDeps, GatewayState } from './gateway';
@@ -33,6 +34,8 @@ export const routes: Record<string, Route> = {
   '/v1/models': { method: 'GET', handle: listModels },
   '/models': { method: 'GET', handle: listModels },
   '/v1/shepherd/status': { method: 'GET', handle: (ctx) => sendJson(ctx.res, 200, statusReport(ctx.deps, ctx.state)) },
+  '/v1/shepherd/plan': { method: 'POST', handle: explainPlan },
+  '/v1/shepherd/incidents': { method: 'GET', handle: listIncidents },
 };
 
 export function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {

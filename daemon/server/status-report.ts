@@ -1,5 +1,5 @@
 // The daemon's status as one JSON-ready object: served at GET /v1/shepherd/status and sent to the
-// extension as its snapshot. The health issue's fields grow here, in one place.
+// extension as its snapshot: each deployment's health, circuit, load and latency, and each group.
 import type { GatewayDeps, GatewayState } from './gateway';
 
 export type StatusReport = ReturnType<typeof statusReport>;
@@ -9,7 +9,8 @@ export function statusReport(deps: GatewayDeps, state: GatewayState) {
   const deployments = [];
   for (const group of state.catalog.groups.values()) {
     for (const d of group.deployments) {
-      const s = deps.status.get(d.id);
+      const h = deps.health.get(d.id);
+      const incident = deps.health.incidents.last(d.id);
       deployments.push({
         id: d.id,
         group: group.name,
@@ -19,14 +20,22 @@ export function statusReport(deps: GatewayDeps, state: GatewayState) {
         sandbox: d.sandbox,
         available: d.unavailable === undefined,
         ...(d.unavailable ? { unavailableReason: d.unavailable } : {}),
-        state: s.state,
-        requests: s.requests,
-        failures: s.failures,
-        consecutiveFailures: s.consecutiveFailures,
-        lastLatencyMs: s.lastLatencyMs ?? null,
-        lastSuccessAt: s.lastSuccessAt ?? null,
-        lastFailureAt: s.lastFailureAt ?? null,
-        lastError: s.lastError ?? null,
+        state: h.state,
+        circuit: h.circuit,
+        circuitRetryAt: h.circuitRetryAt !== undefined ? new Date(h.circuitRetryAt).toISOString() : null,
+        inflight: h.inflight,
+        latencyMs: h.latencyMs ?? null,
+        p50Ms: h.p50Ms ?? null,
+        errorRate: Math.round(h.errorRate * 1000) / 1000,
+        requests: h.requests,
+        failures: h.failures,
+        consecutiveFailures: h.consecutiveFailures,
+        lastLatencyMs: h.lastLatencyMs ?? null,
+        lastSuccessAt: h.lastSuccessAt ?? null,
+        lastFailureAt: h.lastFailureAt ?? null,
+        lastError: h.lastError ?? null,
+        lastProbe: h.lastProbe ?? null,
+        lastIncident: incident ? { start: incident.start, end: incident.end, reason: incident.reason } : null,
       });
     }
   }
@@ -36,7 +45,13 @@ export function statusReport(deps: GatewayDeps, state: GatewayState) {
     sandbox: state.sandbox,
     startedAt: deps.startedAt.toISOString(),
     uptimeSeconds: Math.round((Date.now() - deps.startedAt.getTime()) / 1000),
-    groups: [...state.catalog.groups.keys()],
+    groups: [...state.catalog.groups.values()].map((g) => ({
+      name: g.name,
+      strategy: g.strategy,
+      fallbacks: g.fallbacks,
+      // A group is down when none of its usable deployments is taking traffic.
+      down: g.deployments.every((d) => d.unavailable !== undefined || deps.health.get(d.id).circuit === 'open'),
+    })),
     deployments,
   };
 }

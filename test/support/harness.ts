@@ -33,7 +33,11 @@ export async function startSandboxes(count: number, options: SandboxOptions = {}
   return out;
 }
 
-/** A config whose group "chat" (alias "chat-alias") has one deployment per sandbox, in order. */
+/**
+ * A config whose group "chat" (alias "chat-alias") has one deployment per sandbox, in order. No
+ * background probes (tests count upstream requests) and no second pass over a failed plan (tests
+ * count attempts); tests of those set their own `routing`.
+ */
 export function configFor(sandboxes: Sandbox[], extra: Partial<ShepherdConfigInput> = {}): ShepherdConfigInput {
   const providers: NonNullable<ShepherdConfigInput['providers']> = {};
   sandboxes.forEach((s, i) => {
@@ -50,6 +54,7 @@ export function configFor(sandboxes: Sandbox[], extra: Partial<ShepherdConfigInp
       },
     },
     upstream: { connectMs: 2_000, firstByteMs: 5_000, idleMs: 5_000 },
+    routing: { health: { probes: { enabled: false } }, retry: { rounds: 0 } },
     ...extra,
   };
 }

@@ -59,9 +59,9 @@ describe('config: problems by path', () => {
     { name: 'an unknown top-level field, with a hint', config: { ...valid, servr: {} }, paths: ['servr'], message: /^unknown field \(did you mean "server"\?\)$/ },
     {
       name: 'an unknown field deep inside, listing the allowed ones',
-      config: { ...valid, models: { 'gpt-4.1': { deployments: [{ provider: 'openai', model: 'm', weight: 2 }] } } },
-      paths: ['models.gpt-4.1.deployments[0].weight'],
-      message: /^unknown field; expected one of: provider, model, region, price$/,
+      config: { ...valid, models: { 'gpt-4.1': { deployments: [{ provider: 'openai', model: 'm', replicas: 2 }] } } },
+      paths: ['models.gpt-4.1.deployments[0].replicas'],
+      message: /^unknown field; expected one of: provider, model, region, price, weight, priority, rpm, tpm, burst, breaker$/,
     },
     {
       name: 'a field spelt in the wrong case (and so the real one missing)',

@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { ConfigSchema } from '../../shared/config';
 import { buildCatalog, listModelNames, resolveGroup } from '../../daemon/routing/catalog';
-import { planRoute } from '../../daemon/routing/plan';
+import { planRoute as plan, type PlanResult } from '../../daemon/routing/plan';
+import { HealthBoard } from '../../daemon/health/board';
+import { distanceTable } from '../../daemon/routing/regions';
+import { RoutingCursors } from '../../daemon/routing/strategies';
+import type { Catalog } from '../../daemon/routing/catalog';
+
+function planRoute(c: Catalog, model: string): PlanResult {
+  const ctx = { catalog: c, health: new HealthBoard(c), cursors: new RoutingCursors(), distances: distanceTable(), random: () => 0.5 };
+  return plan(ctx, model, { model, messages: [{ role: 'user', content: 'hi' }] });
+}
 
 const config = ConfigSchema.parse({
   providers: {
@@ -77,7 +86,7 @@ describe('routing: plan', () => {
     const result = planRoute(catalog, 'gpt-5');
     assert.equal(result.ok, false);
     assert.ok(!result.ok && result.reason === 'unknown_model');
-    assert.match(result.message, /"gpt-5" is not configured; available: gpt-4.1, llama, nokey/);
+    assert.match(result.message, /"gpt-5" is not configured; available: gpt-4.1, llama, nokey, auto/);
   });
 
   it('says which deployments are unusable when none is left', () => {

@@ -1,0 +1,340 @@
+// Health of every deployment: passive observation of real requests (a rolling window, EWMA latency,
+// consecutive failures), active probe results, the circuit breaker and the rate limiter. The relay
+// reports outcomes here; the planner reads a snapshot. State changes become events and incidents.
+import type { DeploymentStateChange } from '../events';
+import type { UpstreamFailure } from '../providers/types';
+import type { Catalog, Deployment } from '../routing/catalog';
+import type { HealthConfig } from '../../shared/routing-config';
+import { Breaker, type Admission, type CircuitState, type Transition } from './breaker';
+import { IncidentLog, type Incident } from './incidents';
+import { RateLimiter } from './rate-limit';
+import { OutcomeWindow } from './window';
+
+export type HealthState = 'unknown' | 'healthy' | 'degraded' | 'unhealthy';
+
+/** What the planner and the status report see of one deployment at one moment. */
+export interface DeploymentHealth {
+  id: string;
+  state: HealthState;
+  circuit: CircuitState;
+  /** When an open circuit admits trial traffic again (epoch ms). */
+  circuitRetryAt: number | undefined;
+  inflight: number;
+  /** Recency-weighted time to first byte, ms. */
+  latencyMs: number | undefined;
+  p50Ms: number | undefined;
+  errorRate: number;
+  consecutiveFailures: number;
+  requests: number;
+  failures: number;
+  lastLatencyMs: number | undefined;
+  lastSuccessAt: string | undefined;
+  lastFailureAt: string | undefined;
+  lastError: string | undefined;
+  lastProbe: { at: string; ok: boolean; error?: string } | undefined;
+}
+
+/** Read side used by the pure planner (tests pass a fake). */
+export interface HealthView {
+  get(id: string): DeploymentHealth;
+  /** Milliseconds until this deployment's rate limits admit a request of `tokens` estimated tokens. */
+  rateWaitMs(id: string, tokens: number): number;
+}
+
+class Entry {
+  readonly window: OutcomeWindow;
+  readonly breaker: Breaker;
+  limiter: RateLimiter;
+  limitsKey: string;
+  inflight = 0;
+  consecutiveFailures = 0;
+  requests = 0;
+  failures = 0;
+  lastLatencyMs: number | undefined;
+  lastSuccessAt: number | undefined;
+  lastFailureAt: number | undefined;
+  lastError: string | undefined;
+  lastProbe: { at: number; ok: boolean; error?: string } | undefined;
+  /** Last reported state, to emit changes only. */
+  reported: HealthState = 'unknown';
+
+  constructor(
+    public deployment: Deployment,
+    health: HealthConfig,
+    now: number,
+  ) {
+    this.window = new OutcomeWindow(health.window, health.latencyHalfLife);
+    this.breaker = new Breaker(deployment.breaker);
+    this.limiter = new RateLimiter(deployment, now);
+    this.limitsKey = limitsKey(deployment);
+  }
+}
+
+export class HealthBoard implements HealthView {
+  private readonly entries = new Map<string, Entry>();
+  private health: HealthConfig;
+  readonly incidents = new IncidentLog();
+
+  constructor(
+    catalog: Catalog,
+    private readonly onChange: (change: DeploymentStateChange) => void = () => {},
+    private readonly now: () => number = Date.now,
+  ) {
+    this.health = catalog.routing.health;
+    this.configure(catalog);
+  }
+
+  /** Adopts a new catalog (config reload): keeps what was learnt about deployments that remain. */
+  configure(catalog: Catalog): void {
+    this.health = catalog.routing.health;
+    const seen = new Set<string>();
+    const now = this.now();
+    for (const group of catalog.groups.values()) {
+      for (const d of group.deployments) {
+        seen.add(d.id);
+        const e = this.entries.get(d.id);
+        if (!e) {
+          this.entries.set(d.id, new Entry(d, this.health, now));
+          continue;
+        }
+        e.deployment = d;
+        e.window.resize(this.health.window, this.health.latencyHalfLife);
+        e.breaker.reconfigure(d.breaker);
+        if (limitsKey(d) !== e.limitsKey) {
+          e.limiter = new RateLimiter(d, now);
+          e.limitsKey = limitsKey(d);
+        }
+      }
+    }
+    for (const id of this.entries.keys()) if (!seen.has(id)) this.entries.delete(id);
+  }
+
+  ids(): string[] {
+    return [...this.entries.keys()];
+  }
+
+  deployment(id: string): Deployment | undefined {
+    return this.entries.get(id)?.deployment;
+  }
+
+  get(id: string): DeploymentHealth {
+    const e = this.entries.get(id);
+    const now = this.now();
+    if (!e) return blank(id);
+    return {
+      id,
+      state: this.stateOf(e, now),
+      circuit: e.breaker.state(now),
+      circuitRetryAt: e.breaker.retryAt(),
+      inflight: e.inflight,
+      latencyMs: round(e.window.latencyEwma()),
+      p50Ms: round(e.window.percentile(0.5)),
+      errorRate: e.window.errorRate(),
+      consecutiveFailures: e.consecutiveFailures,
+      requests: e.requests,
+      failures: e.failures,
+      lastLatencyMs: round(e.lastLatencyMs),
+      lastSuccessAt: iso(e.lastSuccessAt),
+      lastFailureAt: iso(e.lastFailureAt),
+      lastError: e.lastError,
+      lastProbe: e.lastProbe ? { ...e.lastProbe, at: new Date(e.lastProbe.at).toISOString() } : undefined,
+    };
+  }
+
+  rateWaitMs(id: string, tokens: number): number {
+    return this.entries.get(id)?.limiter.waitFor(this.now(), tokens) ?? 0;
+  }
+
+  /**
+   * Before an attempt: asks the breaker and takes from the rate limiter. A refusal means "skip this
+   * deployment now" and is not a failure.
+   */
+  begin(id: string, tokens: number): Admission {
+    const e = this.entries.get(id);
+    if (!e) return { ok: true, trial: false };
+    const now = this.now();
+    this.settle(e, now, e.breaker.tick(now));
+    const admission = e.breaker.admit(now);
+    if (!admission.ok) return admission;
+    e.limiter.take(now, tokens);
+    e.inflight++;
+    return admission;
+  }
+
+  /** The attempt answered (first byte arrived and the answer completed). */
+  success(id: string, trial: boolean, ttfbMs: number, tokens?: { estimated: number; actual: number }): void {
+    const e = this.entries.get(id);
+    if (!e) return;
+    const now = this.now();
+    e.inflight = Math.max(0, e.inflight - 1);
+    e.requests++;
+    e.consecutiveFailures = 0;
+    e.lastLatencyMs = ttfbMs;
+    e.lastSuccessAt = now;
+    e.window.push(true, ttfbMs);
+    if (tokens) e.limiter.settle(tokens.estimated, tokens.actual);
+    const t = e.breaker.onSuccess(trial);
+    this.settle(e, now, t);
+  }
+
+  /**
+   * The attempt failed. Outages (network errors, timeouts, 5xx) count against the deployment; a 429
+   * holds it in the rate limiter instead; the client's own errors (400, 404, 422...) and
+   * cancellations count for nothing.
+   */
+  failure(id: string, trial: boolean, failure: UpstreamFailure): void {
+    const e = this.entries.get(id);
+    if (!e) return;
+    const now = this.now();
+    e.inflight = Math.max(0, e.inflight - 1);
+    if (failure.status === 429) {
+      e.limiter.rateLimited(now, failure.retryAfterMs);
+      e.breaker.release(trial);
+      e.lastError = failure.message;
+      e.lastFailureAt = now;
+      return;
+    }
+    if (!countsAgainst(failure)) {
+      e.breaker.release(trial);
+      return;
+    }
+    e.requests++;
+    e.failures++;
+    e.consecutiveFailures++;
+    e.lastFailureAt = now;
+    e.lastError = failure.message;
+    e.window.push(false);
+    const t = e.breaker.onFailure(now, trial, this.tripReason(e));
+    this.settle(e, now, t);
+  }
+
+  /** The attempt ended without an outcome (client cancelled, shutdown): free its slot. */
+  abandon(id: string, trial: boolean): void {
+    const e = this.entries.get(id);
+    if (!e) return;
+    e.inflight = Math.max(0, e.inflight - 1);
+    e.breaker.release(trial);
+  }
+
+  /** An active probe's result. Success reopens an ejected deployment to trial traffic; failures count. */
+  probe(id: string, ok: boolean, error?: string): void {
+    const e = this.entries.get(id);
+    if (!e) return;
+    const now = this.now();
+    e.lastProbe = { at: now, ok, ...(error ? { error } : {}) };
+    if (ok) {
+      this.settle(e, now, e.breaker.probeSucceeded(now));
+      return;
+    }
+    e.consecutiveFailures++;
+    e.lastError = `health probe: ${error ?? 'failed'}`;
+    e.lastFailureAt = now;
+    this.settle(e, now, e.breaker.onFailure(now, false, this.tripReason(e)));
+  }
+
+  /** Moves lazily expired open circuits to half-open so their change is reported on time. */
+  tick(): void {
+    const now = this.now();
+    for (const e of this.entries.values()) this.settle(e, now, e.breaker.tick(now));
+  }
+
+  /** When the next open circuit expires, for a timer; undefined when none is open. */
+  nextCircuitChange(): number | undefined {
+    let next: number | undefined;
+    for (const e of this.entries.values()) {
+      const at = e.breaker.retryAt();
+      if (at !== undefined && (next === undefined || at < next)) next = at;
+    }
+    return next;
+  }
+
+  incidentsList(limit?: number): Incident[] {
+    return this.incidents.list(this.now(), limit);
+  }
+
+  private tripReason(e: Entry): string | undefined {
+    const cfg = e.deployment.breaker;
+    if (e.consecutiveFailures >= cfg.failureThreshold) return `${e.consecutiveFailures} consecutive failures`;
+    const rate = e.window.errorRate();
+    if (e.window.count() >= cfg.minRequests && rate >= cfg.errorRate) {
+      return `error rate ${Math.round(rate * 100)}% over the last ${e.window.count()} outcomes`;
+    }
+    return undefined;
+  }
+
+  private stateOf(e: Entry, now: number): HealthState {
+    if (e.breaker.state(now) !== 'closed') return 'unhealthy';
+    if (e.window.count() === 0) return e.lastProbe?.ok ? 'healthy' : 'unknown';
+    const latency = e.window.latencyEwma();
+    if (e.window.errorRate() >= this.health.degradedErrorRate) return 'degraded';
+    if (latency !== undefined && latency > this.health.slowMs) return 'degraded';
+    return 'healthy';
+  }
+
+  /** Reports a state change (and opens or closes an incident) after an outcome. */
+  private settle(e: Entry, now: number, transition: Transition | undefined): void {
+    const state = this.stateOf(e, now);
+    const id = e.deployment.id;
+    if (transition?.to === 'open') this.incidents.started(id, e.deployment.group, now, transition.reason);
+    if (transition?.to === 'closed') this.incidents.ended(id, now, transition.reason);
+    if (state === e.reported && !transition) return;
+    const from = e.reported;
+    e.reported = state;
+    this.onChange({
+      deployment: id,
+      group: e.deployment.group,
+      from,
+      to: state,
+      circuit: e.breaker.state(now),
+      reason: transition ? `circuit ${transition.from} -> ${transition.to}: ${transition.reason}` : reasonFor(state, e),
+      at: new Date(now).toISOString(),
+    });
+  }
+}
+
+function countsAgainst(f: UpstreamFailure): boolean {
+  if (f.status === 499 || f.type === 'cancelled') return false;
+  return f.kind !== 'status' || f.status >= 500 || f.status === 408;
+}
+
+function reasonFor(state: HealthState, e: Entry): string {
+  if (state === 'degraded') {
+    const rate = e.window.errorRate();
+    return rate > 0 ? `error rate ${Math.round(rate * 100)}% over the last ${e.window.count()} outcomes` : 'slow: latency above health.slowMs';
+  }
+  if (state === 'healthy') return 'requests succeeding';
+  return state;
+}
+
+function limitsKey(d: Deployment): string {
+  return `${d.rpm ?? ''}/${d.tpm ?? ''}/${d.burst ?? ''}`;
+}
+
+function blank(id: string): DeploymentHealth {
+  return {
+    id,
+    state: 'unknown',
+    circuit: 'closed',
+    circuitRetryAt: undefined,
+    inflight: 0,
+    latencyMs: undefined,
+    p50Ms: undefined,
+    errorRate: 0,
+    consecutiveFailures: 0,
+    requests: 0,
+    failures: 0,
+    lastLatencyMs: undefined,
+    lastSuccessAt: undefined,
+    lastFailureAt: undefined,
+    lastError: undefined,
+    lastProbe: undefined,
+  };
+}
+
+function round(ms: number | undefined): number | undefined {
+  return ms === undefined ? undefined : Math.round(ms * 10) / 10;
+}
+
+function iso(ms: number | undefined): string | undefined {
+  return ms === undefined ? undefined : new Date(ms).toISOString();
+}

@@ -1,0 +1,69 @@
+// The ledger line for a finished request, and writing it: awaited before the response's last byte,
+// never thrown at the client, and announced on the event bus once written.
+import type { LedgerEntry } from '../../shared/ledger';
+import type { ChatBody, Usage } from '../providers/types';
+import type { Deployment } from '../routing/catalog';
+import { costUsd } from '../spend/cost';
+import type { HttpError } from './errors';
+import type { GatewayDeps } from './gateway';
+
+/** What the ledger needs to know about the request itself. */
+export interface LedgerRequest {
+  id: string;
+  receivedAt: number; // performance.now() when the request arrived
+  body: ChatBody;
+  clientKeyId?: string;
+}
+
+export function entryFor(
+  request: LedgerRequest,
+  group: string | null,
+  deployment: Deployment | null,
+  attempts: number,
+  status: number,
+  usage: Usage | undefined,
+  endedAt: number,
+  firstTokenAt: number | undefined,
+): LedgerEntry {
+  return {
+    id: request.id,
+    time: new Date().toISOString(),
+    requestedModel: request.body.model,
+    model: group,
+    servedModel: deployment?.upstreamModel ?? null,
+    deployment: deployment?.id ?? null,
+    provider: deployment?.providerName ?? null,
+    attempts,
+    status,
+    ok: status >= 200 && status < 300,
+    stream: request.body.stream === true,
+    promptTokens: usage?.promptTokens ?? 0,
+    completionTokens: usage?.completionTokens ?? 0,
+    ...(usage?.cachedTokens ? { cachedTokens: usage.cachedTokens } : {}),
+    usageSource: usage ? 'upstream' : 'none',
+    costUsd: usage && deployment ? costUsd(usage, deployment.price) : 0,
+    latencyMs: round1(endedAt - request.receivedAt),
+    ...(firstTokenAt !== undefined ? { ttftMs: round1(firstTokenAt - request.receivedAt) } : {}),
+    ...(deployment?.sandbox ? { sandbox: true } : {}),
+    ...(request.clientKeyId ? { key: request.clientKeyId } : {}),
+  };
+}
+
+/** A request refused before any attempt (unknown model, no usable deployment, budget) is still a ledger line. */
+export async function recordRefusal(deps: GatewayDeps, request: LedgerRequest, group: string | null, error: HttpError): Promise<void> {
+  await record(deps, { ...entryFor(request, group, null, 0, error.status, undefined, performance.now(), undefined), error: error.message });
+}
+
+/** The ledger line is awaited before the last byte; a failed write is logged, never thrown at the client. */
+export async function record(deps: GatewayDeps, entry: LedgerEntry): Promise<void> {
+  try {
+    await deps.ledger.append(entry);
+  } catch (err) {
+    deps.log.error('could not write the ledger line', { request: entry.id, error: err instanceof Error ? err.message : String(err) });
+  }
+  deps.events.emit('request.finished', entry);
+}
+
+function round1(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}

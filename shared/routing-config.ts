@@ -1,0 +1,197 @@
+// Config for the routing engine: strategies, automatic model choice, health, circuit breakers,
+// retries and rate limits. Part of the config file's schema (see config.ts); every default here is
+// documented in the README's "Routing" section.
+import { z } from 'zod';
+
+const positiveInt = z.number().int().positive();
+const ratio = z.number().min(0).max(1);
+
+export const STRATEGIES = [
+  'priority',
+  'round-robin',
+  'weighted',
+  'least-connections',
+  'latency',
+  'cost',
+  'adaptive',
+  'geographic',
+] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+
+export const StrategySchema = z.enum(STRATEGIES, {
+  error: `must be one of ${STRATEGIES.join(', ')}`,
+});
+
+export const TIERS = ['simple', 'medium', 'complex', 'reasoning'] as const;
+export type Tier = (typeof TIERS)[number];
+
+const breakerFields = {
+  failureThreshold: positiveInt.describe('Consecutive failures that open the circuit'),
+  errorRate: ratio.describe('Error rate over the health window that opens the circuit (with minRequests)'),
+  minRequests: positiveInt.describe('Outcomes needed in the window before errorRate can open the circuit'),
+  openMs: positiveInt.describe('How long the circuit stays open after its first trip'),
+  maxOpenMs: positiveInt.describe('Cap on the open time, which doubles on each consecutive trip'),
+  successThreshold: positiveInt.describe('Successful trial requests in half-open that close the circuit'),
+  halfOpenMax: positiveInt.describe('Trial requests allowed at once while half-open'),
+};
+
+export const BreakerSchema = z
+  .object({
+    failureThreshold: breakerFields.failureThreshold.default(3),
+    errorRate: breakerFields.errorRate.default(0.5),
+    minRequests: breakerFields.minRequests.default(10),
+    openMs: breakerFields.openMs.default(5_000),
+    maxOpenMs: breakerFields.maxOpenMs.default(120_000),
+    successThreshold: breakerFields.successThreshold.default(1),
+    halfOpenMax: breakerFields.halfOpenMax.default(1),
+  })
+  .strict();
+export type BreakerConfig = z.infer<typeof BreakerSchema>;
+
+/** Per group or per deployment: any breaker field, overriding the global one. */
+export const BreakerOverrideSchema = z.object(breakerFields).partial().strict();
+export type BreakerOverride = z.infer<typeof BreakerOverrideSchema>;
+
+const retryFields = {
+  perDeployment: z
+    .number()
+    .int()
+    .min(0)
+    .describe('Extra tries on the same deployment before failing over (0: fail over at once, the fastest path to an answer)'),
+  rounds: z.number().int().min(0).describe('Extra passes over the whole plan after every deployment failed, after a backoff'),
+  baseMs: positiveInt.describe('Backoff base: try n waits a random time up to min(maxMs, baseMs * 2^n) (full jitter)'),
+  maxMs: positiveInt.describe('Backoff cap'),
+  maxRetryAfterMs: z
+    .number()
+    .int()
+    .min(0)
+    .describe('Longest Retry-After / retry-after-ms Shepherd will wait for; longer ones fail over instead'),
+  retryableStatuses: z
+    .array(z.number().int().min(400).max(599))
+    .describe('Upstream statuses worth another try (default 408, 409, 429, 500, 502, 503, 504, 529)'),
+};
+
+export const RetrySchema = z
+  .object({
+    perDeployment: retryFields.perDeployment.default(0),
+    rounds: retryFields.rounds.default(1),
+    baseMs: retryFields.baseMs.default(250),
+    maxMs: retryFields.maxMs.default(4_000),
+    maxRetryAfterMs: retryFields.maxRetryAfterMs.default(10_000),
+    retryableStatuses: retryFields.retryableStatuses.optional(),
+  })
+  .strict();
+export type RetryConfig = z.infer<typeof RetrySchema>;
+export const RetryOverrideSchema = z.object(retryFields).partial().strict();
+export type RetryOverride = z.infer<typeof RetryOverrideSchema>;
+
+export const HealthSchema = z
+  .object({
+    window: positiveInt.default(50).describe('Outcomes kept per deployment for error rate and latency'),
+    degradedErrorRate: ratio.default(0.1).describe('Error rate in the window at which a deployment counts as degraded'),
+    slowMs: positiveInt
+      .default(10_000)
+      .describe('Time to first byte (EWMA) above which a deployment counts as degraded (slow)'),
+    latencyHalfLife: positiveInt
+      .default(10)
+      .describe('Requests after which an old latency sample weighs half as much in the EWMA'),
+    probes: z
+      .object({
+        enabled: z.boolean().default(true),
+        intervalMs: positiveInt.default(30_000).describe('Time between probes of a healthy deployment'),
+        unhealthyIntervalMs: positiveInt.default(5_000).describe('Time between probes while ejected, to notice recovery'),
+        timeoutMs: positiveInt.default(5_000),
+        jitter: ratio.default(0.2).describe('Random spread of each interval, so probes never fire in step'),
+        kind: z
+          .enum(['models', 'completion'])
+          .default('models')
+          .describe('models: the model list (costs no tokens); completion: a one-token completion'),
+      })
+      .strict()
+      .default({ enabled: true, intervalMs: 30_000, unhealthyIntervalMs: 5_000, timeoutMs: 5_000, jitter: 0.2, kind: 'models' }),
+  })
+  .strict();
+export type HealthConfig = z.infer<typeof HealthSchema>;
+
+const tierGroups = z
+  .object({
+    simple: z.string().min(1),
+    medium: z.string().min(1),
+    complex: z.string().min(1),
+    reasoning: z.string().min(1),
+  })
+  .strict();
+
+export const AutoSchema = z
+  .object({
+    tiers: tierGroups
+      .default({ simple: 'deepseek-v3.2', medium: 'gemini-2.5-flash', complex: 'gpt-4.1', reasoning: 'claude-sonnet-4.5' })
+      .describe('Model group for each complexity tier when a client asks for model "auto"'),
+    profiles: z
+      .record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be lower-case letters, digits, - or _'), tierGroups.partial())
+      .default({})
+      .describe('Named variants, used as model "auto:<name>": tier -> group, falling back to `tiers` for tiers not named'),
+  })
+  .strict();
+export type AutoConfig = z.infer<typeof AutoSchema>;
+
+export const AdaptiveWeightsSchema = z
+  .object({
+    latency: z.number().min(0).default(0.4),
+    load: z.number().min(0).default(0.2),
+    errorRate: z.number().min(0).default(0.3),
+    cost: z.number().min(0).default(0.1),
+  })
+  .strict();
+
+export const RoutingSchema = z
+  .object({
+    strategy: StrategySchema.default('priority').describe('Default strategy for groups that do not set one'),
+    region: z.string().min(1).optional().describe('Your region, for the geographic strategy (e.g. eu-west)'),
+    regionDistances: z
+      .record(z.string(), z.record(z.string(), z.number().nonnegative()))
+      .default({})
+      .describe('Extra or corrected region distances (any unit, e.g. ms RTT), merged over the built-in table'),
+    exploration: ratio
+      .default(0.05)
+      .describe('latency/adaptive: share of requests that try a deployment other than the best, so a recovered one is measured again'),
+    adaptive: AdaptiveWeightsSchema.default({ latency: 0.4, load: 0.2, errorRate: 0.3, cost: 0.1 }).describe(
+      'Weights of the adaptive score (each term normalised to 0..1 across the group; lowest score first)',
+    ),
+    auto: AutoSchema.default({
+      tiers: { simple: 'deepseek-v3.2', medium: 'gemini-2.5-flash', complex: 'gpt-4.1', reasoning: 'claude-sonnet-4.5' },
+      profiles: {},
+    }),
+    health: HealthSchema.default(HealthSchema.parse({})),
+    breaker: BreakerSchema.default(BreakerSchema.parse({})),
+    retry: RetrySchema.default(RetrySchema.parse({})),
+    waitWhenSaturatedMs: z
+      .number()
+      .int()
+      .min(0)
+      .default(2_000)
+      .describe('When every deployment is at its rate limit, how long a request may wait for capacity before a 429'),
+  })
+  .strict();
+export type RoutingConfig = z.infer<typeof RoutingSchema>;
+
+/** Routing fields of one model group. */
+export const GroupRoutingFields = {
+  strategy: StrategySchema.optional().describe('Overrides routing.strategy for this group'),
+  fallbacks: z
+    .array(z.string().min(1))
+    .optional()
+    .describe('Model groups tried, in order, when every deployment of this group failed'),
+  breaker: BreakerOverrideSchema.optional(),
+  retry: RetryOverrideSchema.optional(),
+};
+
+/** Routing fields of one deployment. */
+export const DeploymentRoutingFields = {
+  weight: z.number().positive().optional().describe('Share of traffic for the weighted strategy (default 1)'),
+  priority: z.number().int().optional().describe('Lower is tried first by the priority strategy (default: config order)'),
+  rpm: positiveInt.optional().describe('Requests per minute Shepherd sends here at most'),
+  tpm: positiveInt.optional().describe('Tokens (prompt + max output, estimated) per minute Shepherd sends here at most'),
+  burst: positiveInt.optional().describe('Requests allowed at once above the rpm pace (default: 10 seconds worth)'),
+  breaker: BreakerOverrideSchema.optional(),
+};
