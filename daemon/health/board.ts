@@ -147,14 +147,15 @@ export class HealthBoard implements HealthView {
 
   /**
    * Before an attempt: asks the breaker and takes from the rate limiter. A refusal means "skip this
-   * deployment now" and is not a failure.
+   * deployment now" and is not a failure. `panic` (the planner's panic rule) goes past an open circuit.
    */
-  begin(id: string, tokens: number): Admission {
+  begin(id: string, tokens: number, panic = false): Admission {
     const e = this.entries.get(id);
     if (!e) return { ok: true, trial: false };
     const now = this.now();
     this.settle(e, now, e.breaker.tick(now));
-    const admission = e.breaker.admit(now);
+    let admission = e.breaker.admit(now);
+    if (!admission.ok && panic) admission = { ok: true, trial: false };
     if (!admission.ok) return admission;
     e.limiter.take(now, tokens);
     e.inflight++;
@@ -173,7 +174,8 @@ export class HealthBoard implements HealthView {
     e.lastSuccessAt = now;
     e.window.push(true, ttfbMs);
     if (tokens) e.limiter.settle(tokens.estimated, tokens.actual);
-    const t = e.breaker.onSuccess(trial);
+    // A success while open (a panic attempt) is as good as a probe: let trial traffic back in.
+    const t = e.breaker.state(now) === 'open' ? e.breaker.probeSucceeded(now) : e.breaker.onSuccess(trial);
     this.settle(e, now, t);
   }
 

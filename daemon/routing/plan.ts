@@ -21,6 +21,8 @@ export interface PlannedAttempt {
   /** The group this deployment serves (differs from the plan's group for fallbacks). */
   group: string;
   reason: string;
+  /** Put back by the panic rule: its circuit is open, and it is tried anyway. */
+  panic?: true;
 }
 
 export interface SkippedDeployment {
@@ -131,7 +133,7 @@ export function planRoute(ctx: PlanContext, requestedModel: string, body: ChatBo
     panic = true;
     ejected.sort((a, b) => a.retryAt - b.retryAt);
     for (const e of ejected) {
-      attempts.push({ deployment: e.deployment, group: e.group, reason: 'panic: every deployment is ejected; trying it anyway' });
+      attempts.push({ deployment: e.deployment, group: e.group, reason: 'panic: every deployment is ejected; trying it anyway', panic: true });
     }
   }
   return {

@@ -63,7 +63,7 @@ export async function relayChat(
         const group = deps.current().catalog.groups.get(planned.group);
         const perDeployment = group?.retry.perDeployment ?? 0;
         for (let tryNo = 0; tryNo <= perDeployment && !signal.aborted; tryNo++) {
-          const admission = deps.health.begin(planned.deployment.id, plan.estimatedTokens);
+          const admission = deps.health.begin(planned.deployment.id, plan.estimatedTokens, planned.panic === true);
           if (!admission.ok) break; // e.g. a half-open circuit's trial slots are taken: next deployment
           attempts++;
           const result = await attempt({
