@@ -17,7 +17,8 @@ import { abortFailure, redact } from './relay-errors';
 
 const MAX_ERROR_BODY = 64 * 1024;
 
-export type AttemptResult = { kind: 'answered' } | { kind: 'failed'; failure: UpstreamFailure; deployment: Deployment };
+type Failed = { kind: 'failed'; failure: UpstreamFailure; deployment: Deployment };
+export type AttemptResult = { kind: 'answered' } | Failed;
 
 export interface AttemptInput {
   deps: GatewayDeps;
@@ -45,7 +46,7 @@ export async function attempt(input: AttemptInput): Promise<AttemptResult> {
   };
   const startedAt = performance.now();
   let settled = false;
-  const fail = (raw: UpstreamFailure): AttemptResult => {
+  const fail = (raw: UpstreamFailure): Failed => {
     const failure = reclassify(redact(raw, deployment.apiKey), input.retryableStatuses);
     if (!settled) {
       settled = true;
@@ -80,7 +81,8 @@ export async function attempt(input: AttemptInput): Promise<AttemptResult> {
 interface Relay extends AttemptInput {
   adapter: ProviderAdapter;
   upstream: UpstreamResponse;
-  fail: (f: UpstreamFailure) => AttemptResult;
+  /** Reports the failure to health (once) and returns it, redacted and with the group's verdict. */
+  fail: (f: UpstreamFailure) => Failed;
   succeed: (usage: Usage | undefined) => void;
 }
 
@@ -170,7 +172,7 @@ async function endStreamWithError(
   raw: UpstreamFailure,
 ): Promise<AttemptResult> {
   const { deps, res, info, planned, attemptNo, signal } = ctx;
-  const { failure } = ctx.fail(raw) as { failure: UpstreamFailure };
+  const { failure } = ctx.fail(raw);
   const now = performance.now();
   const status = signal.aborted ? abortFailure(signal).status : failure.status;
   await record(deps, { ...entryFor(info, planned.group, planned.deployment, attemptNo, status, usage, now, firstByteAt), ok: false, error: failure.message });

@@ -4,8 +4,7 @@
 // backoff with full jitter, or the upstream's Retry-After) and makes another pass with a fresh plan,
 // up to retry.rounds times. Everything is bounded by the request's deadline (upstream.totalMs).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { UpstreamFailure } from '../providers/types';
-import type { ChatBody } from '../providers/types';
+import type { ChatBody, UpstreamFailure } from '../providers/types';
 import { backoff } from '../routing/backoff';
 import type { Deployment } from '../routing/catalog';
 import type { Plan } from '../routing/plan';
