@@ -42,6 +42,8 @@ export function presetConfig(): ShepherdConfigInput {
       },
       'claude-sonnet-4.5': {
         aliases: ['claude-sonnet', 'claude-3-5-sonnet', 'sonnet'],
+        // When every Claude deployment is down, answer with the next-best models rather than fail.
+        fallbacks: ['gpt-4.1', 'gemini-2.5-flash'],
         // cachedInput is Anthropic's cache-read price; cache writes cost more and are not modelled here.
         price: { input: 3.0, cachedInput: 0.3, output: 15.0, checked: '2025-09-29' },
         deployments: [
