@@ -34,9 +34,15 @@ export interface DeploymentHealth {
   lastProbe: { at: string; ok: boolean; error?: string } | undefined;
 }
 
+/** What routing decisions read on every request: cheap to produce (no sorting, no date formatting). */
+export type DeploymentSignals = Pick<
+  DeploymentHealth,
+  'id' | 'state' | 'circuit' | 'circuitRetryAt' | 'inflight' | 'latencyMs' | 'errorRate' | 'consecutiveFailures' | 'lastError'
+>;
+
 /** Read side used by the pure planner (tests pass a fake). */
 export interface HealthView {
-  get(id: string): DeploymentHealth;
+  get(id: string): DeploymentSignals;
   /** Milliseconds until this deployment's rate limits admit a request of `tokens` estimated tokens. */
   rateWaitMs(id: string, tokens: number): number;
 }
@@ -117,28 +123,44 @@ export class HealthBoard implements HealthView {
     return this.entries.get(id)?.deployment;
   }
 
-  get(id: string): DeploymentHealth {
+  get(id: string): DeploymentSignals {
     const e = this.entries.get(id);
-    const now = this.now();
     if (!e) return blank(id);
+    const now = this.now();
     return {
       id,
       state: this.stateOf(e, now),
       circuit: e.breaker.state(now),
       circuitRetryAt: e.breaker.retryAt(),
       inflight: e.inflight,
-      latencyMs: round(e.window.latencyEwma()),
-      p50Ms: round(e.window.percentile(0.5)),
+      latencyMs: e.window.latencyEwma(),
       errorRate: e.window.errorRate(),
       consecutiveFailures: e.consecutiveFailures,
+      lastError: e.lastError,
+    };
+  }
+
+  /** Everything known about a deployment, for the status report and the extension. */
+  report(id: string): DeploymentHealth {
+    const e = this.entries.get(id);
+    if (!e) return blank(id);
+    const signals = this.get(id);
+    return {
+      ...signals,
+      latencyMs: round(signals.latencyMs),
+      p50Ms: round(e.window.percentile(0.5)),
       requests: e.requests,
       failures: e.failures,
       lastLatencyMs: round(e.lastLatencyMs),
       lastSuccessAt: iso(e.lastSuccessAt),
       lastFailureAt: iso(e.lastFailureAt),
-      lastError: e.lastError,
       lastProbe: e.lastProbe ? { ...e.lastProbe, at: new Date(e.lastProbe.at).toISOString() } : undefined,
     };
+  }
+
+  /** When real traffic last succeeded here (epoch ms). */
+  lastSuccess(id: string): number | undefined {
+    return this.entries.get(id)?.lastSuccessAt;
   }
 
   rateWaitMs(id: string, tokens: number): number {

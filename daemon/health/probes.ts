@@ -98,7 +98,8 @@ export function startProbes(deps: ProbeDeps): Probes {
       const h = deps.health.get(id);
       const ejected = h.circuit !== 'closed';
       schedule(id, ejected ? cfg.unhealthyIntervalMs : cfg.intervalMs, cfg.jitter);
-      const recentSuccess = h.lastSuccessAt !== undefined && t - Date.parse(h.lastSuccessAt) < cfg.intervalMs;
+      const lastSuccess = deps.health.lastSuccess(id);
+      const recentSuccess = lastSuccess !== undefined && t - lastSuccess < cfg.intervalMs;
       if (!ejected && recentSuccess) continue;
       void probe(id).catch((err: unknown) => deps.log.warn('health probe failed unexpectedly', { deployment: id, error: String(err) }));
     }

@@ -9,7 +9,7 @@ export function statusReport(deps: GatewayDeps, state: GatewayState) {
   const deployments = [];
   for (const group of state.catalog.groups.values()) {
     for (const d of group.deployments) {
-      const h = deps.health.get(d.id);
+      const h = deps.health.report(d.id);
       const incident = deps.health.incidents.last(d.id);
       deployments.push({
         id: d.id,
