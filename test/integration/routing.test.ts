@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import type { ShepherdConfigInput } from '../../shared/config';
-import { configFor, startHarness, startSandboxes, type Harness } from '../support/harness';
+import { configFor, eventually, startHarness, startSandboxes, type Harness } from '../support/harness';
 
 const hello: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'hi' }];
 const hard: OpenAI.ChatCompletionMessageParam[] = [
@@ -199,6 +199,41 @@ describe('routing: retries, deadline and rate limits', function () {
       const results = await Promise.all([0, 1, 2].map(() => h.client.chat.completions.create({ model: 'chat', messages: hello })));
       assert.equal(results.length, 3);
       assert.equal(sandboxes[0].requests.length, 3);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('routing: active health probes', function () {
+  it('ejects a deployment that fails its probes before any request reaches it, and notices its recovery', async () => {
+    const sandboxes = await startSandboxes(2);
+    const config = configFor(sandboxes);
+    config.routing = {
+      breaker: { failureThreshold: 2, openMs: 60_000 },
+      health: { probes: { enabled: true, intervalMs: 100, unhealthyIntervalMs: 100, timeoutMs: 500, jitter: 0 } },
+    };
+    const h = await startHarness(config, { sandboxes });
+    const changes: { deployment: string; to: string; circuit: string; reason: string }[] = [];
+    h.daemon.events.on('deployment.state', (c) => changes.push(c));
+    try {
+      await sandboxes[0].setFaults([{ fault: { type: 'refuse' } }]);
+      const status = async () =>
+        ((await (await fetch(`${h.daemon.url}/v1/shepherd/status`)).json()) as {
+          deployments: { id: string; circuit: string; state: string; lastProbe: { ok: boolean } | null }[];
+        }).deployments.find((d) => d.id === 'up0/upstream-model-0');
+      await eventually(async () => (await status())?.circuit === 'open', 12_000, 'failing probes to open the circuit');
+      assert.equal((await status())?.lastProbe?.ok, false);
+      // No client request was involved: the first request already goes to the healthy deployment.
+      const { response } = await h.client.chat.completions.create({ model: 'chat', messages: hello }).withResponse();
+      assert.equal(response.headers.get('x-shepherd-attempts'), '1');
+      assert.equal(response.headers.get('x-shepherd-deployment'), 'up1/upstream-model-1');
+
+      await sandboxes[0].clearFaults();
+      // The open time is a minute; only a probe can let it back this soon.
+      await eventually(async () => (await status())?.circuit === 'half-open', 5_000, 'a probe to half-open the circuit');
+      assert.ok(changes.some((c) => c.deployment === 'up0/upstream-model-0' && c.circuit === 'open' && c.to === 'unhealthy'));
+      assert.ok(changes.some((c) => /health probe succeeded/.test(c.reason)));
     } finally {
       await h.close();
     }
