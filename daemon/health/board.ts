@@ -12,6 +12,9 @@ import { OutcomeWindow } from './window';
 
 export type HealthState = 'unknown' | 'healthy' | 'degraded' | 'unhealthy';
 
+/** begin()'s answer: go (as a half-open trial or not, with the tokens charged to the tpm bucket), or skip. */
+export type Ticket = { ok: true; trial: boolean; charged: number } | Extract<Admission, { ok: false }>;
+
 /** What the planner and the status report see of one deployment at one moment. */
 export interface DeploymentHealth {
   id: string;
@@ -112,7 +115,11 @@ export class HealthBoard implements HealthView {
         }
       }
     }
-    for (const id of this.entries.keys()) if (!seen.has(id)) this.entries.delete(id);
+    for (const id of this.entries.keys()) {
+      if (seen.has(id)) continue;
+      this.entries.delete(id);
+      this.incidents.ended(id, now, 'removed from the config');
+    }
   }
 
   ids(): string[] {
@@ -171,21 +178,22 @@ export class HealthBoard implements HealthView {
    * Before an attempt: asks the breaker and takes from the rate limiter. A refusal means "skip this
    * deployment now" and is not a failure. `panic` (the planner's panic rule) goes past an open circuit.
    */
-  begin(id: string, tokens: number, panic = false): Admission {
+  begin(id: string, tokens: number, panic = false): Ticket {
     const e = this.entries.get(id);
-    if (!e) return { ok: true, trial: false };
+    if (!e) return { ok: true, trial: false, charged: 0 };
     const now = this.now();
     this.settle(e, now, e.breaker.tick(now));
     let admission = e.breaker.admit(now);
     if (!admission.ok && panic) admission = { ok: true, trial: false };
     if (!admission.ok) return admission;
-    e.limiter.take(now, tokens);
+    const charged = e.limiter.take(now, tokens);
     e.inflight++;
-    return admission;
+    return { ...admission, charged };
   }
 
   /** The attempt answered (first byte arrived and the answer completed). */
-  success(id: string, trial: boolean, ttfbMs: number, tokens?: { estimated: number; actual: number }): void {
+  /** `tokens`: what begin() charged and what the upstream reported using, to square the tpm bucket. */
+  success(id: string, trial: boolean, ttfbMs: number, tokens?: { charged: number; actual: number }): void {
     const e = this.entries.get(id);
     if (!e) return;
     const now = this.now();
@@ -194,17 +202,21 @@ export class HealthBoard implements HealthView {
     e.consecutiveFailures = 0;
     e.lastLatencyMs = ttfbMs;
     e.lastSuccessAt = now;
+    if (tokens) e.limiter.settle(now, tokens.charged, tokens.actual);
+    // A panic attempt that succeeds while the circuit is open is as good as a probe: let trial
+    // traffic back in. (A trial that finishes after another trial reopened the circuit changes nothing.)
+    const open = e.breaker.state(now) === 'open';
+    const t = open && !trial ? e.breaker.probeSucceeded(now) : e.breaker.onSuccess(trial);
+    // A recovered deployment starts with a clean slate: the errors that ejected it must not re-trip it.
+    if (t?.to === 'closed') e.window.forgetOutcomes();
     e.window.push(true, ttfbMs);
-    if (tokens) e.limiter.settle(tokens.estimated, tokens.actual);
-    // A success while open (a panic attempt) is as good as a probe: let trial traffic back in.
-    const t = e.breaker.state(now) === 'open' ? e.breaker.probeSucceeded(now) : e.breaker.onSuccess(trial);
     this.settle(e, now, t);
   }
 
   /**
-   * The attempt failed. Outages (network errors, timeouts, 5xx) count against the deployment; a 429
-   * holds it in the rate limiter instead; the client's own errors (400, 404, 422...) and
-   * cancellations count for nothing.
+   * The attempt failed. Outages (network errors, timeouts, 5xx) and a rejected key (401, 403: this
+   * deployment cannot serve anyone) count against the deployment; a 429 holds it in the rate limiter
+   * instead; the client's own errors (400, 404, 422...) and cancellations count for nothing.
    */
   failure(id: string, trial: boolean, failure: UpstreamFailure): void {
     const e = this.entries.get(id);
@@ -247,6 +259,7 @@ export class HealthBoard implements HealthView {
     const now = this.now();
     e.lastProbe = { at: now, ok, ...(error ? { error } : {}) };
     if (ok) {
+      e.consecutiveFailures = 0;
       this.settle(e, now, e.breaker.probeSucceeded(now));
       return;
     }
@@ -290,7 +303,8 @@ export class HealthBoard implements HealthView {
     if (e.breaker.state(now) !== 'closed') return 'unhealthy';
     if (e.window.count() === 0) return e.lastProbe?.ok ? 'healthy' : 'unknown';
     const latency = e.window.latencyEwma();
-    if (e.window.errorRate() >= this.health.degradedErrorRate) return 'degraded';
+    const rate = e.window.errorRate();
+    if (rate > 0 && rate >= this.health.degradedErrorRate) return 'degraded';
     if (latency !== undefined && latency > this.health.slowMs) return 'degraded';
     return 'healthy';
   }
@@ -310,23 +324,26 @@ export class HealthBoard implements HealthView {
       from,
       to: state,
       circuit: e.breaker.state(now),
-      reason: transition ? `circuit ${transition.from} -> ${transition.to}: ${transition.reason}` : reasonFor(state, e),
+      reason: transition ? `circuit ${transition.from} -> ${transition.to}: ${transition.reason}` : reasonFor(state, e, this.health.degradedErrorRate),
       at: new Date(now).toISOString(),
     });
   }
 }
 
+/** Outages and a rejected provider key count; the client's own mistakes and cancellations do not. */
 function countsAgainst(f: UpstreamFailure): boolean {
   if (f.status === 499 || f.type === 'cancelled') return false;
-  return f.kind !== 'status' || f.status >= 500 || f.status === 408;
+  return f.kind !== 'status' || f.status >= 500 || f.status === 408 || f.status === 401 || f.status === 403;
 }
 
-function reasonFor(state: HealthState, e: Entry): string {
+function reasonFor(state: HealthState, e: Entry, degradedErrorRate: number): string {
   if (state === 'degraded') {
     const rate = e.window.errorRate();
-    return rate > 0 ? `error rate ${Math.round(rate * 100)}% over the last ${e.window.count()} outcomes` : 'slow: latency above health.slowMs';
+    return rate > 0 && rate >= degradedErrorRate
+      ? `error rate ${Math.round(rate * 100)}% over the last ${e.window.count()} outcomes`
+      : `slow: first-byte latency ${Math.round(e.window.latencyEwma() ?? 0)} ms is above health.slowMs`;
   }
-  if (state === 'healthy') return 'requests succeeding';
+  if (state === 'healthy') return e.window.count() === 0 ? 'health probe succeeded' : 'requests succeeding';
   return state;
 }
 

@@ -36,14 +36,23 @@ class Bucket {
     return need <= 0 ? 0 : Math.ceil(need / this.perMs);
   }
 
-  take(now: number, amount: number): void {
+  /** Takes `amount` (at most a full bucket) and says how much was taken. */
+  take(now: number, amount: number): number {
     this.refill(now);
-    this.tokens -= Math.min(amount, this.capacity);
+    const taken = Math.min(amount, this.capacity);
+    this.tokens -= taken;
+    return taken;
   }
 
   /** Returns tokens that were taken for an estimate larger than what was used. */
   give(amount: number): void {
     this.tokens = Math.min(this.capacity, this.tokens + amount);
+  }
+
+  /** Charges use beyond the estimate; the bucket may go below zero, which delays what follows. */
+  charge(now: number, amount: number): void {
+    this.refill(now);
+    this.tokens -= amount;
   }
 
   empty(now: number): void {
@@ -71,14 +80,20 @@ export class RateLimiter {
     return Math.max(blocked, this.requests?.waitFor(now, 1) ?? 0, this.tokens?.waitFor(now, tokens) ?? 0);
   }
 
-  take(now: number, tokens: number): void {
+  /** Takes one request and the estimate; returns the tokens actually charged, for settle(). */
+  take(now: number, tokens: number): number {
     this.requests?.take(now, 1);
-    this.tokens?.take(now, tokens);
+    return this.tokens?.take(now, tokens) ?? 0;
   }
 
-  /** After the answer: give back estimated tokens that were not used. */
-  settle(estimated: number, actual: number): void {
-    if (actual < estimated) this.tokens?.give(estimated - actual);
+  /**
+   * After the answer: `charged` is what take() returned. Unused tokens go back; use beyond the charge
+   * is charged now, so requests that underestimate still count against tpm.
+   */
+  settle(now: number, charged: number, actual: number): void {
+    if (!this.tokens) return;
+    if (actual < charged) this.tokens.give(charged - actual);
+    else if (actual > charged) this.tokens.charge(now, actual - charged);
   }
 
   /** The upstream said 429: hold this deployment until Retry-After (or a short default) passes. */

@@ -48,6 +48,13 @@ export class OutcomeWindow {
     }
   }
 
+  /** Drops the outcomes (not the latency history): after a recovery, old errors must not re-trip the circuit. */
+  forgetOutcomes(): void {
+    this.outcomes.length = 0;
+    this.next = 0;
+    this.failuresInWindow = 0;
+  }
+
   count(): number {
     return this.outcomes.length;
   }

@@ -30,7 +30,7 @@ const REASONING_CUES: [string, RegExp][] = [
   ['derive', /\bderive\b|\bderivation\b/i],
   ['why', /\bexplain why\b|\bwhy does\b|\bwhy is\b/i],
   ['optimise', /\boptimi[sz]e\b/i],
-  ['design', /\barchitecture\b|\bdesign a\b/i],
+  ['design', /\barchitecture\b|\bdesign (?:a|an|the)\b/i],
   ['plan', /\bplan out\b|\bmulti-step\b/i],
 ];
 

@@ -74,9 +74,13 @@ export function planRoute(ctx: PlanContext, requestedModel: string, body: ChatBo
   const skipped: SkippedDeployment[] = [];
   const ejected: { deployment: Deployment; group: string; retryAt: number }[] = [];
   const waits: number[] = [];
+  // A deployment listed in a group and in its fallback is one upstream: consider it once.
+  const considered = new Set<string>();
   for (const g of withFallbacks(ctx.catalog, group)) {
     const eligible: Deployment[] = [];
     for (const d of g.deployments) {
+      if (considered.has(d.id)) continue;
+      considered.add(d.id);
       if (d.unavailable !== undefined) {
         skipped.push({ deployment: d, reason: d.unavailable });
         continue;
@@ -170,7 +174,7 @@ function chooseGroup(catalog: Catalog, requestedModel: string, body: ChatBody): 
   }
   const autoCfg = catalog.routing.auto;
   const profileName = match[1]?.toLowerCase();
-  const profile = profileName === undefined ? {} : autoCfg.profiles[profileName];
+  const profile = profileName === undefined ? {} : Object.hasOwn(autoCfg.profiles, profileName) ? autoCfg.profiles[profileName] : undefined;
   if (profile === undefined) {
     const names = Object.keys(autoCfg.profiles);
     return {

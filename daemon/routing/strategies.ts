@@ -81,13 +81,14 @@ function roundRobin(base: Deployment[], ctx: StrategyContext): Ordered[] {
  */
 function weighted(base: Deployment[], ctx: StrategyContext): Ordered[] {
   let credit = ctx.cursors.weightCredit.get(ctx.group);
-  if (!credit) {
-    credit = new Map();
+  // When the eligible set changes (an ejection, a recovery), start the credit afresh: credit earned
+  // against another set would skew the shares of this one.
+  if (!credit || credit.size !== base.length || base.some((d) => !credit!.has(d.id))) {
+    credit = new Map(base.map((d) => [d.id, 0]));
     ctx.cursors.weightCredit.set(ctx.group, credit);
   }
   const total = base.reduce((sum, d) => sum + d.weight, 0);
   for (const d of base) credit.set(d.id, (credit.get(d.id) ?? 0) + d.weight);
-  for (const id of credit.keys()) if (!base.some((d) => d.id === id)) credit.delete(id);
   const ranked = [...base].sort((a, b) => (credit.get(b.id) ?? 0) - (credit.get(a.id) ?? 0) || a.priority - b.priority || a.index - b.index);
   credit.set(ranked[0].id, (credit.get(ranked[0].id) ?? 0) - total);
   return ranked.map((deployment, i) => ({
@@ -157,9 +158,11 @@ function adaptive(base: Deployment[], ctx: StrategyContext): Ordered[] {
   const sl = scale(rows.map((r) => r.latency));
   const sload = scale(rows.map((r) => r.load));
   const sc = scale(rows.map((r) => r.price));
+  // An unpriced deployment counts as the most expensive, as the cost strategy puts it last.
+  const costTerm = (price: number | undefined) => (price === undefined ? 1 : sc(price));
   const scored = rows.map((r) => ({
     ...r,
-    score: w.latency * sl(r.latency) + w.load * sload(r.load) + w.errorRate * r.errors + w.cost * sc(r.price),
+    score: w.latency * sl(r.latency) + w.load * sload(r.load) + w.errorRate * r.errors + w.cost * costTerm(r.price),
   }));
   scored.sort((a, b) => a.score - b.score);
   return scored.map((r) => ({

@@ -28,6 +28,8 @@ export interface AttemptInput {
   attemptNo: number;
   /** This attempt is a half-open circuit's trial request. */
   trial: boolean;
+  /** Tokens charged to the deployment's tpm bucket for this attempt (0 without a tpm limit). */
+  charged: number;
   signal: AbortSignal;
   /** Upstream statuses the deployment's group treats as retryable, when configured. */
   retryableStatuses: readonly number[] | undefined;
@@ -69,8 +71,7 @@ export async function attempt(input: AttemptInput): Promise<AttemptResult> {
   }
   const succeed = (usage: Usage | undefined) => {
     settled = true;
-    const estimated = info.plan.estimatedTokens;
-    const tokens = estimated > 0 && usage ? { estimated, actual: usage.promptTokens + usage.completionTokens } : undefined;
+    const tokens = input.charged > 0 && usage ? { charged: input.charged, actual: usage.promptTokens + usage.completionTokens } : undefined;
     deps.health.success(deployment.id, trial, ttfbMs, tokens);
   };
   const ctx: Relay = { ...input, adapter, upstream, fail, succeed };

@@ -72,6 +72,7 @@ export async function relayChat(
             planned,
             attemptNo: attempts,
             trial: admission.trial,
+            charged: admission.charged,
             signal,
             retryableStatuses: group?.retry.retryableStatuses,
           });
