@@ -88,6 +88,18 @@ describe('routing: automatic model choice', function () {
     assert.deepEqual(h.sandboxes.map((s) => s.requests.length), counts, 'no upstream was called');
   });
 
+  it('answers bad input to the plan endpoint with a clear error', async () => {
+    const broken = await fetch(`${h.daemon.url}/v1/shepherd/plan`, { method: 'POST', body: '{"model": "auto", ' });
+    assert.equal(broken.status, 400);
+    const noMessages = await fetch(`${h.daemon.url}/v1/shepherd/plan`, { method: 'POST', body: JSON.stringify({ model: 'auto' }) });
+    assert.equal(noMessages.status, 400);
+    assert.match(((await noMessages.json()) as { error: { message: string } }).error.message, /messages/);
+    const wrongMethod = await fetch(`${h.daemon.url}/v1/shepherd/plan`);
+    assert.equal(wrongMethod.status, 405);
+    const badLimit = await fetch(`${h.daemon.url}/v1/shepherd/incidents?limit=0`);
+    assert.equal(badLimit.status, 400);
+  });
+
   it('refuses an unknown auto profile naming the configured ones', async () => {
     const res = await fetch(`${h.daemon.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'auto:fast', messages: hello }) });
     assert.equal(res.status, 404);
