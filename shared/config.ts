@@ -14,6 +14,9 @@ export const PriceSchema = z
     input: usdPerMillion.describe('USD per 1M input (prompt) tokens'),
     output: usdPerMillion.describe('USD per 1M output (completion) tokens'),
     cachedInput: usdPerMillion.optional().describe('USD per 1M cached input tokens; defaults to the input price'),
+    reasoning: usdPerMillion
+      .optional()
+      .describe('USD per 1M reasoning tokens, where a provider bills them apart from output; defaults to the output price'),
     checked: z
       .string()
       .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date, YYYY-MM-DD')
@@ -32,7 +35,7 @@ export const TimeoutsSchema = z
   .strict();
 export type Timeouts = z.infer<typeof TimeoutsSchema>;
 
-export const PROVIDER_TYPES = ['openai-compatible'] as const;
+export const PROVIDER_TYPES = ['openai-compatible', 'anthropic', 'gemini'] as const;
 
 export const ProviderSchema = z
   .object({
@@ -49,6 +52,14 @@ export const ProviderSchema = z
     headers: z.record(z.string(), z.string()).optional().describe('Extra headers sent with every upstream request'),
     timeouts: TimeoutsSchema.optional(),
     sandbox: z.boolean().optional().describe('Set by Shepherd for its simulated upstreams; such a provider needs no key'),
+    anthropicVersion: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('type "anthropic" only: the anthropic-version header sent upstream (default 2023-06-01)'),
+    defaultMaxTokens: positiveInt
+      .optional()
+      .describe('type "anthropic" only: max_tokens sent when the client set none (default 4096; Anthropic requires one)'),
   })
   .strict();
 export type ProviderConfig = z.infer<typeof ProviderSchema>;
@@ -109,6 +120,70 @@ export const UpstreamSchema = z
   })
   .strict();
 
+export const BudgetSchema = z
+  .object({
+    limitUsd: z.number().nonnegative().finite().describe('Most the budget allows per period, in USD'),
+    period: z.enum(['monthly', 'daily']).default('monthly').describe('How often the budget starts again (UTC)'),
+    startDay: z
+      .number()
+      .int()
+      .min(1)
+      .max(28)
+      .default(1)
+      .describe('monthly only: the day of the month (UTC) each period starts'),
+    scope: z
+      .object({
+        group: z.string().min(1).optional().describe('Count only this model group'),
+        provider: z.string().min(1).optional().describe('Count only this provider'),
+        key: z.string().min(1).optional().describe('Count only this local API key, by its label (key-xxxxxxxx, as in the ledger)'),
+      })
+      .strict()
+      .optional()
+      .describe('What the budget counts: one of group, provider or key; absent means all spend'),
+    thresholds: z
+      .array(z.number().positive().max(1000))
+      .min(1)
+      .default([50, 75, 90, 100])
+      .describe('Alert thresholds in percent of the limit; each fires once per period'),
+    action: z
+      .enum(['alert', 'downgrade', 'block'])
+      .default('alert')
+      .describe('At 100 %: only alert, route to the cheaper group downgradeTo, or refuse requests with HTTP 402'),
+    downgradeTo: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('action "downgrade": the model group to use instead (default: the group of routing.auto.tiers.simple)'),
+  })
+  .strict();
+export type BudgetConfig = z.infer<typeof BudgetSchema>;
+
+export const WebhookSchema = z
+  .object({
+    url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).describe('Where budget alerts are POSTed'),
+    format: z.enum(['json', 'slack']).default('json').describe('json: the alert object; slack: a Slack-compatible {"text": ...}'),
+    headers: z.record(z.string(), z.string()).optional().describe('Extra headers, e.g. an authorization header'),
+  })
+  .strict();
+
+export const AlertsSchema = z
+  .object({
+    webhooks: z.array(WebhookSchema).default([]).describe('Budget alerts are sent to each of these, retried with backoff'),
+    retries: z.number().int().min(0).max(10).default(5).describe('Further tries after a failed webhook delivery'),
+  })
+  .strict();
+
+export const CurrencySchema = z
+  .object({
+    code: z
+      .string()
+      .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD or CNY')
+      .default('USD')
+      .describe('Currency amounts are shown in (the ledger always stays in USD)'),
+    rate: z.number().positive().finite().default(1).describe('Units of the display currency per 1 USD, e.g. 7.1 for CNY'),
+  })
+  .strict();
+
 const ConfigObject = z
   .object({
     $schema: z.string().optional(),
@@ -123,6 +198,14 @@ const ConfigObject = z
     routing: RoutingSchema.default(RoutingSchema.parse({})).describe(
       'Strategies, automatic model choice, health checks, circuit breakers and retries',
     ),
+    budgets: z.record(z.string().min(1), BudgetSchema).default({}).describe('Spending limits by name, with alerts and what happens at 100 %'),
+    alerts: AlertsSchema.default(AlertsSchema.parse({})).describe('Where budget alerts go besides connected editors'),
+    currency: CurrencySchema.default(CurrencySchema.parse({})).describe('Display currency; applied when amounts are shown, never to the ledger'),
+    savingsBaseline: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('A model group to compare spend with: "what if every request had gone to this group"'),
   })
   .strict();
 
@@ -190,6 +273,30 @@ export const ConfigSchema = ConfigObject.superRefine(
           ctx.addIssue({ code: 'custom', path: ['routing', 'auto', 'profiles', profile, tier], message: unknownGroup(target, Object.keys(models)) });
         }
       }
+    }
+    const budgets: Record<string, unknown> = isRecord(cfg.budgets) ? cfg.budgets : {};
+    for (const [name, budget] of Object.entries(budgets)) {
+      if (!isRecord(budget)) continue;
+      const scope: Record<string, unknown> = isRecord(budget.scope) ? budget.scope : {};
+      const set = ['group', 'provider', 'key'].filter((k) => scope[k] !== undefined);
+      if (set.length > 1) ctx.addIssue({ code: 'custom', path: ['budgets', name, 'scope'], message: `set one of group, provider or key, not ${set.join(' and ')}` });
+      if (typeof scope.group === 'string' && !Object.hasOwn(models, scope.group)) {
+        ctx.addIssue({ code: 'custom', path: ['budgets', name, 'scope', 'group'], message: unknownGroup(scope.group, Object.keys(models)) });
+      }
+      if (typeof scope.provider === 'string' && !Object.hasOwn(providers, scope.provider)) {
+        const hint = closest(scope.provider, providerNames);
+        ctx.addIssue({
+          code: 'custom',
+          path: ['budgets', name, 'scope', 'provider'],
+          message: `unknown provider "${scope.provider}"${hint ? ` (did you mean "${hint}"?)` : ''}`,
+        });
+      }
+      if (typeof budget.downgradeTo === 'string' && !Object.hasOwn(models, budget.downgradeTo)) {
+        ctx.addIssue({ code: 'custom', path: ['budgets', name, 'downgradeTo'], message: unknownGroup(budget.downgradeTo, Object.keys(models)) });
+      }
+    }
+    if (typeof cfg.savingsBaseline === 'string' && !Object.hasOwn(models, cfg.savingsBaseline)) {
+      ctx.addIssue({ code: 'custom', path: ['savingsBaseline'], message: unknownGroup(cfg.savingsBaseline, Object.keys(models)) });
     }
   },
   // Runs even when other fields are invalid, but only on an object: there is nothing to cross-check otherwise.

@@ -1,4 +1,6 @@
-// HTTP facts every adapter shares: which statuses are worth another attempt, and Retry-After.
+// Facts every adapter shares: which statuses are worth another attempt, Retry-After, and the verdict
+// on a request an adapter cannot translate.
+import type { UpstreamFailure } from './types';
 
 /** Timeouts, conflicts, rate limits, server errors and overload (Anthropic's 529) may pass. */
 export function isRetryableStatus(status: number): boolean {
@@ -25,4 +27,12 @@ export function retryAfterMs(
 
 function first(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
+}
+
+/**
+ * A request an adapter cannot express in its provider's wire format (an unsupported content part,
+ * say). Final, not retryable as an outage: the same request would fail the same way again here.
+ */
+export function untranslatable(message: string): UpstreamFailure {
+  return { kind: 'status', status: 400, retryable: false, message, type: 'invalid_request_error', code: 'unsupported_by_provider' };
 }

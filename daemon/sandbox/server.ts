@@ -1,5 +1,5 @@
-// The sandbox: a simulated OpenAI-compatible upstream on loopback, with deterministic text, scripted
-// timing and faults. Tests, the no-keys default and the benchmarks all talk to it, so the normal path
+// The sandbox: a simulated upstream on loopback speaking the OpenAI, Anthropic Messages and Gemini wire
+// formats, with deterministic text, scripted timing and faults (the same rules for every format). Tests, the no-keys default and the benchmarks all talk to it, so the normal path
 // must cost nothing beyond the HTTP itself: with no latency configured it answers without a timer.
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
@@ -8,6 +8,8 @@ import { isRecord } from '../../shared/is-record';
 import { FaultBook, parseFaultsBody, parseRules, type Fault, type FaultRule } from './faults';
 import { planReply } from './text';
 import { checkChat, completionJson, RequestError, streamFrames, type Frames, type Meta } from './wire';
+import { anthropicErrorJson, anthropicModelList, checkMessages, messageFrames, messageJson } from './anthropic-wire';
+import { checkGenerate, generateFrames, generateJson, geminiErrorJson, geminiModelList, geminiTarget } from './gemini-wire';
 
 export type { Fault, FaultRule } from './faults';
 
@@ -34,6 +36,8 @@ export interface Sandbox {
   readonly name: string;
   readonly port: number;
   readonly url: string; // base URL for a provider config: `http://127.0.0.1:${port}/v1`
+  /** Base URLs per wire format: openai and anthropic are `url`; gemini is `.../v1beta`. */
+  readonly urls: { readonly openai: string; readonly anthropic: string; readonly gemini: string };
   readonly requests: RecordedRequest[]; // most recent last, capped at 1000 (control requests are not recorded)
   setFaults(rules: FaultRule[]): Promise<void>; // replaces the rules; resolves once a 'refuse' rule has closed the listener
   clearFaults(): Promise<void>; // resolves once listening again if it was refusing
@@ -68,7 +72,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const sockets = new Set<Socket>();
   const controlSockets = new Set<Socket>(); // carrying a control request: kept open to answer it
   const inflight = new Set<Exchange>();
-  const modelsJson = modelList(options.models ?? ['sandbox-model']);
+  const modelIds = options.models ?? ['sandbox-model'];
+  const modelsJson = modelList(modelIds);
   let seq = 0;
   let closed = false;
   let refuseTimer: NodeJS.Timeout | undefined;
@@ -82,9 +87,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       ex.cancel();
       inflight.delete(ex);
     });
-    serve(req, res, ex).catch((err: unknown) => {
-      if (err instanceof RequestError) sendError(res, err.status, err.message, err.type, err.code, err.param, err.headers);
-      else if (!res.headersSent && !res.destroyed) sendError(res, 500, `sandbox error: ${String(err)}`, 'server_error', null);
+    const format = formatOf(req);
+    serve(req, res, ex, format).catch((err: unknown) => {
+      if (err instanceof RequestError) sendError(res, err.status, err.message, err.type, err.code, err.param, err.headers, format);
+      else if (!res.headersSent && !res.destroyed) sendError(res, 500, `sandbox error: ${String(err)}`, 'server_error', null, null, {}, format);
       else res.destroy();
     });
   });
@@ -96,7 +102,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   await listen(server, options.port ?? 0, host);
   const port = (server.address() as AddressInfo).port;
 
-  async function serve(req: IncomingMessage, res: ServerResponse, ex: Exchange): Promise<void> {
+  async function serve(req: IncomingMessage, res: ServerResponse, ex: Exchange, format: WireFormat): Promise<void> {
     const url = req.url ?? '/';
     const path = url.split('?', 1)[0];
     if (path.startsWith('/_sandbox/')) return control(req, res, path);
@@ -104,12 +110,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const raw = await readBody(req);
     const parsed = parseJson(raw);
     record(req, url, parsed.ok ? parsed.value : raw.length > 0 ? raw : undefined);
-    const fault = faults.take(parsed.ok ? modelOf(parsed.value) : undefined);
+    // Gemini names the model and streaming in the path, the other formats in the body.
+    const gemini = format === 'gemini' ? geminiTarget(path) : undefined;
+    const fault = faults.take(gemini ? gemini.model : parsed.ok ? modelOf(parsed.value) : undefined);
     if (fault?.type === 'hang') return; // never answer; the 'close' handler cleans up
     const t = timing;
     if (t.latencyMs > 0 && !(await ex.sleep(t.latencyMs))) return;
-    const streaming = parsed.ok && isRecord(parsed.value) && parsed.value.stream === true;
-    if (fault !== undefined && applyFault(fault, req, res, streaming)) return;
+    const streaming = gemini ? gemini.stream : parsed.ok && isRecord(parsed.value) && parsed.value.stream === true;
+    if (fault !== undefined && applyFault(fault, req, res, streaming, format)) return;
+    const cut = fault?.type === 'reset-mid-stream' ? fault.afterChunks : undefined;
 
     if (path === '/v1/chat/completions' && req.method === 'POST') {
       if (!parsed.ok) throw new RequestError(400, `We could not parse the JSON body of your request: ${parsed.message}`, 'invalid_json');
@@ -117,19 +126,35 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       const n = ++seq;
       const plan = planReply(chat, t.replyTokens);
       const meta: Meta = { id: `chatcmpl-sbx-${n}`, callId: `call_sbx_${n}`, created: Math.floor(Date.now() / 1000), model: chat.model };
-      const cut = fault?.type === 'reset-mid-stream' ? fault.afterChunks : undefined;
       if (chat.stream) return streamChat(req, res, ex, t, streamFrames(meta, plan, chat.includeUsage), cut);
       return sendJson(res, 200, completionJson(meta, plan));
     }
-    if (path === '/v1/models' && req.method === 'GET') return sendJson(res, 200, modelsJson);
-    if (path === '/v1/chat/completions' || path === '/v1/models') {
+    if (path === '/v1/messages' && req.method === 'POST') {
+      if (!parsed.ok) throw new RequestError(400, `invalid JSON body: ${parsed.message}`, 'invalid_json');
+      const chat = checkMessages(parsed.value, t.replyTokens);
+      const n = ++seq;
+      const meta = { id: `msg_sbx_${n}`, toolId: `toolu_sbx_${n}`, model: chat.model };
+      if (chat.stream) return streamChat(req, res, ex, t, messageFrames(meta, chat), cut);
+      return sendJson(res, 200, messageJson(meta, chat));
+    }
+    if (gemini && req.method === 'POST') {
+      if (!parsed.ok) throw new RequestError(400, `Invalid JSON payload received. ${parsed.message}`, 'invalid_json');
+      if (gemini.stream && !/[?&]alt=sse(&|$)/.test(url)) throw new RequestError(400, 'the sandbox streams Gemini answers only as SSE: add ?alt=sse', null);
+      const chat = checkGenerate(parsed.value, t.replyTokens);
+      const meta = { responseId: `sbx-${++seq}`, model: gemini.model };
+      if (gemini.stream) return streamChat(req, res, ex, t, generateFrames(meta, chat), cut);
+      return sendJson(res, 200, generateJson(meta, chat));
+    }
+    if (path === '/v1/models' && req.method === 'GET') return sendJson(res, 200, format === 'anthropic' ? anthropicModelList(modelIds) : modelsJson);
+    if (path === '/v1beta/models' && req.method === 'GET') return sendJson(res, 200, geminiModelList(modelIds));
+    if (path === '/v1/chat/completions' || path === '/v1/models' || path === '/v1/messages' || gemini) {
       throw new RequestError(405, `Method ${req.method} not allowed for ${path}`, 'method_not_allowed');
     }
     throw new RequestError(404, `Invalid URL (${req.method} ${path})`, 'unknown_url');
   }
 
   /** Answers for a fault; false when the normal answer should go on (reset-mid-stream while streaming). */
-  function applyFault(fault: Fault, req: IncomingMessage, res: ServerResponse, streaming: boolean): boolean {
+  function applyFault(fault: Fault, req: IncomingMessage, res: ServerResponse, streaming: boolean, format: WireFormat): boolean {
     switch (fault.type) {
       case 'status': {
         const headers: Record<string, string> = {};
@@ -137,7 +162,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         if (fault.retryAfterMs !== undefined) headers['retry-after-ms'] = String(fault.retryAfterMs);
         const type = fault.status === 429 ? 'rate_limit_error' : fault.status >= 500 ? 'server_error' : 'invalid_request_error';
         const message = fault.message ?? `[sandbox] scripted fault: HTTP ${fault.status}`;
-        sendError(res, fault.status, message, type, fault.status === 429 ? 'rate_limit_exceeded' : 'sandbox_fault', null, headers);
+        sendError(res, fault.status, message, type, fault.status === 429 ? 'rate_limit_exceeded' : 'sandbox_fault', null, headers, format);
         return true;
       }
       case 'reset-mid-stream':
@@ -222,6 +247,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     name,
     port,
     url: `http://${urlHost(host)}:${port}/v1`,
+    urls: {
+      openai: `http://${urlHost(host)}:${port}/v1`,
+      anthropic: `http://${urlHost(host)}:${port}/v1`,
+      gemini: `http://${urlHost(host)}:${port}/v1beta`,
+    },
     requests,
     async setFaults(rules) {
       const parsed = parseRules(rules);
@@ -335,9 +365,27 @@ function sendError(
   code: string | null,
   param: string | null = null,
   headers: Record<string, string> = {},
+  format: WireFormat = 'openai',
 ): void {
   if (res.headersSent || res.destroyed) return void res.destroy();
-  sendJson(res, status, JSON.stringify({ error: { message, type, param, code } }), headers);
+  const body =
+    format === 'anthropic'
+      ? anthropicErrorJson(status, message)
+      : format === 'gemini'
+        ? geminiErrorJson(status, message)
+        : JSON.stringify({ error: { message, type, param, code } });
+  sendJson(res, status, body, headers);
+}
+
+type WireFormat = 'openai' | 'anthropic' | 'gemini';
+
+/** Which wire format a request speaks, from its path (and, for the shared model list, its headers). */
+function formatOf(req: IncomingMessage): WireFormat {
+  const url = req.url ?? '/';
+  if (url.startsWith('/v1/chat/')) return 'openai'; // first: the benchmarks' hot path
+  if (url.startsWith('/v1/messages')) return 'anthropic';
+  if (url.startsWith('/v1beta/') || url.includes(':generateContent') || url.includes(':streamGenerateContent')) return 'gemini';
+  return req.headers['anthropic-version'] !== undefined ? 'anthropic' : 'openai';
 }
 
 function readBody(req: IncomingMessage): Promise<string> {

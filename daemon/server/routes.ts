@@ -2,6 +2,8 @@
 // that point at its own module; gateway.ts does the guards, method checks and error handling.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { explainPlan, listIncidents } from './admin';
+import { anthropicClient } from './anthropic-client';
+import { handleAnthropicMessages } from './anthropic-messages';
 import { handleChatCompletions } from './chat';
 import type { HttpError } from './errors';
 import type { GatewayDeps, GatewayState } from './gateway';
@@ -30,6 +32,7 @@ export interface Route {
 
 export const routes: Record<string, Route> = {
   '/v1/chat/completions': { method: 'POST', handle: handleChatCompletions },
+  '/v1/messages': { method: 'POST', handle: handleAnthropicMessages, errorBody: anthropicClient.errorBody },
   '/chat/completions': { method: 'POST', handle: handleChatCompletions },
   '/v1/models': { method: 'GET', handle: listModels },
   '/models': { method: 'GET', handle: listModels },

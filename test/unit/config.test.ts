@@ -107,7 +107,7 @@ describe('config: problems by path', () => {
       name: 'an unknown provider type, listing the allowed values',
       config: { ...valid, providers: { openai: { ...provider, type: 'soap' } } },
       paths: ['providers.openai.type'],
-      message: /^must be "openai-compatible"$/,
+      message: /^must be one of "openai-compatible", "anthropic", "gemini"$/,
     },
     { name: 'a bad sandbox value', config: { ...valid, sandbox: 'maybe' }, paths: ['sandbox'], message: /true, false or "auto"/ },
     {
