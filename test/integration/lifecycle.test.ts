@@ -56,13 +56,14 @@ describe('real providers when a key is set', () => {
       assert.equal(byId.get('openai/gpt-4.1')?.available, true);
       assert.equal(byId.get('anthropic/claude-sonnet-4-5')?.available, false);
       assert.match(byId.get('anthropic/claude-sonnet-4-5')?.unavailableReason ?? '', /ANTHROPIC_API_KEY is not set/);
-      // A group with no usable deployment answers 503 naming why, without any network call.
-      const res = await fetch(`${daemon.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'claude-sonnet-4.5', messages: user('x') }) });
+      // A group with no usable deployment (and no fallback group) answers 503 naming why, without any
+      // network call.
+      const res = await fetch(`${daemon.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'deepseek-v3.2', messages: user('x') }) });
       assert.equal(res.status, 503);
-      assert.match(((await res.json()) as { error: { message: string } }).error.message, /no usable deployment.*ANTHROPIC_API_KEY/);
+      assert.match(((await res.json()) as { error: { message: string } }).error.message, /no usable deployment.*DEEPSEEK_API_KEY/);
       const [entry] = await readLedger(dataDir);
       assert.equal(entry.id, res.headers.get('x-request-id'));
-      assert.equal(entry.model, 'claude-sonnet-4.5');
+      assert.equal(entry.model, 'deepseek-v3.2');
       assert.equal(entry.status, 503);
       assert.equal(entry.attempts, 0);
     } finally {
