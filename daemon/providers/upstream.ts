@@ -78,9 +78,11 @@ export class Upstreams {
   }
 }
 
-function joinPath(base: URL, path: string): string {
+/** The request path under the base URL's path, keeping the base URL's own query (after the path's). */
+export function joinPath(base: URL, path: string): string {
   const prefix = base.pathname.endsWith('/') ? base.pathname.slice(0, -1) : base.pathname;
-  return `${prefix}${path}${base.search}`;
+  if (!base.search) return `${prefix}${path}`;
+  return `${prefix}${path}${path.includes('?') ? `&${base.search.slice(1)}` : base.search}`;
 }
 
 /** Maps undici and socket errors to a failure verdict; all of these are worth another deployment. */

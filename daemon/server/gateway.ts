@@ -148,7 +148,8 @@ function requireMethod(req: IncomingMessage, method: string): void {
 function preflight(res: ServerResponse): void {
   res.writeHead(204, {
     'access-control-allow-methods': 'GET, POST, OPTIONS',
-    'access-control-allow-headers': 'authorization, content-type, x-api-key, openai-organization, openai-project',
+    'access-control-allow-headers':
+      'authorization, content-type, x-api-key, openai-organization, openai-project, anthropic-version, anthropic-beta',
     'access-control-max-age': '600',
   });
   res.end();
