@@ -4,7 +4,7 @@ import { TIERS } from '../../shared/routing-config';
 import { listModelNames, resolveGroup } from '../routing/catalog';
 import { sendJson, type RouteContext } from './routes';
 
-export function listModels({ res, state, deps }: RouteContext): void {
+export function listModels({ req, res, state, deps }: RouteContext): void {
   const created = Math.floor(deps.startedAt.getTime() / 1000);
   const owner = state.sandbox ? 'shepherd-sandbox' : 'shepherd';
   const auto = state.catalog.routing.auto;
@@ -12,6 +12,18 @@ export function listModels({ res, state, deps }: RouteContext): void {
     resolveGroup(state.catalog, 'auto') === undefined && TIERS.some((t) => state.catalog.groups.has(auto.tiers[t]))
       ? ['auto', ...Object.keys(auto.profiles).map((p) => `auto:${p}`)]
       : [];
+  const ids = [...listModelNames(state.catalog).map((m) => m.id), ...autoIds];
+  if (req.headers['anthropic-version'] !== undefined) {
+    // The Anthropic SDK's models.list() expects Anthropic's list shape.
+    const createdAt = deps.startedAt.toISOString();
+    sendJson(res, 200, {
+      data: ids.map((id) => ({ type: 'model', id, display_name: id, created_at: createdAt })),
+      has_more: false,
+      first_id: ids[0] ?? null,
+      last_id: ids.at(-1) ?? null,
+    });
+    return;
+  }
   sendJson(res, 200, {
     object: 'list',
     data: [

@@ -251,3 +251,18 @@ describe('routing: active health probes', function () {
     }
   });
 });
+
+describe('routing: the model list for Anthropic clients', function () {
+  it('answers GET /v1/models in Anthropic shape to the official @anthropic-ai/sdk', async () => {
+    const h = await tiered();
+    try {
+      const { default: Anthropic } = await import('@anthropic-ai/sdk');
+      const client = new Anthropic({ baseURL: h.daemon.url, apiKey: 'unused', maxRetries: 0 });
+      const ids: string[] = [];
+      for await (const m of client.models.list()) ids.push(m.id);
+      assert.ok(ids.includes('thinker') && ids.includes('auto'), ids.join(', '));
+    } finally {
+      await h.close();
+    }
+  });
+});
