@@ -316,7 +316,8 @@ describe('config: presets', () => {
     for (const [name, p] of Object.entries(config.providers)) {
       assert.equal(p.apiKey, undefined, `${name}: no inline key`);
       assert.equal(p.apiKeyEnv, `${name.toUpperCase()}_API_KEY`);
-      assert.equal(p.type, 'openai-compatible');
+      // Anthropic and Gemini through their native APIs; the rest speak OpenAI's format.
+      assert.equal(p.type, name === 'anthropic' || name === 'gemini' ? name : 'openai-compatible');
       assert.match(p.baseUrl, /^https:\/\//);
     }
     assert.equal(config.models['claude-sonnet-4.5'].deployments[0].model, 'claude-sonnet-4-5');
