@@ -1,10 +1,13 @@
-// Bundles the daemon (and, once they exist, the extension and webview) into dist/.
-// One bundle per runtime: the daemon runs on plain Node or on VS Code's own runtime.
-import { build } from 'esbuild';
-import { readFileSync } from 'node:fs';
+// Bundles the daemon, the VS Code extension and the spend view's page into dist/, one bundle per
+// runtime: the daemon runs on plain Node or on VS Code's own runtime, the extension in the extension
+// host (`vscode` is provided there), the page in a browser-like webview (Chart.js bundled in: no CDN).
+import { build, context } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 const watch = process.argv.includes('--watch');
+const define = { SHEPHERD_VERSION: JSON.stringify(pkg.version) };
 
 const daemon = {
   entryPoints: ['daemon/main.ts'],
@@ -17,13 +20,40 @@ const daemon = {
   mainFields: ['module', 'main'],
   sourcemap: true,
   logLevel: 'warning',
-  define: { SHEPHERD_VERSION: JSON.stringify(pkg.version) },
+  define,
 };
 
+const extension = {
+  ...daemon,
+  entryPoints: ['extension/extension.ts'],
+  outfile: 'dist/extension.js',
+  external: ['vscode'],
+  // ws's optional native speed-ups; it falls back to JavaScript without them.
+  define: { ...define, 'process.env.WS_NO_BUFFER_UTIL': '"1"', 'process.env.WS_NO_UTF_8_VALIDATE': '"1"' },
+};
+
+const webview = {
+  entryPoints: ['extension/webview/main.ts'],
+  outfile: 'dist/webview.js',
+  bundle: true,
+  platform: 'browser',
+  target: 'es2022',
+  format: 'iife',
+  minify: true,
+  sourcemap: false,
+  logLevel: 'warning',
+};
+
+/** The config's JSON Schema, shipped in the VSIX so VS Code validates and completes the config file. */
+function writeSchema() {
+  const schema = execFileSync(process.execPath, ['dist/daemon.js', 'config', 'schema'], { encoding: 'utf8' });
+  mkdirSync('dist', { recursive: true });
+  writeFileSync('dist/config.schema.json', schema);
+}
+
 if (watch) {
-  const { context } = await import('esbuild');
-  const ctx = await context(daemon);
-  await ctx.watch();
+  for (const options of [daemon, extension, webview]) await (await context(options)).watch();
 } else {
-  await build(daemon);
+  await Promise.all([build(daemon), build(extension), build(webview)]);
+  writeSchema();
 }

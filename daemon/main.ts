@@ -1,6 +1,7 @@
 // The `shepherd` command line: start the daemon, run the sandbox alone, check or describe config.
 import { parseArgs } from 'node:util';
 import { configJsonSchema } from '../shared/config';
+import { exportCommand, SPEND_USAGE, spendCommand } from './cli/spend-commands';
 import { formatProblems, keyStatus, loadConfigFile } from './config/load';
 import { createLogger, parseLevel } from './log';
 import { startSandbox } from './sandbox/server';
@@ -14,6 +15,7 @@ Usage:
   shepherd sandbox [--port N] [--host H]     run the simulated upstreams alone
   shepherd config check FILE                 validate a config file
   shepherd config schema                     print the config's JSON Schema
+${SPEND_USAGE}
   shepherd --version | --help
 
 With no provider API keys set, "start" serves the built-in sandbox (simulated upstreams on loopback).
@@ -42,6 +44,10 @@ async function main(argv: string[]): Promise<number> {
       return sandbox(rest);
     case 'config':
       return config(rest);
+    case 'spend':
+      return spendCommand(rest, (message) => new UsageError(message));
+    case 'export':
+      return exportCommand(rest, (message) => new UsageError(message));
     default:
       throw new UsageError(`unknown command "${command}"`);
   }

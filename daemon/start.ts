@@ -18,10 +18,16 @@ import { buildCatalog } from './routing/catalog';
 import { distanceTable } from './routing/regions';
 import { RoutingCursors } from './routing/strategies';
 import { startSandbox, type Sandbox } from './sandbox/server';
-import { createGateway, type GatewayState } from './server/gateway';
-import { openGate } from './spend/gate';
+import { attachControlChannel } from './server/control';
+import { SpendHistory } from './server/control-history';
+import { snapshotBase } from './server/control-snapshot';
+import { createGateway, type GatewayDeps, type GatewayState } from './server/gateway';
+import { statusReport } from './server/status-report';
+import { summaryStore } from './spend/month-summaries';
+import { openSpend } from './spend/service';
 import { Ledger } from './spend/ledger';
-import { removeStateFile, writeStateFile } from './state-file';
+import { newControlToken, removeStateFile, writeStateFile } from './state-file';
+import { PROTOCOL_VERSION } from '../shared/protocol';
 import { VERSION } from './version';
 
 export interface StartOptions {
@@ -75,7 +81,20 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
   const config = withOverrides(first.config, options);
 
   const ledger = await Ledger.open(dataDir, { warn: (m) => log.warn(m) });
-  const replay = await ledger.replay();
+  // Spend by day and group for the extension, rebuilt from the same replay and kept live below.
+  const history = new SpendHistory();
+  // Budgets, alerts and metrics; the same replay rebuilds spend per day for budgets and /v1/shepherd/spend.
+  const spend = await openSpend({
+    dataDir,
+    log,
+    metricsSources: { deployments: () => statusReport(gatewayDeps, state).deployments, inflight: () => gateway.inflight() },
+  });
+  // Months before last month are closed: they are read from their summaries (history keeps no older month).
+  const closedMonths = summaryStore(ledger.dir, Date.now(), (summary) => spend.budgets.addBuckets(summary.buckets));
+  const replay = await ledger.replay((entry) => {
+    history.add(entry);
+    spend.budgets.add(entry);
+  }, closedMonths);
   log.info('ledger replayed', { entries: replay.entries, skipped: replay.skipped, files: replay.files, ms: Math.round(replay.ms) });
 
   const sandboxes: Sandbox[] = [];
@@ -86,7 +105,13 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
   );
 
   // The effective config: the file's, or its sandbox twin when no provider can be reached with a key.
-  const compose = async (cfg: ShepherdConfig): Promise<GatewayState> => {
+  // Provider keys handed over by the extension: memory only, never written anywhere.
+  const memoryKeys = new Map<string, string>();
+  // The providers the user configured (the sandbox overlay replaces them in the effective config).
+  let configuredProviders: string[] = [];
+  const compose = async (fileConfig: ShepherdConfig): Promise<GatewayState> => {
+    const cfg = withMemoryKeys(fileConfig, memoryKeys);
+    configuredProviders = Object.keys(cfg.providers).filter((name) => !cfg.providers[name].sandbox);
     const keys = keyStatus(cfg, env);
     sandboxReason = options.sandbox
       ? 'started with --sandbox'
@@ -121,18 +146,22 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
     events.emit('deployment.state', change);
   });
   const probes = startProbes({ health, upstreams, current: () => state, log });
-  const gateway = createGateway({
+  const gatewayDeps: GatewayDeps = {
     current: () => state,
     upstreams,
     ledger,
     health,
     cursors: new RoutingCursors(),
     events,
-    spend: openGate,
+    spend: spend.budgets,
+    budgets: spend.budgets,
+    metrics: spend.metrics,
     log,
     version: VERSION,
     startedAt: new Date(),
-  });
+  };
+  const gateway = createGateway(gatewayDeps);
+  spend.start(events, state.config);
 
   const host = config.server.host;
   try {
@@ -140,6 +169,7 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
   } catch (err) {
     // Nothing started so far may keep the process alive after a failed start.
     probes.stop();
+    await spend.stop();
     await ledger.close();
     await upstreams.close();
     await Promise.all(sandboxes.map((s) => s.close()));
@@ -147,6 +177,33 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
   }
   const port = (gateway.server.address() as AddressInfo).port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  events.on('request.finished', (entry) => history.add(entry));
+  const controlToken = newControlToken();
+  const control = attachControlChannel({
+    server: gateway.server,
+    token: controlToken,
+    version: VERSION,
+    url,
+    configPath,
+    events,
+    history,
+    budgets: () => spend.budgets.statuses(),
+    log,
+    serverConfig: () => state.config.server,
+    base: () => snapshotBase(statusReport(gatewayDeps, state), state, url, configuredProviders),
+    clientKey: () => state.clientKeys[0],
+    reload: async () => {
+      const result = await reload();
+      return result.ok ? { ok: true } : { ok: false, message: formatProblems(configPath, result.problems) };
+    },
+    setKey: async (provider, key) => {
+      if (!configuredProviders.includes(provider)) return `unknown provider "${provider}"`;
+      if (key === null) memoryKeys.delete(provider);
+      else memoryKeys.set(provider, key);
+      const result = await reload();
+      return result.ok ? undefined : 'the key is kept, but the config file has problems; see the log';
+    },
+  });
   await writeStateFile(dataDir, {
     pid: process.pid,
     version: VERSION,
@@ -155,6 +212,8 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
     url,
     sandbox: state.sandbox,
     startedAt: new Date().toISOString(),
+    controlToken,
+    protocol: PROTOCOL_VERSION,
   });
 
   // Reloads apply everything but the listening address, which needs a restart.
@@ -166,6 +225,7 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
     try {
       state = await compose(withOverrides(result.config, options));
       health.configure(state.catalog);
+      spend.configure(state.config);
       log.info('config reloaded', { groups: state.catalog.groups.size, sandbox: state.sandbox });
       events.emit('config.reloaded', { groups: [...state.catalog.groups.keys()], sandbox: state.sandbox });
     } catch (err) {
@@ -185,6 +245,12 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
           { initialText: first.text },
         );
 
+  async function reload(): Promise<LoadResult> {
+    const result = await loadConfigFile(configPath);
+    await (reloading = reloading.then(() => apply(result)));
+    return result;
+  }
+
   let stopping: Promise<void> | undefined;
   return {
     url,
@@ -196,16 +262,14 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
     events,
     sandbox: () => state.sandbox,
     sandboxReason: () => sandboxReason,
-    reload: async () => {
-      const result = await loadConfigFile(configPath);
-      await (reloading = reloading.then(() => apply(result)));
-      return result;
-    },
+    reload,
     stop() {
       stopping ??= (async () => {
         watcher?.close();
         probes.stop();
+        control.close();
         await gateway.shutdown(options.graceMs ?? 10_000);
+        await spend.stop();
         await ledger.close();
         await upstreams.close();
         await Promise.all(sandboxes.map((s) => s.close()));
@@ -222,6 +286,14 @@ function withOverrides(config: ShepherdConfig, options: StartOptions): ShepherdC
     ...config,
     server: { ...config.server, port: options.port ?? config.server.port, host: options.host ?? config.server.host },
   };
+}
+
+/** The config with keys set over the control channel in place of the file's or the environment's. */
+function withMemoryKeys(config: ShepherdConfig, keys: ReadonlyMap<string, string>): ShepherdConfig {
+  if (keys.size === 0) return config;
+  const providers = { ...config.providers };
+  for (const [name, key] of keys) if (providers[name]) providers[name] = { ...providers[name], apiKey: key };
+  return { ...config, providers };
 }
 
 function clientKeys(config: ShepherdConfig, env: NodeJS.ProcessEnv): string[] {

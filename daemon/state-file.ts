@@ -1,24 +1,32 @@
 // The small file that tells other processes (the VS Code extension, a second `shepherd start`) that a
-// daemon runs, where, and which version. Owner-only: it names a local port a page could probe.
-import { readFile, rm, writeFile } from 'node:fs/promises';
+// daemon runs, where, which version, and the control channel's token. Owner-only: the token lets its
+// reader control the daemon, and the file names a local port a page could probe.
+import { randomBytes } from 'node:crypto';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { STATE_FILE_NAME, type DaemonState } from '../shared/protocol';
 
-export interface DaemonState {
-  pid: number;
-  version: string;
-  host: string;
-  port: number;
-  url: string;
-  sandbox: boolean;
-  startedAt: string;
-}
+export type { DaemonState };
 
 export function stateFilePath(dataDir: string): string {
-  return join(dataDir, 'daemon.json');
+  return join(dataDir, STATE_FILE_NAME);
 }
 
+/** 32 random bytes, hex: unguessable, and safe to put in a JSON file and a WebSocket message. */
+export function newControlToken(): string {
+  return randomBytes(32).toString('hex');
+}
+
+/** Written aside and renamed, so a reader never sees half a file; created 0600 before any byte is in it. */
 export async function writeStateFile(dataDir: string, state: DaemonState): Promise<void> {
-  await writeFile(stateFilePath(dataDir), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  const file = stateFilePath(dataDir);
+  const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    await writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+    await rename(tmp, file);
+  } finally {
+    await rm(tmp, { force: true });
+  }
 }
 
 /** Removes the file only if it still describes this process (a newer daemon may own it now). */

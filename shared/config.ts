@@ -294,6 +294,15 @@ export const ConfigSchema = ConfigObject.superRefine(
       if (typeof budget.downgradeTo === 'string' && !Object.hasOwn(models, budget.downgradeTo)) {
         ctx.addIssue({ code: 'custom', path: ['budgets', name, 'downgradeTo'], message: unknownGroup(budget.downgradeTo, Object.keys(models)) });
       }
+      // Without downgradeTo a downgrade goes to auto's simple tier, which must then be a group.
+      const tiers: Record<string, unknown> = isRecord(auto.tiers) ? auto.tiers : {};
+      if (budget.action === 'downgrade' && budget.downgradeTo === undefined && !(typeof tiers.simple === 'string' && Object.hasOwn(models, tiers.simple))) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['budgets', name, 'downgradeTo'],
+          message: `missing: name the group to downgrade to (routing.auto.tiers.simple${typeof tiers.simple === 'string' ? `, "${tiers.simple}",` : ''} is not a configured group)`,
+        });
+      }
     }
     if (typeof cfg.savingsBaseline === 'string' && !Object.hasOwn(models, cfg.savingsBaseline)) {
       ctx.addIssue({ code: 'custom', path: ['savingsBaseline'], message: unknownGroup(cfg.savingsBaseline, Object.keys(models)) });

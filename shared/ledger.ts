@@ -18,7 +18,10 @@ export const LedgerEntrySchema = z.object({
   promptTokens: z.number().int().nonnegative(),
   completionTokens: z.number().int().nonnegative(),
   cachedTokens: z.number().int().nonnegative().optional(),
-  usageSource: z.enum(['upstream', 'none']).describe('Where the token counts came from'),
+  reasoningTokens: z.number().int().nonnegative().optional().describe('Part of completionTokens spent on reasoning, when reported'),
+  usageSource: z
+    .enum(['upstream', 'estimated', 'none'])
+    .describe('Where the token counts came from: the upstream, a local tokenizer estimate (no usage reported), or nowhere'),
   costUsd: z.number().nonnegative(),
   latencyMs: z.number().nonnegative().describe('From request received to last byte'),
   ttftMs: z.number().nonnegative().optional().describe('Time to first token (streaming) or to the full answer'),

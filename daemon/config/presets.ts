@@ -19,6 +19,8 @@ export function presetConfig(): ShepherdConfigInput {
     $schema: './config.schema.json',
     server: { host: '127.0.0.1', port: 4210 },
     sandbox: 'auto',
+    // Spend reports compare with "every request on gpt-4.1"; budgets are the user's to add (README).
+    savingsBaseline: 'gpt-4.1',
     providers: {
       openai: { type: 'openai-compatible', baseUrl: 'https://api.openai.com/v1', apiKeyEnv: 'OPENAI_API_KEY' },
       // Anthropic's and Google's own APIs, through the native adapters (usage incl. cache reads is exact).

@@ -125,10 +125,13 @@ export function readUsage(value: unknown): Usage | undefined {
   if (promptTokens === undefined && completionTokens === undefined) return undefined;
   const details = isRecord(u.prompt_tokens_details) ? u.prompt_tokens_details : undefined;
   const cachedTokens = details ? toCount(details.cached_tokens) : undefined;
+  const outDetails = isRecord(u.completion_tokens_details) ? u.completion_tokens_details : undefined;
+  const reasoningTokens = outDetails ? toCount(outDetails.reasoning_tokens) : undefined;
   return {
     promptTokens: promptTokens ?? 0,
     completionTokens: completionTokens ?? 0,
     ...(cachedTokens ? { cachedTokens } : {}),
+    ...(reasoningTokens ? { reasoningTokens } : {}),
   };
 }
 

@@ -9,6 +9,8 @@ export interface Usage {
   promptTokens: number;
   completionTokens: number;
   cachedTokens?: number;
+  /** The part of completionTokens spent on reasoning, when the upstream says. */
+  reasoningTokens?: number;
 }
 
 /** The client's OpenAI chat-completions body, parsed once; fields Shepherd does not read pass through. */

@@ -14,6 +14,7 @@ import type { GatewayDeps } from './gateway';
 import { entryFor, record } from './ledger-line';
 import type { RequestInfo } from './relay';
 import { abortFailure, redact } from './relay-errors';
+import { completionText, streamedText, usageOrEstimate, type CountedUsage } from './usage-fallback';
 
 const MAX_ERROR_BODY = 64 * 1024;
 
@@ -100,7 +101,8 @@ async function relayWhole(ctx: Relay): Promise<AttemptResult> {
   }
   const now = performance.now();
   succeed(parsed.usage);
-  await record(deps, entryFor(info, planned.group, planned.deployment, attemptNo, 200, parsed.usage, now, now));
+  const counted = usageOrEstimate(info.body, parsed.usage, () => completionText(parsed.body));
+  await record(deps, entryFor(info, planned.group, planned.deployment, attemptNo, 200, counted, now, now));
   const body = info.client.wholeBody(parsed.body);
   res.writeHead(200, { ...shepherdHeaders(info, planned, attemptNo), 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
   res.end(body);
@@ -111,6 +113,8 @@ async function relayStream(ctx: Relay): Promise<AttemptResult> {
   const { deps, res, info, planned, adapter, upstream, attemptNo, signal, fail, succeed } = ctx;
   const translator = adapter.streamTranslator({ clientWantsUsage: info.body.stream_options?.include_usage === true });
   const encoder = info.client.streamEncoder();
+  // What the client was sent (OpenAI frames), kept only to count tokens if the upstream reports none.
+  const sent: string[] = [];
   let pending = '';
   const parser = createParser({
     onEvent: (event) => {
@@ -136,6 +140,7 @@ async function relayStream(ctx: Relay): Promise<AttemptResult> {
       parser.feed(decoder.decode(chunk, { stream: true }));
       if (pending === '') continue;
       if (firstByteAt === undefined) startClientStream();
+      sent.push(pending);
       const out = encoder.push(pending);
       pending = '';
       if (!res.write(out)) await drained(res);
@@ -146,11 +151,11 @@ async function relayStream(ctx: Relay): Promise<AttemptResult> {
     // Before the first byte the client has seen nothing: another deployment may still answer (or,
     // when cancelled, the client gets a plain error response).
     if (firstByteAt === undefined) return fail(failure);
-    return endStreamWithError(ctx, encoder, translator.usage(), firstByteAt, failure);
+    return endStreamWithError(ctx, encoder, usageOrEstimate(info.body, translator.usage(), () => streamedText(sent)), firstByteAt, failure);
   }
   if (signal.aborted) {
     if (firstByteAt === undefined) return fail(abortFailure(signal));
-    return endStreamWithError(ctx, encoder, translator.usage(), firstByteAt, abortFailure(signal));
+    return endStreamWithError(ctx, encoder, usageOrEstimate(info.body, translator.usage(), () => streamedText(sent)), firstByteAt, abortFailure(signal));
   }
   if (firstByteAt === undefined && !translator.done()) {
     // Not one event (an upstream that ignored `stream` and sent JSON, say): not an answer, so try elsewhere.
@@ -159,8 +164,10 @@ async function relayStream(ctx: Relay): Promise<AttemptResult> {
   if (firstByteAt === undefined) startClientStream();
   const now = performance.now();
   succeed(translator.usage());
-  await record(deps, entryFor(info, planned.group, planned.deployment, attemptNo, 200, translator.usage(), now, firstByteAt ?? now));
-  res.end(encoder.end(pending + translator.end().join('')));
+  const last = pending + translator.end().join('');
+  const counted = usageOrEstimate(info.body, translator.usage(), () => streamedText([...sent, last]));
+  await record(deps, entryFor(info, planned.group, planned.deployment, attemptNo, 200, counted, now, firstByteAt ?? now));
+  res.end(encoder.end(last));
   return { kind: 'answered' };
 }
 
@@ -168,7 +175,7 @@ async function relayStream(ctx: Relay): Promise<AttemptResult> {
 async function endStreamWithError(
   ctx: Relay,
   encoder: ClientStreamEncoder,
-  usage: Usage | undefined,
+  counted: CountedUsage,
   firstByteAt: number,
   raw: UpstreamFailure,
 ): Promise<AttemptResult> {
@@ -176,7 +183,7 @@ async function endStreamWithError(
   const { failure } = ctx.fail(raw);
   const now = performance.now();
   const status = signal.aborted ? abortFailure(signal).status : failure.status;
-  await record(deps, { ...entryFor(info, planned.group, planned.deployment, attemptNo, status, usage, now, firstByteAt), ok: false, error: failure.message });
+  await record(deps, { ...entryFor(info, planned.group, planned.deployment, attemptNo, status, counted, now, firstByteAt), ok: false, error: failure.message });
   if (!res.destroyed) res.end(encoder.error(`stream interrupted: ${failure.message}`, failure.type, failure.code ?? null));
   return { kind: 'answered' };
 }

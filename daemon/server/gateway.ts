@@ -8,6 +8,8 @@ import type { EventBus } from '../events';
 import type { HealthBoard } from '../health/board';
 import type { Logger } from '../log';
 import type { Upstreams } from '../providers/upstream';
+import type { Metrics } from '../metrics/metrics';
+import type { Budgets } from '../spend/budgets';
 import type { SpendGate } from '../spend/gate';
 import type { Catalog } from '../routing/catalog';
 import type { DistanceTable } from '../routing/regions';
@@ -39,6 +41,10 @@ export interface GatewayDeps {
   events: EventBus;
   /** Budgets' verdict on each planned request (allow, downgrade, block). */
   spend: SpendGate;
+  /** Budget states and spend by day, for /v1/shepherd/budgets and /v1/shepherd/spend. */
+  budgets?: Budgets;
+  /** Prometheus metrics, for /metrics. */
+  metrics?: Metrics;
   log: Logger;
   version: string;
   startedAt: Date;

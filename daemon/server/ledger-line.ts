@@ -1,11 +1,12 @@
 // The ledger line for a finished request, and writing it: awaited before the response's last byte,
 // never thrown at the client, and announced on the event bus once written.
 import type { LedgerEntry } from '../../shared/ledger';
-import type { ChatBody, Usage } from '../providers/types';
+import type { ChatBody } from '../providers/types';
 import type { Deployment } from '../routing/catalog';
 import { costUsd } from '../spend/cost';
 import type { HttpError } from './errors';
 import type { GatewayDeps } from './gateway';
+import type { CountedUsage } from './usage-fallback';
 
 /** What the ledger needs to know about the request itself. */
 export interface LedgerRequest {
@@ -21,10 +22,11 @@ export function entryFor(
   deployment: Deployment | null,
   attempts: number,
   status: number,
-  usage: Usage | undefined,
+  counted: CountedUsage | undefined,
   endedAt: number,
   firstTokenAt: number | undefined,
 ): LedgerEntry {
+  const usage = counted?.usage;
   return {
     id: request.id,
     time: new Date().toISOString(),
@@ -40,7 +42,8 @@ export function entryFor(
     promptTokens: usage?.promptTokens ?? 0,
     completionTokens: usage?.completionTokens ?? 0,
     ...(usage?.cachedTokens ? { cachedTokens: usage.cachedTokens } : {}),
-    usageSource: usage ? 'upstream' : 'none',
+    ...(usage?.reasoningTokens ? { reasoningTokens: usage.reasoningTokens } : {}),
+    usageSource: counted ? (counted.estimated ? 'estimated' : 'upstream') : 'none',
     costUsd: usage && deployment ? costUsd(usage, deployment.price) : 0,
     latencyMs: round1(endedAt - request.receivedAt),
     ...(firstTokenAt !== undefined ? { ttftMs: round1(firstTokenAt - request.receivedAt) } : {}),

@@ -7,7 +7,9 @@ import { handleAnthropicMessages } from './anthropic-messages';
 import { handleChatCompletions } from './chat';
 import type { HttpError } from './errors';
 import type { GatewayDeps, GatewayState } from './gateway';
+import { serveMetrics } from './metrics-route';
 import { listModels } from './models';
+import { serveBudgets, serveSpend } from './spend-routes';
 import { statusReport } from './status-report';
 
 export interface RouteContext {
@@ -39,6 +41,9 @@ export const routes: Record<string, Route> = {
   '/v1/shepherd/status': { method: 'GET', handle: (ctx) => sendJson(ctx.res, 200, statusReport(ctx.deps, ctx.state)) },
   '/v1/shepherd/plan': { method: 'POST', handle: explainPlan },
   '/v1/shepherd/incidents': { method: 'GET', handle: listIncidents },
+  '/v1/shepherd/spend': { method: 'GET', handle: serveSpend },
+  '/v1/shepherd/budgets': { method: 'GET', handle: serveBudgets },
+  '/metrics': { method: 'GET', handle: serveMetrics },
 };
 
 export function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {

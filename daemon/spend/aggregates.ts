@@ -2,6 +2,7 @@
 // replayed and every appended entry.
 import type { LedgerEntry } from '../../shared/ledger';
 import { COST_UNITS_PER_USD as UNITS_PER_USD } from './cost';
+import type { Bucket } from './spend-index';
 
 export interface GroupTotals {
   requests: number;
@@ -23,18 +24,36 @@ export class Aggregates {
   private readonly groups = new Map<string, { totals: GroupTotals; units: number }>();
 
   add(e: LedgerEntry): void {
-    const key = e.model ?? e.requestedModel;
+    const group = this.group(e.model ?? e.requestedModel);
+    const units = Math.round(e.costUsd * UNITS_PER_USD);
+    this.allUnits += units;
+    group.units += units;
+    bump(this.all, e, this.allUnits);
+    bump(group.totals, e, group.units);
+  }
+
+  /** Adds a closed month's summary bucket (requests that resolved to no group count as "(unknown model)"). */
+  addBucket(b: Bucket): void {
+    const group = this.group(b.model ?? '(unknown model)');
+    this.allUnits += b.units;
+    group.units += b.units;
+    for (const [t, units] of [[this.all, this.allUnits], [group.totals, group.units]] as const) {
+      t.requests += b.requests;
+      t.errors += b.errors;
+      t.promptTokens += b.promptTokens;
+      t.completionTokens += b.completionTokens;
+      t.costUsd = units / UNITS_PER_USD;
+    }
+  }
+
+  private group(key: string): { totals: GroupTotals; units: number } {
     let group = this.groups.get(key);
     if (!group) {
       group = { totals: zero(), units: 0 };
       this.groups.set(key, group);
       this.byModel.set(key, group.totals);
     }
-    const units = Math.round(e.costUsd * UNITS_PER_USD);
-    this.allUnits += units;
-    group.units += units;
-    bump(this.all, e, this.allUnits);
-    bump(group.totals, e, group.units);
+    return group;
   }
 
   /** Back to zero, keeping the same `all` object so holders of a reference see the change. */

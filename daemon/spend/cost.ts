@@ -1,6 +1,7 @@
 // What one request cost, from the upstream's token counts and the configured price (USD per 1M tokens).
 // OpenAI semantics: the prompt count INCLUDES cached tokens, so the cached part is billed at the cached
-// price (the input price when none is set) and only the rest at the input price.
+// price (the input price when none is set) and only the rest at the input price; the completion count
+// includes reasoning tokens in the same way, billed at the reasoning price when one is set.
 import type { Price } from '../../shared/config';
 import type { Usage } from '../providers/types';
 
@@ -12,14 +13,23 @@ import type { Usage } from '../providers/types';
  */
 export const COST_UNITS_PER_USD = 1e10;
 
-export function costUsd(usage: Usage, price: Price | undefined): number {
+/** Usage as billed; reasoningTokens are the part of completionTokens a provider may price apart. */
+export type BillableUsage = Usage & { reasoningTokens?: number };
+
+export function costUsd(usage: BillableUsage, price: Price | undefined): number {
   if (!price) return 0;
   const prompt = count(usage.promptTokens);
   const completion = count(usage.completionTokens);
   // An upstream reporting more cached than prompt tokens is inconsistent; never bill a negative rest.
   const cached = Math.min(count(usage.cachedTokens), prompt);
+  // Likewise reasoning is part of the completion (OpenAI semantics), never more than all of it.
+  const reasoning = Math.min(count(usage.reasoningTokens), completion);
   const usd =
-    ((prompt - cached) * price.input + cached * (price.cachedInput ?? price.input) + completion * price.output) / 1_000_000;
+    ((prompt - cached) * price.input +
+      cached * (price.cachedInput ?? price.input) +
+      (completion - reasoning) * price.output +
+      reasoning * (price.reasoning ?? price.output)) /
+    1_000_000;
   return roundUsd(usd);
 }
 

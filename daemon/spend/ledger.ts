@@ -7,10 +7,12 @@
 // path. What a power loss or kernel crash can lose is the last few seconds, at worst as a torn last
 // line, which replay skips and the next append repairs.
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LedgerEntry } from '../../shared/ledger';
 import { Aggregates } from './aggregates';
+import type { ClosedMonths, MonthSummary } from './month-summaries';
+import { SpendIndex } from './spend-index';
 
 export interface LedgerOptions {
   /** Skipped lines, repaired files, unreadable files. Default: nothing. */
@@ -108,9 +110,11 @@ export class Ledger {
   /**
    * Reads every month file oldest first and rebuilds `totals` from scratch. Invalid lines (a torn last
    * line, garbage) are skipped with a warning naming the file and line. Appends made meanwhile wait
-   * and are written after it, so nothing is counted twice or missed.
+   * and are written after it, so nothing is counted twice or missed. With `closed`, months before
+   * `closed.before` come from their saved summaries (made on first sight) instead of line by line:
+   * onEntry sees only the open months' entries, closed.onSummary one summary per closed month.
    */
-  async replay(onEntry?: (e: LedgerEntry) => void): Promise<ReplaySummary> {
+  async replay(onEntry?: (e: LedgerEntry) => void, closed?: ClosedMonths): Promise<ReplaySummary> {
     while (this.replaying) await this.replaying;
     let release!: () => void;
     this.replaying = new Promise<void>((r) => (release = r));
@@ -118,62 +122,51 @@ export class Ledger {
       await this.writing;
       const started = performance.now();
       const summary: ReplaySummary = { files: 0, entries: 0, skipped: 0, ms: 0 };
-      let names: string[];
-      try {
-        names = (await readdir(this.dir)).filter((n) => FILE_NAME.test(n)).sort(); // YYYY-MM sorts by time
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-        names = [];
-      }
+      const names = await monthFileNames(this.dir);
       this.totals.clear();
-      const skip = (path: string, lineNo: number, why: string): void => {
-        summary.skipped += 1;
-        if (summary.skipped <= MAX_LINE_WARNINGS) this.warn(`ledger ${path} line ${lineNo}: skipped (${why})`);
-      };
-      let callbackError: { error: unknown } | undefined; // the caller's, not a read failure
-      for (const name of names) {
-        const path = join(this.dir, name);
-        try {
-          await readLines(path, (line, lineNo, last) => {
-            if (line.charCodeAt(0) !== 0x7b /* { */ && line.trim() === '') return; // blank lines are harmless
-            let value: unknown;
-            try {
-              value = JSON.parse(line);
-            } catch {
-              skip(path, lineNo, last ? 'torn last line: not complete JSON' : 'not valid JSON');
-              return;
-            }
-            const problem = ledgerEntryProblem(value);
-            if (problem) {
-              skip(path, lineNo, `not a ledger entry: ${problem}`);
-              return;
-            }
-            const entry = value as LedgerEntry;
-            summary.entries += 1;
-            this.totals.add(entry);
-            try {
-              onEntry?.(entry);
-            } catch (error) {
-              callbackError = { error };
-              throw error;
-            }
-          }, (lineNo) => skip(path, lineNo, `longer than ${MAX_LINE_CHARS} characters`));
-          summary.files += 1;
-        } catch (err) {
-          if (callbackError) throw callbackError.error;
-          // An unreadable file must not stop the daemon; what could not be read is missing from the totals.
-          this.warn(`ledger ${path}: reading stopped, entries after that point are not counted (${errorText(err)})`);
+      const open = closed ? names.filter((n) => n.slice(0, 7) >= closed.before) : names;
+      if (closed) {
+        for (const name of names.filter((n) => n.slice(0, 7) < closed.before)) {
+          try {
+            const month = await this.replayClosed(name, closed);
+            summary.files += 1;
+            summary.entries += month.entries;
+            summary.skipped += month.skipped;
+          } catch (err) {
+            this.warn(`ledger ${join(this.dir, name)}: not counted (${errorText(err)})`);
+          }
         }
       }
-      if (summary.skipped > MAX_LINE_WARNINGS) {
-        this.warn(`ledger: ${summary.skipped - MAX_LINE_WARNINGS} more invalid lines skipped (only the first ${MAX_LINE_WARNINGS} are listed)`);
-      }
+      const read = await readMonthFiles(this.dir, open, this.warn, (entry) => {
+        this.totals.add(entry);
+        onEntry?.(entry);
+      });
+      summary.files += read.files;
+      summary.entries += read.entries;
+      summary.skipped += read.skipped;
       summary.ms = performance.now() - started;
       return summary;
     } finally {
       this.replaying = undefined;
       release();
     }
+  }
+
+  /** A closed month: from its saved summary, else parsed once and its summary saved for next time. */
+  private async replayClosed(name: string, closed: ClosedMonths): Promise<MonthSummary> {
+    const path = join(this.dir, name);
+    const month = name.slice(0, 7);
+    const size = (await stat(path)).size;
+    let summary = await closed.load(month, size);
+    if (!summary) {
+      const index = new SpendIndex();
+      const read = await readMonthFiles(this.dir, [name], this.warn, (e) => index.add(e));
+      summary = { size, entries: read.entries, skipped: read.skipped, buckets: [...index.all()] };
+      await closed.save(month, summary).catch((err: unknown) => this.warn(`ledger ${path}: could not save its summary (${errorText(err)})`));
+    }
+    for (const b of summary.buckets) this.totals.addBucket(b);
+    closed.onSummary(summary);
+    return summary;
   }
 
   // One writer loop at a time. It takes everything queued so far as one batch, so appends that
@@ -280,6 +273,86 @@ export class Ledger {
   }
 }
 
+/**
+ * Reads the ledger without opening it for writing (the CLI, when no daemon runs): every entry of the
+ * month files from `fromMonth` to `toMonth` ("YYYY-MM", inclusive, either may be open), oldest first.
+ */
+export async function readLedgerMonths(
+  dataDir: string,
+  range: { fromMonth?: string; toMonth?: string },
+  onEntry: (e: LedgerEntry) => void,
+  warn: (message: string) => void = () => {},
+): Promise<ReplaySummary> {
+  const started = performance.now();
+  const dir = join(dataDir, 'ledger');
+  const from = range.fromMonth ?? '';
+  const to = range.toMonth ?? '9999-99';
+  const names = (await monthFileNames(dir)).filter((n) => n.slice(0, 7) >= from && n.slice(0, 7) <= to);
+  const read = await readMonthFiles(dir, names, warn, onEntry);
+  return { ...read, ms: performance.now() - started };
+}
+
+/** The month files' names, oldest first (YYYY-MM sorts by time); none when the folder is missing. */
+async function monthFileNames(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir)).filter((n) => FILE_NAME.test(n)).sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    return [];
+  }
+}
+
+/** Parses month files in order; invalid lines are skipped with a warning, an error from onEntry is rethrown. */
+async function readMonthFiles(
+  dir: string,
+  names: string[],
+  warn: (message: string) => void,
+  onEntry: (e: LedgerEntry) => void,
+): Promise<Omit<ReplaySummary, 'ms'>> {
+  const summary = { files: 0, entries: 0, skipped: 0 };
+  const skip = (path: string, lineNo: number, why: string): void => {
+    summary.skipped += 1;
+    if (summary.skipped <= MAX_LINE_WARNINGS) warn(`ledger ${path} line ${lineNo}: skipped (${why})`);
+  };
+  let callbackError: { error: unknown } | undefined; // the caller's, not a read failure
+  for (const name of names) {
+    const path = join(dir, name);
+    try {
+      await readLines(path, (line, lineNo, last) => {
+        if (line.charCodeAt(0) !== 0x7b /* { */ && line.trim() === '') return; // blank lines are harmless
+        let value: unknown;
+        try {
+          value = JSON.parse(line);
+        } catch {
+          skip(path, lineNo, last ? 'torn last line: not complete JSON' : 'not valid JSON');
+          return;
+        }
+        const problem = ledgerEntryProblem(value);
+        if (problem) {
+          skip(path, lineNo, `not a ledger entry: ${problem}`);
+          return;
+        }
+        summary.entries += 1;
+        try {
+          onEntry(value as LedgerEntry);
+        } catch (error) {
+          callbackError = { error };
+          throw error;
+        }
+      }, (lineNo) => skip(path, lineNo, `longer than ${MAX_LINE_CHARS} characters`));
+      summary.files += 1;
+    } catch (err) {
+      if (callbackError) throw callbackError.error;
+      // An unreadable file must not stop the daemon; what could not be read is missing from the totals.
+      warn(`ledger ${path}: reading stopped, entries after that point are not counted (${errorText(err)})`);
+    }
+  }
+  if (summary.skipped > MAX_LINE_WARNINGS) {
+    warn(`ledger: ${summary.skipped - MAX_LINE_WARNINGS} more invalid lines skipped (only the first ${MAX_LINE_WARNINGS} are listed)`);
+  }
+  return summary;
+}
+
 /** The UTC month ("YYYY-MM") of an ISO-8601 time, or undefined when it is not a usable date. */
 function monthOf(time: string): string | undefined {
   const ms = Date.parse(time);
@@ -378,7 +451,10 @@ export function ledgerEntryProblem(value: unknown): string | undefined {
   if (!isCount(e.promptTokens)) return wrong('promptTokens', e.promptTokens, COUNT);
   if (!isCount(e.completionTokens)) return wrong('completionTokens', e.completionTokens, COUNT);
   if (e.cachedTokens !== undefined && !isCount(e.cachedTokens)) return wrong('cachedTokens', e.cachedTokens, COUNT);
-  if (e.usageSource !== 'upstream' && e.usageSource !== 'none') return wrong('usageSource', e.usageSource, '"upstream" or "none"');
+  if (e.reasoningTokens !== undefined && !isCount(e.reasoningTokens)) return wrong('reasoningTokens', e.reasoningTokens, COUNT);
+  if (e.usageSource !== 'upstream' && e.usageSource !== 'estimated' && e.usageSource !== 'none') {
+    return wrong('usageSource', e.usageSource, '"upstream", "estimated" or "none"');
+  }
   if (!isAmount(e.costUsd)) return wrong('costUsd', e.costUsd, AMOUNT);
   if (!isAmount(e.latencyMs)) return wrong('latencyMs', e.latencyMs, AMOUNT);
   if (e.ttftMs !== undefined && !isAmount(e.ttftMs)) return wrong('ttftMs', e.ttftMs, AMOUNT);

@@ -1,0 +1,78 @@
+// The `spend` and `export` subcommands: flags in, report or export out. Bad flags throw the caller's
+// usage error (exit 2) with a message that names the flag.
+import { parseArgs } from 'node:util';
+import { configPathFor, resolveDataDir } from '../config/paths';
+import { parseSpendQuery } from '../spend/spend-query';
+import { formatSpend, SPEND_FORMATS, type SpendFormat } from './spend-format';
+import { EXPORT_FORMATS, exportLedger, spendFromDaemon, spendFromLedger, type ExportFormat } from './spend';
+
+export const SPEND_USAGE = `  shepherd spend [--from DAY] [--to DAY] [--by model|deployment|provider|day|key] [--format table|csv|json]
+                 [--data-dir DIR] [--config FILE]   spend this month (or from..to, UTC days YYYY-MM-DD)
+  shepherd export [--from DAY] [--to DAY] [--format csv|json] [--out FILE] [--data-dir DIR]
+                                             write ledger entries as CSV or JSON`;
+
+type MakeUsageError = (message: string) => Error;
+
+export async function spendCommand(args: string[], usage: MakeUsageError): Promise<number> {
+  const values = flags(args, usage, {
+    from: { type: 'string' },
+    to: { type: 'string' },
+    by: { type: 'string' },
+    format: { type: 'string' },
+    'data-dir': { type: 'string' },
+    config: { type: 'string' },
+  });
+  const format = oneOf(values.format ?? 'table', SPEND_FORMATS, '--format', usage);
+  const now = Date.now();
+  let query;
+  try {
+    query = parseSpendQuery((name) => (name === 'groupBy' ? values.by : values[name]), now, { from: '--from', to: '--to', groupBy: '--by' });
+  } catch (err) {
+    throw usage(err instanceof Error ? err.message : String(err));
+  }
+  const dataDir = resolveDataDir(values['data-dir']);
+  const warn = (m: string) => process.stderr.write(`shepherd: ${m}\n`);
+  const report =
+    (await spendFromDaemon(dataDir, query)) ?? (await spendFromLedger(dataDir, values.config ?? configPathFor(dataDir), query, now, warn));
+  process.stdout.write(formatSpend(report, format as SpendFormat));
+  return 0;
+}
+
+export async function exportCommand(args: string[], usage: MakeUsageError): Promise<number> {
+  const values = flags(args, usage, {
+    from: { type: 'string' },
+    to: { type: 'string' },
+    format: { type: 'string' },
+    out: { type: 'string' },
+    'data-dir': { type: 'string' },
+  });
+  const format = oneOf(values.format ?? 'csv', EXPORT_FORMATS, '--format', usage) as ExportFormat;
+  for (const flag of ['from', 'to'] as const) {
+    const v = values[flag];
+    if (v !== undefined) {
+      try {
+        parseSpendQuery((name) => (name === 'from' || name === 'to' ? v : undefined), Date.now(), { from: `--${flag}`, to: `--${flag}`, groupBy: '--by' });
+      } catch (err) {
+        throw usage(err instanceof Error ? err.message : String(err));
+      }
+    }
+  }
+  if (values.from !== undefined && values.to !== undefined && values.from > values.to) throw usage(`--from (${values.from}) is after --to (${values.to})`);
+  const warn = (m: string) => process.stderr.write(`shepherd: ${m}\n`);
+  const count = await exportLedger(resolveDataDir(values['data-dir']), { from: values.from, to: values.to }, format, values.out, warn);
+  if (values.out !== undefined) process.stderr.write(`wrote ${count} ledger entries to ${values.out}\n`);
+  return 0;
+}
+
+function flags<O extends Record<string, { type: 'string' }>>(args: string[], usage: MakeUsageError, options: O) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: false }).values as { [K in keyof O]?: string };
+  } catch (err) {
+    throw usage(err instanceof Error ? err.message : String(err));
+  }
+}
+
+function oneOf(value: string, allowed: readonly string[], flag: string, usage: MakeUsageError): string {
+  if (!allowed.includes(value)) throw usage(`${flag} must be ${allowed.join(', ').replace(/, ([^,]*)$/, ' or $1')}, not "${value}"`);
+  return value;
+}

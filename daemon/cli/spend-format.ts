@@ -1,0 +1,54 @@
+// How `shepherd spend` prints a report: an aligned table for people (amounts in the display currency),
+// CSV for spreadsheets (USD and the display currency side by side), or the JSON the daemon serves.
+import { formatMoney } from '../spend/money';
+import type { SpendReport } from '../spend/spend-query';
+import { csvLine } from './csv';
+
+export const SPEND_FORMATS = ['table', 'csv', 'json'] as const;
+export type SpendFormat = (typeof SPEND_FORMATS)[number];
+
+export function formatSpend(report: SpendReport, format: SpendFormat): string {
+  if (format === 'json') return `${JSON.stringify(report, null, 2)}\n`;
+  if (format === 'csv') return spendCsv(report);
+  return spendTable(report);
+}
+
+function spendCsv(r: SpendReport): string {
+  const cur = r.currency;
+  const header = [r.groupBy, 'requests', 'errors', 'prompt_tokens', 'cached_tokens', 'completion_tokens', 'reasoning_tokens', 'estimated_requests', 'cost_usd'];
+  if (cur.code !== 'USD') header.push(`cost_${cur.code.toLowerCase()}`);
+  const lines = [csvLine(header)];
+  for (const row of [...r.rows, { key: 'total', ...r.totals }]) {
+    const cells: (string | number)[] = [row.key, row.requests, row.errors, row.promptTokens, row.cachedTokens, row.completionTokens, row.reasoningTokens, row.estimatedRequests, row.costUsd];
+    if (cur.code !== 'USD') cells.push(Math.round(row.costUsd * cur.rate * 1e10) / 1e10);
+    lines.push(csvLine(cells));
+  }
+  return lines.join('');
+}
+
+function spendTable(r: SpendReport): string {
+  const money = (usd: number) => formatMoney(usd, r.currency);
+  const head = [r.groupBy, 'requests', 'errors', 'tokens in', 'tokens out', `cost (${r.currency.code})`];
+  const body = [...r.rows, { key: 'total', ...r.totals }].map((row) => [
+    row.key,
+    String(row.requests),
+    String(row.errors),
+    String(row.promptTokens),
+    String(row.completionTokens),
+    money(row.costUsd) + (row.estimatedRequests > 0 ? ' *' : ''),
+  ]);
+  const rows = [head, ...body];
+  const widths = head.map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  const line = (row: string[]) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ').trimEnd();
+  const out = [`Spend ${r.from} to ${r.to} (UTC), by ${r.groupBy}`, '', line(head), ...body.slice(0, -1).map(line), '-'.repeat(line(head).length), line(body[body.length - 1]), ''];
+  if (r.totals.estimatedRequests > 0) {
+    out.push(`* includes ${r.totals.estimatedRequests} request(s) whose tokens were estimated locally (the upstream reported no usage)`);
+  }
+  out.push(`This month: ${money(r.month.spentUsd)} so far, ${money(r.month.projectedUsd)} projected by month end at the current rate`);
+  if (r.savings) {
+    const s = r.savings;
+    out.push(`Against "${s.baseline}" for every request: ${money(s.baselineUsd)}; ${s.savedUsd >= 0 ? `saved ${money(s.savedUsd)}` : `${money(-s.savedUsd)} more`}`);
+  }
+  if (r.currency.code !== 'USD') out.push(`Amounts in ${r.currency.code} at ${r.currency.rate} per USD; the ledger is in USD.`);
+  return `${out.join('\n')}\n`;
+}

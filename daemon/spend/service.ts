@@ -1,0 +1,70 @@
+// Budgets, alerts (events + webhooks), the persisted set of fired alerts and the metrics, put together
+// for the daemon: opened before the ledger replay (which feeds it), started once the event bus and
+// the config exist, reconfigured on every reload, stopped on shutdown.
+import type { ShepherdConfig } from '../../shared/config';
+import type { LedgerEntry } from '../../shared/ledger';
+import type { EventBus } from '../events';
+import type { Logger } from '../log';
+import { Metrics, type MetricsSources } from '../metrics/metrics';
+import { Budgets } from './budgets';
+import { openFiredStore } from './fired-store';
+import { Webhooks, type WebhookDeps } from './webhooks';
+
+export interface SpendService {
+  budgets: Budgets;
+  metrics: Metrics;
+  /** Subscribes to finished requests and applies the config (alerts already due fire now). */
+  start(events: EventBus, config: ShepherdConfig): void;
+  configure(config: ShepherdConfig): void;
+  stop(): Promise<void>;
+}
+
+export interface SpendServiceOptions {
+  dataDir: string;
+  log: Logger;
+  /** Read at scrape time; `budgets` is filled in here. */
+  metricsSources: Omit<MetricsSources, 'budgets'>;
+  now?: () => number;
+  webhooks?: WebhookDeps;
+}
+
+export async function openSpend(options: SpendServiceOptions): Promise<SpendService> {
+  const { log } = options;
+  const fired = await openFiredStore(options.dataDir, (m) => log.warn(m));
+  const webhooks = new Webhooks({ warn: (m) => log.warn(m), ...options.webhooks });
+  let events: EventBus | undefined;
+  const budgets = new Budgets(undefined, {
+    now: options.now,
+    fired,
+    onAlert: (alert) => {
+      log.warn('budget alert', { budget: alert.budget, threshold: alert.threshold, spentUsd: alert.spentUsd, limitUsd: alert.limitUsd });
+      events?.emit('budget.alert', alert);
+      webhooks.send(alert);
+    },
+  });
+  const metrics = new Metrics({ ...options.metricsSources, budgets: () => budgets.statuses() });
+  let unsubscribe: (() => void) | undefined;
+
+  const configure = (config: ShepherdConfig) => {
+    webhooks.configure({ webhooks: config.alerts.webhooks, retries: config.alerts.retries, currency: config.currency });
+    budgets.configure(config);
+  };
+  return {
+    budgets,
+    metrics,
+    start(bus, config) {
+      events = bus;
+      unsubscribe = bus.on('request.finished', (entry: LedgerEntry) => {
+        budgets.add(entry);
+        metrics.observe(entry);
+      });
+      configure(config);
+    },
+    configure,
+    async stop() {
+      unsubscribe?.();
+      await webhooks.close();
+      await fired.flush();
+    },
+  };
+}

@@ -1,0 +1,149 @@
+// Spend reports: totals, token and request counts over a range of UTC days, grouped one way, with the
+// month-end projection and the savings against a baseline group. Pure; the HTTP route and the CLI
+// (reading the ledger itself when no daemon runs) both build their answer here.
+import type { Price } from '../../shared/config';
+import { COST_UNITS_PER_USD, costUsd } from './cost';
+import type { DisplayCurrency } from './money';
+import { dayOf, periodAt, projectSpend } from './period';
+import { addCounts, GROUP_BY, zeroCounts, type Bucket, type Counts, type GroupBy, type SpendIndex } from './spend-index';
+
+export interface SpendQuery {
+  /** Inclusive UTC days, YYYY-MM-DD. */
+  from: string;
+  to: string;
+  groupBy: GroupBy;
+}
+
+export interface SpendTotalsOut {
+  requests: number;
+  errors: number;
+  promptTokens: number;
+  cachedTokens: number;
+  completionTokens: number;
+  reasoningTokens: number;
+  /** Requests whose tokens (and so cost) are a local tokenizer estimate: the upstream reported no usage. */
+  estimatedRequests: number;
+  costUsd: number;
+}
+
+export interface SpendReport {
+  from: string;
+  to: string;
+  groupBy: GroupBy;
+  /** Amounts are USD; multiply by currency.rate to show them in currency.code. */
+  currency: DisplayCurrency;
+  totals: SpendTotalsOut;
+  rows: (SpendTotalsOut & { key: string })[];
+  /** This UTC calendar month: spend so far and at month end at the current burn rate. */
+  month: { start: string; spentUsd: number; projectedUsd: number };
+  /** What the same tokens would have cost on the baseline group, when one is configured and priced. */
+  savings?: { baseline: string; baselineUsd: number; actualUsd: number; savedUsd: number };
+}
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * Reads from, to and groupBy (any may be missing: this month so far, by model); throws an Error naming
+ * the bad parameter as the caller calls it (`names`: e.g. "--by" on the command line).
+ */
+export function parseSpendQuery(
+  get: (name: 'from' | 'to' | 'groupBy') => string | null | undefined,
+  now: number,
+  names: Record<'from' | 'to' | 'groupBy', string> = { from: 'from', to: 'to', groupBy: 'groupBy' },
+): SpendQuery {
+  const today = dayOf(now);
+  const from = get('from') || `${today.slice(0, 7)}-01`;
+  const to = get('to') || today;
+  for (const [name, value] of [[names.from, from], [names.to, to]] as const) {
+    if (!isDay(value)) throw new Error(`${name} must be a date, YYYY-MM-DD (UTC), not "${value}"`);
+  }
+  if (from > to) throw new Error(`${names.from} (${from}) is after ${names.to} (${to})`);
+  const groupBy = get('groupBy') || 'model';
+  if (!(GROUP_BY as readonly string[]).includes(groupBy)) {
+    throw new Error(`${names.groupBy} must be one of ${GROUP_BY.join(', ')}, not "${groupBy}"`);
+  }
+  return { from, to, groupBy: groupBy as GroupBy };
+}
+
+/** A real calendar day written YYYY-MM-DD (2026-02-30 is not). */
+export function isDay(value: string): boolean {
+  const ms = Date.parse(`${value}T00:00:00Z`);
+  return DAY.test(value) && !Number.isNaN(ms) && dayOf(ms) === value;
+}
+
+export interface ReportContext {
+  now: number;
+  currency: DisplayCurrency;
+  baseline?: { name: string; price: Price | undefined };
+}
+
+export function spendReport(index: SpendIndex, q: SpendQuery, ctx: ReportContext): SpendReport {
+  const total = zeroCounts();
+  const groups = new Map<string, Counts>();
+  for (const b of index.between(q.from, q.to)) {
+    addCounts(total, b);
+    const key = keyOf(b, q.groupBy);
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = zeroCounts()));
+    addCounts(g, b);
+  }
+  const rows = [...groups].map(([key, c]) => ({ key, ...out(c) }));
+  if (q.groupBy === 'day') rows.sort((a, b) => a.key.localeCompare(b.key));
+  else rows.sort((a, b) => b.costUsd - a.costUsd || a.key.localeCompare(b.key));
+
+  const month = periodAt('monthly', 1, ctx.now);
+  let monthUnits = 0;
+  for (const b of index.between(dayOf(month.start), dayOf(month.end - 1))) monthUnits += b.units;
+  const monthSpent = monthUnits / COST_UNITS_PER_USD;
+  const report: SpendReport = {
+    from: q.from,
+    to: q.to,
+    groupBy: q.groupBy,
+    currency: ctx.currency,
+    totals: out(total),
+    rows,
+    month: { start: new Date(month.start).toISOString(), spentUsd: monthSpent, projectedUsd: projectSpend(monthSpent, month, ctx.now) },
+  };
+  if (ctx.baseline?.price) {
+    const baselineUsd = baselineCost(total, ctx.baseline.price);
+    const actualUsd = total.units / COST_UNITS_PER_USD;
+    report.savings = { baseline: ctx.baseline.name, baselineUsd, actualUsd, savedUsd: Math.round((baselineUsd - actualUsd) * 1e10) / 1e10 };
+  }
+  return report;
+}
+
+/** The cost of these token counts at `price`: cost is linear in tokens, so the sums can be priced at once. */
+export function baselineCost(c: Counts, price: Price): number {
+  return costUsd(
+    { promptTokens: c.promptTokens, cachedTokens: c.cachedTokens, completionTokens: c.completionTokens, reasoningTokens: c.reasoningTokens },
+    price,
+  );
+}
+
+function keyOf(b: Bucket, groupBy: GroupBy): string {
+  switch (groupBy) {
+    case 'day':
+      return b.day;
+    case 'model':
+      return b.model ?? '(unknown model)';
+    case 'deployment':
+      return b.deployment ?? '(none)';
+    case 'provider':
+      return b.provider ?? '(none)';
+    case 'key':
+      return b.key ?? '(no key)';
+  }
+}
+
+function out(c: Counts): SpendTotalsOut {
+  return {
+    requests: c.requests,
+    errors: c.errors,
+    promptTokens: c.promptTokens,
+    cachedTokens: c.cachedTokens,
+    completionTokens: c.completionTokens,
+    reasoningTokens: c.reasoningTokens,
+    estimatedRequests: c.estimated,
+    costUsd: c.units / COST_UNITS_PER_USD,
+  };
+}

@@ -1,0 +1,118 @@
+// The extension's picture of the daemon: the last snapshot with every live event since folded in.
+// Pure: the status bar, the spend view and the notifications all read what this reduces to.
+import type { BudgetAlert, BudgetStatus } from '../shared/budget-status';
+import type { LedgerEntry } from '../shared/ledger';
+import type { DeploymentSnapshot, ServerMessage, Snapshot, SpendTotals } from '../shared/protocol';
+
+/** idle: this window has not asked for the daemon yet (activation does not start it unless autoStart). */
+export type Connection = 'idle' | 'starting' | 'connecting' | 'connected' | 'stopped';
+
+export interface ViewState {
+  connection: Connection;
+  /** Why the connection is not up, for the status bar tooltip. */
+  detail?: string;
+  snapshot: Snapshot | undefined;
+  /** Budget alerts received this session, newest last. */
+  alerts: BudgetAlert[];
+}
+
+export const INITIAL: ViewState = { connection: 'idle', snapshot: undefined, alerts: [] };
+
+const RECENT_MAX = 50;
+
+export function withConnection(state: ViewState, connection: Connection, detail?: string): ViewState {
+  return { ...state, connection, ...(detail !== undefined ? { detail } : { detail: undefined }) };
+}
+
+/** Folds one message from the daemon into the state; messages that carry no state leave it as is. */
+export function reduce(state: ViewState, message: ServerMessage): ViewState {
+  switch (message.type) {
+    case 'snapshot':
+      return { ...state, snapshot: message.snapshot };
+    case 'deployment.state': {
+      if (!state.snapshot) return state;
+      const c = message.change;
+      const deployments = state.snapshot.deployments.map((d) => (d.id === c.deployment ? { ...d, state: c.to, circuit: c.circuit } : d));
+      const groups = state.snapshot.groups.map((g) => (g.name === c.group ? { ...g, down: groupDown(deployments.filter((d) => d.group === g.name)) } : g));
+      return { ...state, snapshot: { ...state.snapshot, deployments, groups } };
+    }
+    case 'request.finished':
+      return state.snapshot ? { ...state, snapshot: addRequest(state.snapshot, message.entry) } : state;
+    case 'budget.alert': {
+      const a = message.alert;
+      const alerts = [...state.alerts, a].slice(-20);
+      if (!state.snapshot) return { ...state, alerts };
+      const budgets = state.snapshot.budgets.map((b) =>
+        b.name === a.budget ? { ...b, spentUsd: Math.max(b.spentUsd, a.spentUsd), thresholdsHit: [...new Set([...b.thresholdsHit, a.threshold])] } : b,
+      );
+      return { ...state, alerts, snapshot: { ...state.snapshot, budgets } };
+    }
+    default:
+      return state;
+  }
+}
+
+/** A group is down when none of its usable deployments can take traffic. */
+export function groupDown(deployments: DeploymentSnapshot[]): boolean {
+  return deployments.every((d) => !d.available || d.circuit === 'open' || d.state === 'unhealthy');
+}
+
+function addRequest(s: Snapshot, e: LedgerEntry): Snapshot {
+  const date = e.time.slice(0, 10);
+  const todayDate = s.spend.days.at(-1)?.date;
+  const inMonth = todayDate !== undefined && date.slice(0, 7) === todayDate.slice(0, 7);
+  let days = s.spend.days;
+  if (inMonth && todayDate !== undefined && date > todayDate) {
+    days = [...days, { date, ...zero() }]; // the first request of a new day
+  }
+  days = days.map((d) => (d.date === date ? { ...d, ...add(d, e) } : d));
+  const group = e.model ?? e.requestedModel;
+  const byGroup = s.spend.byGroup.some((g) => g.group === group)
+    ? s.spend.byGroup.map((g) => (g.group === group ? { ...g, ...add(g, e) } : g))
+    : [...s.spend.byGroup, { group, ...add(zero(), e) }];
+  const isToday = date === days.at(-1)?.date;
+  return {
+    ...s,
+    spend: {
+      today: isToday ? add(date === todayDate ? s.spend.today : zero(), e) : s.spend.today,
+      month: inMonth ? add(s.spend.month, e) : s.spend.month,
+      days,
+      byGroup: inMonth ? byGroup.sort((a, b) => b.costUsd - a.costUsd || a.group.localeCompare(b.group)) : s.spend.byGroup,
+    },
+    budgets: s.budgets.map((b) => (budgetCovers(b, e) ? bumpBudget(b, e.costUsd) : b)),
+    recent: [...s.recent, e].slice(-RECENT_MAX),
+  };
+}
+
+function budgetCovers(b: BudgetStatus, e: LedgerEntry): boolean {
+  if (e.time < b.periodStart || e.time >= b.resetsAt) return false;
+  switch (b.scope.kind) {
+    case 'global':
+      return true;
+    case 'group':
+      return e.model === b.scope.value;
+    case 'provider':
+      return e.provider === b.scope.value;
+    case 'key':
+      return e.key === b.scope.value;
+  }
+}
+
+function bumpBudget(b: BudgetStatus, costUsd: number): BudgetStatus {
+  const spentUsd = b.spentUsd + costUsd;
+  return { ...b, spentUsd, remainingUsd: b.limitUsd - spentUsd, usedRatio: b.limitUsd > 0 ? spentUsd / b.limitUsd : 0 };
+}
+
+function zero(): SpendTotals {
+  return { requests: 0, errors: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 };
+}
+
+function add(t: SpendTotals, e: LedgerEntry): SpendTotals {
+  return {
+    requests: t.requests + 1,
+    errors: t.errors + (e.ok ? 0 : 1),
+    promptTokens: t.promptTokens + e.promptTokens,
+    completionTokens: t.completionTokens + e.completionTokens,
+    costUsd: Math.round((t.costUsd + e.costUsd) * 1e10) / 1e10,
+  };
+}

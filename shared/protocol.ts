@@ -1,0 +1,225 @@
+// The control channel between the VS Code extension and the daemon: one WebSocket, JSON text frames,
+// every message a member of a discriminated union on `type`. Both sides validate everything they
+// receive against these schemas; the daemon disconnects a client that sends anything else.
+import { z } from 'zod';
+import { BudgetAlertSchema, BudgetStatusSchema } from './budget-status';
+import { LedgerEntrySchema } from './ledger';
+
+/** Bumped when a message changes incompatibly; a mismatch ends the connection with a clear error. */
+export const PROTOCOL_VERSION = 1;
+/** The WebSocket path on the daemon's HTTP port. */
+export const CONTROL_PATH = '/v1/shepherd/control';
+/** A client that has not sent a valid hello by then is disconnected. */
+export const AUTH_TIMEOUT_MS = 3_000;
+/** Close codes: 4001 auth failed/timed out, 4002 invalid message, 4003 protocol version mismatch. */
+export const CLOSE_AUTH = 4001;
+export const CLOSE_INVALID = 4002;
+export const CLOSE_VERSION = 4003;
+/** Largest frame either side accepts (a chat prompt with a big selection fits easily). */
+export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
+
+const name = z.string().min(1).max(200);
+/** Request ids chosen by the client, echoed in the matching result / chat messages. */
+const requestId = z.string().min(1).max(100);
+
+// ---- the daemon's picture of itself --------------------------------------------------------------
+
+/** One deployment's health. Health fields are optional: older daemons or unavailable deployments lack them. */
+export const DeploymentSnapshotSchema = z.object({
+  id: z.string(),
+  group: z.string(),
+  provider: z.string(),
+  model: z.string(),
+  region: z.string().nullable().optional(),
+  sandbox: z.boolean().optional(),
+  available: z.boolean(),
+  unavailableReason: z.string().optional(),
+  /** unknown | healthy | degraded | unhealthy (open strings: the health engine may add states). */
+  state: z.string(),
+  circuit: z.string().optional(),
+  p50Ms: z.number().nullable().optional(),
+  latencyMs: z.number().nullable().optional(),
+  errorRate: z.number().nullable().optional(),
+  lastIncident: z.object({ start: z.string(), end: z.string().nullable().optional(), reason: z.string() }).nullable().optional(),
+});
+export type DeploymentSnapshot = z.infer<typeof DeploymentSnapshotSchema>;
+
+export const GroupSnapshotSchema = z.object({
+  name: z.string(),
+  strategy: z.string().optional(),
+  down: z.boolean().optional(),
+  /** USD per 1M tokens. */
+  price: z.object({ input: z.number(), output: z.number() }).partial().nullable().optional(),
+});
+export type GroupSnapshot = z.infer<typeof GroupSnapshotSchema>;
+
+export const SpendTotalsSchema = z.object({
+  requests: z.number().int().nonnegative(),
+  errors: z.number().int().nonnegative(),
+  promptTokens: z.number().int().nonnegative(),
+  completionTokens: z.number().int().nonnegative(),
+  costUsd: z.number().nonnegative(),
+});
+export type SpendTotals = z.infer<typeof SpendTotalsSchema>;
+
+export const DaySpendSchema = SpendTotalsSchema.extend({ date: z.string().describe('YYYY-MM-DD, UTC') });
+export type DaySpend = z.infer<typeof DaySpendSchema>;
+
+export const SpendSnapshotSchema = z.object({
+  today: SpendTotalsSchema,
+  month: SpendTotalsSchema,
+  /** Every day of the current UTC month so far, oldest first. */
+  days: z.array(DaySpendSchema),
+  /** This month, per model group. */
+  byGroup: z.array(SpendTotalsSchema.extend({ group: z.string() })),
+});
+export type SpendSnapshot = z.infer<typeof SpendSnapshotSchema>;
+
+export const SnapshotSchema = z.object({
+  version: z.string(),
+  url: z.string(),
+  sandbox: z.boolean(),
+  startedAt: z.string(),
+  /** The configured providers (not the sandbox's), for "Set API Key". */
+  providers: z.array(z.string()),
+  groups: z.array(GroupSnapshotSchema),
+  deployments: z.array(DeploymentSnapshotSchema),
+  budgets: z.array(BudgetStatusSchema),
+  spend: SpendSnapshotSchema,
+  /** The latest finished requests, newest last. */
+  recent: z.array(LedgerEntrySchema),
+});
+export type Snapshot = z.infer<typeof SnapshotSchema>;
+
+export const DeploymentStateChangeSchema = z.object({
+  deployment: z.string(),
+  group: z.string(),
+  from: z.string(),
+  to: z.string(),
+  circuit: z.string(),
+  reason: z.string(),
+  at: z.string(),
+});
+
+export const ChatMessageSchema = z.object({
+  role: z.enum(['system', 'user', 'assistant']),
+  content: z.string().max(MAX_FRAME_BYTES),
+});
+export type ChatMessage = z.infer<typeof ChatMessageSchema>;
+
+// ---- extension -> daemon -------------------------------------------------------------------------
+
+export const ClientMessageSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('hello'),
+    protocol: z.number().int(),
+    /** The control token from the daemon's owner-only state file. */
+    token: z.string().min(1).max(200),
+    client: z.string().max(100),
+    version: z.string().max(50),
+  }),
+  z.object({ type: z.literal('snapshot.get') }),
+  z.object({
+    type: z.literal('chat.start'),
+    id: requestId,
+    /** A model group, an alias, or "auto". */
+    model: name,
+    messages: z.array(ChatMessageSchema).min(1).max(50),
+    maxTokens: z.number().int().positive().optional(),
+  }),
+  z.object({ type: z.literal('chat.cancel'), id: requestId }),
+  z.object({
+    type: z.literal('key.set'),
+    id: requestId,
+    provider: name,
+    /** Null forgets the key set earlier (the environment's applies again). */
+    key: z.string().min(1).max(1000).nullable(),
+  }),
+  z.object({ type: z.literal('budget.set'), id: requestId, budget: name, limitUsd: z.number().nonnegative().finite() }),
+  z.object({
+    type: z.literal('strategy.set'),
+    id: requestId,
+    /** Absent: the global default (routing.strategy); present: that group's override. */
+    group: name.optional(),
+    strategy: name,
+  }),
+  z.object({ type: z.literal('config.reload'), id: requestId }),
+]);
+export type ClientMessage = z.infer<typeof ClientMessageSchema>;
+
+// ---- daemon -> extension -------------------------------------------------------------------------
+
+export const ChatDoneSchema = z.object({
+  type: z.literal('chat.done'),
+  id: requestId,
+  /** The model group that answered, the upstream model and the deployment. */
+  model: z.string().nullable(),
+  servedModel: z.string().nullable(),
+  deployment: z.string().nullable(),
+  costUsd: z.number().nonnegative(),
+  promptTokens: z.number().int().nonnegative(),
+  completionTokens: z.number().int().nonnegative(),
+  latencyMs: z.number().nonnegative(),
+  sandbox: z.boolean(),
+});
+export type ChatDone = z.infer<typeof ChatDoneSchema>;
+
+export const ServerMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('welcome'), protocol: z.number().int(), version: z.string(), pid: z.number().int() }),
+  z.object({ type: z.literal('snapshot'), snapshot: SnapshotSchema }),
+  z.object({ type: z.literal('deployment.state'), change: DeploymentStateChangeSchema }),
+  z.object({ type: z.literal('request.finished'), entry: LedgerEntrySchema }),
+  z.object({ type: z.literal('budget.alert'), alert: BudgetAlertSchema }),
+  z.object({ type: z.literal('config.reloaded'), groups: z.array(z.string()), sandbox: z.boolean() }),
+  z.object({ type: z.literal('chat.delta'), id: requestId, text: z.string() }),
+  ChatDoneSchema,
+  z.object({ type: z.literal('chat.error'), id: requestId, message: z.string(), cancelled: z.boolean() }),
+  /** The answer to key.set, budget.set, strategy.set and config.reload. */
+  z.object({ type: z.literal('result'), id: requestId, ok: z.boolean(), message: z.string().optional() }),
+  /** Why the daemon is about to close the connection (or refuses one message). */
+  z.object({ type: z.literal('error'), message: z.string() }),
+]);
+export type ServerMessage = z.infer<typeof ServerMessageSchema>;
+
+export type ParseResult<T> = { ok: true; message: T } | { ok: false; error: string };
+
+/** Parses one text frame; the error names the offending field, never echoes the frame (it may hold a key). */
+export function parseClientMessage(text: string): ParseResult<ClientMessage> {
+  return parseWith(ClientMessageSchema, text);
+}
+
+export function parseServerMessage(text: string): ParseResult<ServerMessage> {
+  return parseWith(ServerMessageSchema, text);
+}
+
+function parseWith<T>(schema: z.ZodType<T>, text: string): ParseResult<T> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return { ok: false, error: 'not JSON' };
+  }
+  const result = schema.safeParse(raw);
+  if (result.success) return { ok: true, message: result.data };
+  const issue = result.error.issues[0];
+  const where = issue.path.length > 0 ? issue.path.map(String).join('.') : 'message';
+  return { ok: false, error: `invalid ${where}: ${issue.message}` };
+}
+
+// ---- the daemon's state file (<dataDir>/daemon.json, owner-only) ---------------------------------
+
+export const DaemonStateSchema = z.object({
+  pid: z.number().int(),
+  version: z.string(),
+  host: z.string(),
+  port: z.number().int(),
+  url: z.string(),
+  sandbox: z.boolean(),
+  startedAt: z.string(),
+  /** Presented in the hello; whoever can read this owner-only file may control the daemon. */
+  controlToken: z.string().min(32),
+  /** Protocol version of the control channel. */
+  protocol: z.number().int(),
+});
+export type DaemonState = z.infer<typeof DaemonStateSchema>;
+export const STATE_FILE_NAME = 'daemon.json';

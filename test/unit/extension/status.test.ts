@@ -1,0 +1,83 @@
+// What the two status bar items say and which colour they take.
+import assert from 'node:assert/strict';
+import { INITIAL, reduce, withConnection } from '../../../extension/model';
+import { healthItem, spendItem } from '../../../extension/status';
+import { USD } from '../../../extension/format';
+import { budget, deployment, snapshot } from './fixtures';
+
+const view = (s = snapshot()) => withConnection(reduce(INITIAL, { type: 'snapshot', snapshot: s }), 'connected');
+
+describe('status bar: health', () => {
+  it('counts healthy of usable deployments, plain when all are well', () => {
+    const item = healthItem(view());
+    assert.equal(item.text, '$(pulse) 3/3');
+    assert.equal(item.severity, 'ok');
+    assert.match(item.tooltip, /\| openai\/gpt-4\.1 \| healthy \| 420 ms \| 0% \| closed \|/);
+  });
+
+  it('warns when a deployment is degraded or its circuit is open', () => {
+    const s = snapshot();
+    s.deployments[1] = deployment('openrouter/gpt-4.1', 'gpt-4.1', { circuit: 'open', state: 'unhealthy' });
+    const item = healthItem(view(s));
+    assert.equal(item.text, '$(warning) 2/3');
+    assert.equal(item.severity, 'warning');
+  });
+
+  it('turns red and names the group when a whole group is down', () => {
+    const s = snapshot();
+    s.groups[1].down = true;
+    s.deployments[2] = deployment('anthropic/claude', 'claude', { circuit: 'open', state: 'unhealthy' });
+    const item = healthItem(view(s));
+    assert.equal(item.severity, 'error');
+    assert.match(item.tooltip, /Down: claude/);
+  });
+
+  it('leaves out deployments without a key from the count, but lists why in the tooltip', () => {
+    const s = snapshot();
+    s.deployments[2] = deployment('anthropic/claude', 'claude', { available: false, unavailableReason: 'ANTHROPIC_API_KEY is not set' });
+    const item = healthItem(view(s));
+    assert.equal(item.text, '$(pulse) 2/2');
+    assert.match(item.tooltip, /unavailable: ANTHROPIC_API_KEY is not set/);
+  });
+
+  it('offers to start when this window has not asked for the daemon yet', () => {
+    const idle = healthItem(INITIAL);
+    assert.equal(idle.text, '$(circle-outline) Shepherd');
+    assert.equal(idle.severity, 'ok');
+    assert.match(idle.tooltip, /Click to find or start/);
+  });
+
+  it('says the daemon stopped, in red, and marks the sandbox', () => {
+    const stopped = healthItem(withConnection(INITIAL, 'stopped'));
+    assert.equal(stopped.text, '$(debug-disconnect) Shepherd: daemon stopped');
+    assert.equal(stopped.severity, 'error');
+    assert.match(healthItem(view(snapshot({ sandbox: true }))).text, /\(sandbox\)$/);
+  });
+});
+
+describe('status bar: spend', () => {
+  it('shows month-to-date spend alone when there is no budget', () => {
+    const item = spendItem(view(), USD)!;
+    assert.equal(item.text, '$(credit-card) $3.00');
+    assert.equal(item.severity, 'ok');
+    assert.match(item.tooltip, /No monthly budget set/);
+  });
+
+  it('compares with the global monthly budget and turns warning, then error, at the thresholds', () => {
+    const at = (usedRatio: number, state: 'ok' | 'warning' | 'exhausted' = 'ok') => spendItem(view(snapshot({ budgets: [budget({ usedRatio, state, spentUsd: usedRatio * 10 })] })), USD)!;
+    assert.equal(at(0.3).text, '$(credit-card) $3.00 / $10.00');
+    assert.equal(at(0.3).severity, 'ok');
+    assert.equal(at(0.8).severity, 'warning');
+    assert.equal(at(0.5, 'warning').severity, 'warning');
+    assert.equal(at(1.02).severity, 'error');
+    assert.match(at(0.3).tooltip, /projected \$30\.00 by month end/);
+  });
+
+  it('uses the display currency', () => {
+    assert.equal(spendItem(view(), { code: 'EUR', rate: 0.5 })!.text, '$(credit-card) €1.50');
+  });
+
+  it('shows nothing until connected', () => {
+    assert.equal(spendItem(INITIAL, USD), undefined);
+  });
+});

@@ -1,0 +1,117 @@
+// The /metrics exposition, parsed back with a strict text-format parser: what Prometheus would scrape.
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { BudgetStatus } from '../../shared/budget-status';
+import type { LedgerEntry } from '../../shared/ledger';
+import { Metrics, type DeploymentGaugeSource } from '../../daemon/metrics/metrics';
+import { parsePrometheusText, sampleValue } from '../support/prom-text';
+
+function entry(over: Partial<LedgerEntry> = {}): LedgerEntry {
+  return {
+    id: 'shep-1',
+    time: '2026-11-20T12:00:00.000Z',
+    requestedModel: 'chat',
+    model: 'chat',
+    servedModel: 'm',
+    deployment: 'up0/m',
+    provider: 'up0',
+    attempts: 1,
+    status: 200,
+    ok: true,
+    stream: true,
+    promptTokens: 100,
+    completionTokens: 40,
+    usageSource: 'upstream',
+    costUsd: 0.00052,
+    latencyMs: 1500,
+    ttftMs: 300,
+    ...over,
+  };
+}
+
+describe('metrics', () => {
+  let deployments: DeploymentGaugeSource[] = [];
+  let budgets: BudgetStatus[] = [];
+  let inflight = 0;
+  const make = () => new Metrics({ deployments: () => deployments, inflight: () => inflight, budgets: () => budgets });
+
+  it('exposes requests, durations, tokens and cost in valid text format with bounded labels', async () => {
+    const m = make();
+    m.observe(entry());
+    m.observe(entry({ id: 'shep-2', latencyMs: 50, ttftMs: 20 }));
+    m.observe(entry({ id: 'shep-3', status: 503, ok: false, promptTokens: 0, completionTokens: 0, costUsd: 0, ttftMs: undefined }));
+    m.observe(entry({ id: 'shep-4', requestedModel: 'secret prompt? no: a typo', model: null, deployment: null, provider: null, status: 404, ok: false, promptTokens: 0, completionTokens: 0, costUsd: 0 }));
+    m.observe(entry({ id: 'shep-5', usageSource: 'estimated', stream: false }));
+    const { contentType, text } = await m.exposition();
+    assert.equal(contentType, 'text/plain; version=0.0.4; charset=utf-8');
+    const f = parsePrometheusText(text);
+
+    assert.equal(f.get('shepherd_requests_total')?.type, 'counter');
+    assert.equal(sampleValue(f, 'shepherd_requests_total', { group: 'chat', deployment: 'up0/m', status: '200' }), 3);
+    assert.equal(sampleValue(f, 'shepherd_requests_total', { group: 'chat', deployment: 'up0/m', status: '503' }), 1);
+    assert.equal(sampleValue(f, 'shepherd_requests_total', { group: '(none)', deployment: '(none)', status: '404' }), 1);
+
+    assert.equal(f.get('shepherd_request_duration_seconds')?.type, 'histogram');
+    const streamed = { group: 'chat', deployment: 'up0/m', stream: 'true' };
+    assert.equal(sampleValue(f, 'shepherd_request_duration_seconds_count', streamed), 3);
+    assert.equal(sampleValue(f, 'shepherd_request_duration_seconds_bucket', { ...streamed, le: '0.05' }), 1);
+    assert.equal(sampleValue(f, 'shepherd_request_duration_seconds_bucket', { ...streamed, le: '2' }), 3);
+    assert.equal(sampleValue(f, 'shepherd_time_to_first_token_seconds_count', streamed), 2, 'successful requests only');
+    assert.equal(sampleValue(f, 'shepherd_time_to_first_token_seconds_sum', streamed), 0.32);
+
+    assert.equal(sampleValue(f, 'shepherd_tokens_total', { group: 'chat', deployment: 'up0/m', direction: 'input' }), 300);
+    assert.equal(sampleValue(f, 'shepherd_tokens_total', { group: 'chat', deployment: 'up0/m', direction: 'output' }), 120);
+    assert.ok(Math.abs(sampleValue(f, 'shepherd_cost_usd_total', { group: 'chat', provider: 'up0' }) - 0.00156) < 1e-12);
+    assert.equal(sampleValue(f, 'shepherd_estimated_usage_requests_total', { group: 'chat' }), 1);
+
+    // Bounded cardinality: no request ids and no client-chosen model names in any label.
+    for (const family of f.values()) {
+      for (const s of family.samples) {
+        assert.deepEqual(Object.keys(s.labels).filter((l) => !['group', 'deployment', 'provider', 'status', 'stream', 'direction', 'le', 'state', 'budget'].includes(l)), []);
+        assert.ok(!Object.values(s.labels).some((v) => v.startsWith('shep-') || v.includes('typo')), JSON.stringify(s));
+      }
+    }
+  });
+
+  it('reads circuit states, in-flight requests and budget ratios at scrape time', async () => {
+    const m = make();
+    deployments = [
+      { id: 'up0/m', group: 'chat', provider: 'up0', inflight: 2, circuit: 'open' },
+      { id: 'up1/m', group: 'chat', provider: 'up1', inflight: 0, circuit: 'closed' },
+      { id: 'old/m', group: 'chat', provider: 'old' }, // a report without a circuit field
+    ];
+    inflight = 3;
+    budgets = [{ name: 'team', usedRatio: 0.8, spentUsd: 8 } as BudgetStatus];
+    let f = parsePrometheusText((await m.exposition()).text);
+    assert.equal(sampleValue(f, 'shepherd_inflight_requests'), 3);
+    assert.equal(sampleValue(f, 'shepherd_deployment_inflight_requests', { deployment: 'up0/m' }), 2);
+    assert.equal(sampleValue(f, 'shepherd_circuit_state', { deployment: 'up0/m', state: 'open' }), 1);
+    assert.equal(sampleValue(f, 'shepherd_circuit_state', { deployment: 'up0/m', state: 'closed' }), 0);
+    assert.equal(sampleValue(f, 'shepherd_circuit_state', { deployment: 'up1/m', state: 'closed' }), 1);
+    assert.equal(f.get('shepherd_circuit_state')?.samples.filter((s) => s.labels.deployment === 'old/m').length, 0);
+    assert.equal(sampleValue(f, 'shepherd_budget_used_ratio', { budget: 'team' }), 0.8);
+
+    // A deployment removed by a reload disappears from the gauges at the next scrape.
+    deployments = [{ id: 'up1/m', group: 'chat', provider: 'up1', inflight: 1, circuit: 'half-open' }];
+    f = parsePrometheusText((await m.exposition()).text);
+    assert.equal(f.get('shepherd_circuit_state')?.samples.filter((s) => s.labels.deployment === 'up0/m').length, 0);
+    assert.equal(sampleValue(f, 'shepherd_circuit_state', { deployment: 'up1/m', state: 'half-open' }), 1);
+  });
+
+  it('the sample Grafana dashboard queries only metrics the daemon exposes', async () => {
+    const dashboard = JSON.parse(await readFile(join(__dirname, '../../docs/grafana-dashboard.json'), 'utf8')) as { panels: { targets: { expr: string }[] }[] };
+    const exposed = new Set((await make().registry.getMetricsAsJSON()).map((m) => m.name));
+    const used = new Set(dashboard.panels.flatMap((p) => p.targets.flatMap((t) => t.expr.match(/shepherd_[a-z_]+/g) ?? [])));
+    assert.ok(used.size >= 8);
+    for (const name of used) assert.ok(exposed.has(name.replace(/_(bucket|sum|count)$/, '')), `${name} is not exposed`);
+  });
+
+  it('the parser rejects what Prometheus would reject', () => {
+    assert.throws(() => parsePrometheusText('x_total 1\n'), /no TYPE/);
+    assert.throws(() => parsePrometheusText('# TYPE x counter\nx{a="1} 1\n'), /unterminated|expected/);
+    assert.throws(() => parsePrometheusText('# TYPE x counter\nx{a="1"} 1\nx{a="1"} 2\n'), /duplicate/);
+    assert.throws(() => parsePrometheusText('# TYPE h histogram\nh_bucket{le="1"} 2\nh_bucket{le="+Inf"} 1\nh_sum 1\nh_count 1\n'), /cumulative/);
+    assert.throws(() => parsePrometheusText('# TYPE x gauge\nx one\n'), /bad value/);
+  });
+});
