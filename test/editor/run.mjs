@@ -157,6 +157,7 @@ try {
     // The test-only runner that runs suite/index.js inside the extension host.
     const runner = packageRunner();
     const out2 = spawnSync(cmd, [...args.slice(0, -1), runner], { env, encoding: 'utf8', timeout: 120_000 });
+    rmSync(dirname(runner), { recursive: true, force: true });
     if (out2.status !== 0) throw new Error(`runner install failed: ${out2.stderr || out2.stdout}`);
   });
 
@@ -186,13 +187,15 @@ try {
   // The palette lists the commands known when it opens: retry while the extension host is still loading.
   const palette = async (command) => {
     for (let attempt = 1; ; attempt++) {
-      await page.keyboard.press('F1');
-      const input = page.locator('.quick-input-widget input');
-      await input.waitFor({ timeout: 10_000 });
-      await input.fill('>');
-      await page.keyboard.type(command, { delay: 10 });
-      const row = page.locator('.quick-input-list .monaco-list-row').filter({ hasText: command }).first();
+      // A focused webview keeps F1 to itself: move focus to the workbench first.
+      if (attempt > 1) await page.locator('.part.sidebar .title').first().click().catch(() => undefined);
       try {
+        await page.keyboard.press('F1');
+        const input = page.locator('.quick-input-widget input');
+        await input.waitFor({ timeout: 5_000 });
+        await input.fill('>');
+        await page.keyboard.type(command, { delay: 10 });
+        const row = page.locator('.quick-input-list .monaco-list-row').filter({ hasText: command }).first();
         await row.waitFor({ timeout: 5_000 });
         await page.keyboard.press('Enter');
         return;

@@ -1,6 +1,8 @@
 // The model picker, prompts, refactor extraction, notification rules, reconnect delays and chart data.
 import assert from 'node:assert/strict';
+import { PROTOCOL_VERSION } from '../../../shared/protocol';
 import { backoffMs } from '../../../extension/backoff';
+import { compatibility } from '../../../extension/daemon-process';
 import { USD } from '../../../extension/format';
 import { budgetNotice, groupChanges, groupNotice, NoticeLimiter, wanted } from '../../../extension/notify';
 import { modelPicks } from '../../../extension/picks';
@@ -108,5 +110,20 @@ describe('spend view chart data', () => {
     assert.equal(series.projectedUsd, 0);
     assert.equal(series.budget, undefined);
     assert.deepEqual(series.groups.labels, []);
+  });
+});
+
+describe('daemon version check', () => {
+  const state = { pid: 1, version: '0.1.0', host: '127.0.0.1', port: 4210, url: 'http://127.0.0.1:4210', sandbox: true, startedAt: '', controlToken: 'f'.repeat(64), protocol: PROTOCOL_VERSION };
+
+  it('uses a daemon of another version that speaks the same protocol, saying so', () => {
+    assert.deepEqual(compatibility(state, '0.1.0'), { ok: true });
+    const other = compatibility({ ...state, version: '0.0.9' }, '0.1.0');
+    assert.equal(other.ok, true);
+    assert.match(other.reason ?? '', /daemon is version 0\.0\.9, this extension 0\.1\.0/);
+  });
+
+  it('refuses a daemon that speaks another protocol (the extension then starts its own)', () => {
+    assert.equal(compatibility({ ...state, protocol: PROTOCOL_VERSION + 1 }, '0.1.0').ok, false);
   });
 });
