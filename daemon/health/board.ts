@@ -132,7 +132,7 @@ export class HealthBoard implements HealthView {
 
   get(id: string): DeploymentSignals {
     const e = this.entries.get(id);
-    if (!e) return blank(id);
+    if (!e) return blankHealth(id);
     const now = this.now();
     return {
       id,
@@ -150,7 +150,7 @@ export class HealthBoard implements HealthView {
   /** Everything known about a deployment, for the status report and the extension. */
   report(id: string): DeploymentHealth {
     const e = this.entries.get(id);
-    if (!e) return blank(id);
+    if (!e) return blankHealth(id);
     const signals = this.get(id);
     return {
       ...signals,
@@ -351,7 +351,8 @@ function limitsKey(d: Deployment): string {
   return `${d.rpm ?? ''}/${d.tpm ?? ''}/${d.burst ?? ''}`;
 }
 
-function blank(id: string): DeploymentHealth {
+/** A deployment nothing is known about yet. */
+export function blankHealth(id: string): DeploymentHealth {
   return {
     id,
     state: 'unknown',

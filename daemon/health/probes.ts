@@ -3,9 +3,9 @@
 // more than one probe in flight per deployment, and a deployment that real traffic reached
 // successfully within the interval is not probed at all: the traffic already answered the question.
 import { adapterFor } from '../providers';
-import type { UpstreamTarget } from '../providers/types';
 import { toUpstreamError, type Upstreams } from '../providers/upstream';
 import type { Logger } from '../log';
+import { upstreamTarget } from '../routing/catalog';
 import type { GatewayState } from '../server/gateway';
 import type { HealthBoard } from './board';
 
@@ -44,13 +44,7 @@ export function startProbes(deps: ProbeDeps): Probes {
     const d = deps.health.deployment(id);
     if (!d || d.unavailable !== undefined) return;
     const adapter = adapterFor(d.provider.type);
-    const target: UpstreamTarget = {
-      deploymentId: d.id,
-      providerName: d.providerName,
-      provider: d.provider,
-      upstreamModel: d.upstreamModel,
-      apiKey: d.apiKey,
-    };
+    const target = upstreamTarget(d);
     const request =
       cfg.kind === 'completion'
         ? adapter.chatRequest(target, { model: d.upstreamModel, messages: [{ role: 'user', content: 'ping' }], max_tokens: 1 })

@@ -2,6 +2,7 @@
 // (deployments), resolved from a validated config. Pure: keys come in as a lookup result.
 import type { Price, ProviderConfig, ShepherdConfig } from '../../shared/config';
 import type { BreakerConfig, RetryConfig, RoutingConfig, Strategy } from '../../shared/routing-config';
+import type { UpstreamTarget } from '../providers/types';
 
 export interface Deployment {
   /** Stable id used in headers, the ledger and status: provider/model, plus @region when set. */
@@ -90,6 +91,11 @@ export function buildCatalog(config: ShepherdConfig, keyFor: (providerName: stri
     for (const alias of aliases) names.set(alias.toLowerCase(), name);
   }
   return { groups, names, routing: config.routing };
+}
+
+/** Where an attempt at this deployment goes, as the provider adapters see it. */
+export function upstreamTarget(d: Deployment): UpstreamTarget {
+  return { deploymentId: d.id, providerName: d.providerName, provider: d.provider, upstreamModel: d.upstreamModel, apiKey: d.apiKey };
 }
 
 export function resolveGroup(catalog: Catalog, requested: string): ModelGroup | undefined {

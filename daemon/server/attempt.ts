@@ -5,9 +5,9 @@
 import type { ServerResponse } from 'node:http';
 import { createParser } from 'eventsource-parser';
 import { adapterFor } from '../providers';
-import type { ProviderAdapter, UpstreamFailure, UpstreamTarget, Usage } from '../providers/types';
+import type { ProviderAdapter, UpstreamFailure, Usage } from '../providers/types';
 import { toUpstreamError, type UpstreamResponse, type UpstreamTimeouts } from '../providers/upstream';
-import type { Deployment } from '../routing/catalog';
+import { upstreamTarget, type Deployment } from '../routing/catalog';
 import type { PlannedAttempt } from '../routing/plan';
 import type { ClientStreamEncoder } from './client-format';
 import type { GatewayDeps } from './gateway';
@@ -40,13 +40,7 @@ export async function attempt(input: AttemptInput): Promise<AttemptResult> {
   const { deps, info, planned, trial, signal } = input;
   const deployment = planned.deployment;
   const adapter = adapterFor(deployment.provider.type);
-  const target: UpstreamTarget = {
-    deploymentId: deployment.id,
-    providerName: deployment.providerName,
-    provider: deployment.provider,
-    upstreamModel: deployment.upstreamModel,
-    apiKey: deployment.apiKey,
-  };
+  const target = upstreamTarget(deployment);
   const startedAt = performance.now();
   let settled = false;
   const fail = (raw: UpstreamFailure): Failed => {

@@ -2,7 +2,7 @@
 // view, a controllable clock and scripted randomness. Nothing here reads the real clock.
 import { ConfigSchema, type ShepherdConfigInput } from '../../shared/config';
 import { buildCatalog, type Catalog, type Deployment, type ModelGroup } from '../../daemon/routing/catalog';
-import type { DeploymentHealth, HealthView } from '../../daemon/health/board';
+import { blankHealth as blank, type DeploymentHealth, type HealthView } from '../../daemon/health/board';
 import type { UpstreamFailure } from '../../daemon/providers/types';
 
 /** A keyless local provider: its deployments never miss a key. */
@@ -39,25 +39,7 @@ export function groupOf(
 }
 
 export function blankHealth(id: string, over: Partial<DeploymentHealth> = {}): DeploymentHealth {
-  return {
-    id,
-    state: 'unknown',
-    circuit: 'closed',
-    circuitRetryAt: undefined,
-    inflight: 0,
-    latencyMs: undefined,
-    p50Ms: undefined,
-    errorRate: 0,
-    consecutiveFailures: 0,
-    requests: 0,
-    failures: 0,
-    lastLatencyMs: undefined,
-    lastSuccessAt: undefined,
-    lastFailureAt: undefined,
-    lastError: undefined,
-    lastProbe: undefined,
-    ...over,
-  };
+  return { ...blank(id), ...over };
 }
 
 /** A health view whose answers are set by the test; it records the token estimates it was asked about. */
