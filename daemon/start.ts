@@ -23,6 +23,7 @@ import { SpendHistory } from './server/control-history';
 import { snapshotBase } from './server/control-snapshot';
 import { createGateway, type GatewayDeps, type GatewayState } from './server/gateway';
 import { statusReport } from './server/status-report';
+import { checkpointedMonths } from './spend/checkpoints';
 import { summaryStore } from './spend/month-summaries';
 import { openSpend } from './spend/service';
 import { Ledger } from './spend/ledger';
@@ -91,11 +92,20 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
   });
   // Months before last month are closed: they are read from their summaries (history keeps no older month).
   const closedMonths = summaryStore(ledger.dir, Date.now(), (summary) => spend.budgets.addBuckets(summary.buckets));
-  const replay = await ledger.replay((entry) => {
-    history.add(entry);
-    spend.budgets.add(entry);
-  }, closedMonths);
-  log.info('ledger replayed', { entries: replay.entries, skipped: replay.skipped, files: replay.files, ms: Math.round(replay.ms) });
+  // Open months come whole: from their checkpoints plus the lines written after them (the ledger
+  // writes the checkpoints while running and at close), so start-up does not parse them line by line.
+  const openMonths = checkpointedMonths(ledger.dir, (month) => {
+    history.addMonth(month);
+    spend.budgets.addBuckets(month.buckets());
+  });
+  const replay = await ledger.replay(undefined, closedMonths, openMonths);
+  log.info('ledger replayed', {
+    entries: replay.entries,
+    skipped: replay.skipped,
+    files: replay.files,
+    fromCheckpoints: replay.restored,
+    ms: Math.round(replay.ms),
+  });
 
   const sandboxes: Sandbox[] = [];
   let sandboxReason: string | undefined;

@@ -1,10 +1,10 @@
 // Spend by day and by model group for the current UTC month, and the latest requests: what the
-// extension's status bar and spend view draw. Fed every replayed and every new ledger entry; pure
-// apart from the injected clock.
+// extension's status bar and spend view draw. Fed the replayed months as a whole (addMonth) and every
+// new ledger entry (add); pure apart from the injected clock.
 import type { LedgerEntry } from '../../shared/ledger';
 import type { SpendSnapshot, SpendTotals } from '../../shared/protocol';
-
-const RECENT_MAX = 50;
+import { previousMonth } from '../spend/month-summaries';
+import { RECENT_KEPT as RECENT_MAX, type MonthView } from '../spend/month-tally';
 // Costs are summed as integers of 1e-10 USD so the totals do not depend on the order entries arrive in.
 const UNITS_PER_USD = 1e10;
 
@@ -22,18 +22,34 @@ export class SpendHistory {
   /** YYYY-MM -> group -> totals. */
   private readonly groups = new Map<string, Map<string, Sum>>();
   private readonly latest: LedgerEntry[] = [];
+  /** Months before this one ("YYYY-MM") are not kept; recomputed when the current month changes. */
+  private oldestKept = '';
+  /** The current month as year * 12 + month, when oldestKept was computed. */
+  private monthNumber = -1;
 
   constructor(private readonly now: () => Date = () => new Date()) {}
 
   add(entry: LedgerEntry): void {
+    this.prune();
     const day = entry.time.slice(0, 10);
     const month = day.slice(0, 7);
-    bump(getOr(this.days, day, zero), entry);
-    const byGroup = getOr(this.groups, month, () => new Map<string, Sum>());
-    bump(getOr(byGroup, entry.model ?? entry.requestedModel, zero), entry);
-    this.latest.push(entry);
-    if (this.latest.length > RECENT_MAX) this.latest.splice(0, this.latest.length - RECENT_MAX);
+    if (month >= this.oldestKept) {
+      bump(getOr(this.days, day, zero), entry);
+      const byGroup = getOr(this.groups, month, () => new Map<string, Sum>());
+      bump(getOr(byGroup, entry.model ?? entry.requestedModel, zero), entry);
+    }
+    this.remember([entry]);
+  }
+
+  /** A whole month from the ledger replay (its spend by day and group, and its latest entries). */
+  addMonth(view: MonthView): void {
     this.prune();
+    if (view.month >= this.oldestKept) {
+      for (const b of view.buckets()) merge(getOr(this.days, b.day, zero), b);
+      const byGroup = getOr(this.groups, view.month, () => new Map<string, Sum>());
+      for (const [group, counts] of view.groups()) merge(getOr(byGroup, group, zero), counts);
+    }
+    this.remember(view.recent());
   }
 
   /** A finished request seen lately, by id (the chat relay reads its cost here). */
@@ -63,16 +79,21 @@ export class SpendHistory {
     return { today: totals(this.days.get(today) ?? zero()), month: totals(monthSum), days, byGroup };
   }
 
-  private prune(): void {
-    const month = this.now().toISOString().slice(0, 7);
-    for (const key of this.groups.keys()) if (key < previousMonth(month)) this.groups.delete(key);
-    for (const key of this.days.keys()) if (key.slice(0, 7) < previousMonth(month)) this.days.delete(key);
+  private remember(entries: readonly LedgerEntry[]): void {
+    this.latest.push(...entries);
+    if (this.latest.length > RECENT_MAX) this.latest.splice(0, this.latest.length - RECENT_MAX);
   }
-}
 
-function previousMonth(month: string): string {
-  const [y, m] = month.split('-').map(Number);
-  return m === 1 ? `${y - 1}-12` : `${y}-${String(m - 1).padStart(2, '0')}`;
+  /** Drops months before last month; the work is done only when the current month has changed. */
+  private prune(): void {
+    const now = this.now();
+    const number = now.getUTCFullYear() * 12 + now.getUTCMonth();
+    if (number === this.monthNumber) return;
+    this.monthNumber = number;
+    this.oldestKept = previousMonth(now.getTime());
+    for (const key of this.groups.keys()) if (key < this.oldestKept) this.groups.delete(key);
+    for (const key of this.days.keys()) if (key.slice(0, 7) < this.oldestKept) this.days.delete(key);
+  }
 }
 
 function getOr<K, V>(map: Map<K, V>, key: K, make: () => V): V {

@@ -2,7 +2,8 @@
 // replayed and every appended entry.
 import type { LedgerEntry } from '../../shared/ledger';
 import { COST_UNITS_PER_USD as UNITS_PER_USD } from './cost';
-import type { Bucket } from './spend-index';
+import type { MonthView } from './month-tally';
+import type { Bucket, Counts } from './spend-index';
 
 export interface GroupTotals {
   requests: number;
@@ -34,14 +35,23 @@ export class Aggregates {
 
   /** Adds a closed month's summary bucket (requests that resolved to no group count as "(unknown model)"). */
   addBucket(b: Bucket): void {
-    const group = this.group(b.model ?? '(unknown model)');
-    this.allUnits += b.units;
-    group.units += b.units;
+    this.addGroup(b.model ?? '(unknown model)', b);
+  }
+
+  /** Adds a month restored as a whole (see month-tally.ts), group by group. */
+  addMonth(month: MonthView): void {
+    for (const [name, counts] of month.groups()) this.addGroup(name, counts);
+  }
+
+  private addGroup(name: string, c: Counts): void {
+    const group = this.group(name);
+    this.allUnits += c.units;
+    group.units += c.units;
     for (const [t, units] of [[this.all, this.allUnits], [group.totals, group.units]] as const) {
-      t.requests += b.requests;
-      t.errors += b.errors;
-      t.promptTokens += b.promptTokens;
-      t.completionTokens += b.completionTokens;
+      t.requests += c.requests;
+      t.errors += c.errors;
+      t.promptTokens += c.promptTokens;
+      t.completionTokens += c.completionTokens;
       t.costUsd = units / UNITS_PER_USD;
     }
   }

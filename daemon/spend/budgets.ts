@@ -90,9 +90,17 @@ export class Budgets implements SpendGate {
     }
   }
 
-  /** Counts a closed month's summary (see month-summaries.ts); closed months are before every budget period. */
+  /**
+   * Counts spend replayed as a whole: a closed month's summary, an open month restored from its
+   * checkpoint. Like replayed entries, it should come before configure(); after it, spend per budget
+   * is recomputed from the index so it is counted either way.
+   */
   addBuckets(buckets: Iterable<Bucket>): void {
     for (const b of buckets) this.index.addBucket(b);
+    if (this.live.length === 0) return;
+    const now = this.now();
+    this.live = this.live.map((l) => this.start(l.rule, now));
+    for (const l of this.live) this.alertCrossed(l, now);
   }
 
   check(req: SpendCheck): SpendVerdict {

@@ -11,8 +11,13 @@ import { mkdir, open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LedgerEntry } from '../../shared/ledger';
 import { Aggregates } from './aggregates';
+import { checkpointMismatch, decodeCheckpoint, type FileMark } from './checkpoint';
+import { Checkpointer, probeFile, type CheckpointStore, type OpenMonths } from './checkpoints';
+import { ledgerEntryProblem } from './ledger-entry';
 import type { ClosedMonths, MonthSummary } from './month-summaries';
-import { SpendIndex } from './spend-index';
+import { MonthTally } from './month-tally';
+
+export { ledgerEntryProblem };
 
 export interface LedgerOptions {
   /** Skipped lines, repaired files, unreadable files. Default: nothing. */
@@ -23,6 +28,8 @@ export interface ReplaySummary {
   files: number;
   entries: number;
   skipped: number;
+  /** With checkpoints (replay's `open`): open months restored from one (only their later lines were parsed). */
+  restored?: number;
   ms: number;
 }
 
@@ -60,6 +67,8 @@ export class Ledger {
   /** Set while replay() reads the files; the writer waits for it. */
   private replaying: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
+  /** Keeps the open months' checkpoints fresh; set by a replay with `open`. */
+  private checkpointer: Checkpointer | undefined;
 
   private constructor(readonly dir: string, options: LedgerOptions) {
     this.warn = options.warn ?? (() => {});
@@ -100,6 +109,7 @@ export class Ledger {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.flush();
+      await this.checkpointer?.close();
       const files = [...this.files.values()];
       this.files.clear();
       await Promise.all(files.map((f) => this.closeFile(f)));
@@ -112,9 +122,13 @@ export class Ledger {
    * line, garbage) are skipped with a warning naming the file and line. Appends made meanwhile wait
    * and are written after it, so nothing is counted twice or missed. With `closed`, months before
    * `closed.before` come from their saved summaries (made on first sight) instead of line by line:
-   * onEntry sees only the open months' entries, closed.onSummary one summary per closed month.
+   * closed.onSummary receives one summary per closed month. With `open`, every other month is
+   * restored from its checkpoint plus the lines after it (or parsed in full when it has no usable
+   * checkpoint) and handed to open.onMonth as a whole; from then on the ledger keeps those
+   * checkpoints fresh. onEntry sees every entry parsed line by line (with `open`, those are already in
+   * the months handed over; without it, all entries of the months not summarised).
    */
-  async replay(onEntry?: (e: LedgerEntry) => void, closed?: ClosedMonths): Promise<ReplaySummary> {
+  async replay(onEntry?: (e: LedgerEntry) => void, closed?: ClosedMonths, open?: OpenMonths): Promise<ReplaySummary> {
     while (this.replaying) await this.replaying;
     let release!: () => void;
     this.replaying = new Promise<void>((r) => (release = r));
@@ -124,11 +138,14 @@ export class Ledger {
       const summary: ReplaySummary = { files: 0, entries: 0, skipped: 0, ms: 0 };
       const names = await monthFileNames(this.dir);
       this.totals.clear();
-      const open = closed ? names.filter((n) => n.slice(0, 7) >= closed.before) : names;
+      await this.checkpointer?.stop();
+      this.checkpointer = open ? new Checkpointer(this.dir, open.store, this.warn, open.policy) : undefined;
+      const skips = new LineSkips(this.warn);
+      const isClosed = (name: string): boolean => closed !== undefined && name.slice(0, 7) < closed.before;
       if (closed) {
-        for (const name of names.filter((n) => n.slice(0, 7) < closed.before)) {
+        for (const name of names.filter(isClosed)) {
           try {
-            const month = await this.replayClosed(name, closed);
+            const month = await this.replayClosed(name, closed, skips, open?.store);
             summary.files += 1;
             summary.entries += month.entries;
             summary.skipped += month.skipped;
@@ -137,13 +154,29 @@ export class Ledger {
           }
         }
       }
-      const read = await readMonthFiles(this.dir, open, this.warn, (entry) => {
-        this.totals.add(entry);
-        onEntry?.(entry);
-      });
-      summary.files += read.files;
-      summary.entries += read.entries;
-      summary.skipped += read.skipped;
+      const openNames = names.filter((n) => !isClosed(n));
+      if (open) {
+        summary.restored = 0;
+        for (const name of openNames) {
+          const month = await this.readMonth(name, skips, open.store, onEntry);
+          summary.files += month.mark ? 1 : 0;
+          summary.entries += month.tally.entries;
+          summary.skipped += month.tally.skipped;
+          if (month.restored) summary.restored += 1;
+          this.totals.addMonth(month.tally);
+          open.onMonth(month.tally);
+          if (month.mark) this.checkpointer?.track(month.tally.month, month.tally, month.mark, month.dirty);
+        }
+      } else {
+        const read = await readMonthFiles(this.dir, openNames, skips, (entry) => {
+          this.totals.add(entry);
+          onEntry?.(entry);
+        });
+        summary.files += read.files;
+        summary.entries += read.entries;
+        summary.skipped += read.skipped;
+      }
+      skips.finish();
       summary.ms = performance.now() - started;
       return summary;
     } finally {
@@ -152,21 +185,79 @@ export class Ledger {
     }
   }
 
+  /** Writes the open months' checkpoints now (they are also written periodically and at close). */
+  async checkpoint(): Promise<void> {
+    await this.checkpointer?.save();
+  }
+
   /** A closed month: from its saved summary, else parsed once and its summary saved for next time. */
-  private async replayClosed(name: string, closed: ClosedMonths): Promise<MonthSummary> {
+  private async replayClosed(name: string, closed: ClosedMonths, skips: LineSkips, store?: CheckpointStore): Promise<MonthSummary> {
     const path = join(this.dir, name);
     const month = name.slice(0, 7);
     const size = (await stat(path)).size;
     let summary = await closed.load(month, size);
     if (!summary) {
-      const index = new SpendIndex();
-      const read = await readMonthFiles(this.dir, [name], this.warn, (e) => index.add(e));
-      summary = { size, entries: read.entries, skipped: read.skipped, buckets: [...index.all()] };
-      await closed.save(month, summary).catch((err: unknown) => this.warn(`ledger ${path}: could not save its summary (${errorText(err)})`));
+      // A month that closed while the daemon ran still has its checkpoint: most of it need not be parsed.
+      const read = await this.readMonth(name, skips, store);
+      const { tally } = read;
+      summary = { size: read.mark?.offset ?? size, entries: tally.entries, skipped: tally.skipped, buckets: [...tally.buckets()] };
+      // A month that could not be read to its end is counted as far as it was read, but not summarised.
+      if (read.mark) {
+        try {
+          await closed.save(month, summary);
+          await store?.remove(month).catch(() => {}); // a leftover checkpoint of a closed month is never read
+        } catch (err) {
+          this.warn(`ledger ${path}: could not save its summary (${errorText(err)})`);
+        }
+      }
     }
     for (const b of summary.buckets) this.totals.addBucket(b);
     closed.onSummary(summary);
     return summary;
+  }
+
+  /**
+   * One month file as a tally: its checkpoint (when it can be trusted) plus the lines after it, or
+   * every line. `mark` is where reading ended (undefined when it stopped early on a read error).
+   */
+  private async readMonth(
+    name: string,
+    skips: LineSkips,
+    store: CheckpointStore | undefined,
+    onEntry?: (e: LedgerEntry) => void,
+  ): Promise<{ tally: MonthTally; restored: boolean; mark?: FileMark; dirty: boolean }> {
+    const path = join(this.dir, name);
+    const month = name.slice(0, 7);
+    const restored = store ? await this.restore(month, path, store) : undefined;
+    const tally = restored?.tally ?? new MonthTally(month);
+    const from = restored?.mark ?? { offset: 0, lines: 0 };
+    const read = await readMonthFile(path, from, skips, (e) => {
+      tally.add(e);
+      onEntry?.(e);
+    });
+    tally.skipped += read.skipped;
+    return { tally, restored: restored !== undefined, mark: read.end, dirty: (read.end?.offset ?? 0) > from.offset };
+  }
+
+  /** The month's checkpoint when it can be trusted; otherwise undefined, after one warning saying why. */
+  private async restore(month: string, path: string, store: CheckpointStore): Promise<{ tally: MonthTally; mark: FileMark } | undefined> {
+    let problem: string | undefined;
+    try {
+      const text = await store.load(month);
+      if (text === undefined) return undefined; // none yet: a first start, or a new month
+      const decoded = decodeCheckpoint(text, month);
+      if ('problem' in decoded) {
+        problem = decoded.problem;
+      } else {
+        const { checkpoint } = decoded;
+        problem = checkpointMismatch(checkpoint, await probeFile(path, checkpoint.offset));
+        if (!problem) return { tally: MonthTally.from(month, checkpoint), mark: { offset: checkpoint.offset, lines: checkpoint.lines } };
+      }
+    } catch (err) {
+      problem = errorText(err);
+    }
+    this.warn(`ledger ${path}: checkpoint not used (${problem}); reading the whole month`);
+    return undefined;
   }
 
   // One writer loop at a time. It takes everything queued so far as one batch, so appends that
@@ -208,6 +299,7 @@ export class Ledger {
       let text = file.prefix;
       for (const p of run) text += p.line;
       written = await writeAll(file.handle, Buffer.from(text, 'utf8'));
+      this.checkpointer?.written(month, written, file.prefix.length + run.length, run.map((p) => p.entry));
       if (file.prefix) {
         file.prefix = '';
         this.warn(`repaired torn last line in ledger ${file.path} (it is skipped on replay; new entries start on a fresh line)`);
@@ -215,6 +307,8 @@ export class Ledger {
     } catch (err) {
       written = (err as PartialWrite).written ?? 0;
       failure = new Error(`could not write to the ledger ${file?.path ?? join(this.dir, `${month}.jsonl`)}: ${errorText(err)}`, { cause: err });
+      // Some bytes of this run reached the file: what it now ends with is not known exactly.
+      if (written > 0) this.checkpointer?.failed(month);
       // The file may now end mid-line or the handle may be broken: drop it, so the next append reopens
       // it and repairs the tail before writing.
       if (file && this.files.get(month) === file) {
@@ -243,8 +337,9 @@ export class Ledger {
     // 'a+' rather than 'a': the same handle reads the last byte to detect a torn line.
     const handle = await open(path, 'a+', 0o600);
     let prefix = '';
+    let size: number;
     try {
-      const { size } = await handle.stat();
+      size = (await handle.stat()).size;
       if (size > 0) {
         const { bytesRead, buffer } = await handle.read(Buffer.alloc(1), 0, 1, size - 1);
         if (bytesRead === 1 && buffer[0] !== 0x0a) prefix = '\n';
@@ -255,6 +350,7 @@ export class Ledger {
     }
     const file: MonthFile = { path, handle, prefix };
     this.files.set(month, file);
+    this.checkpointer?.opened(month, size);
     for (const [m, f] of this.files) {
       if (this.files.size <= MAX_OPEN_FILES) break;
       if (m === month) continue;
@@ -288,7 +384,9 @@ export async function readLedgerMonths(
   const from = range.fromMonth ?? '';
   const to = range.toMonth ?? '9999-99';
   const names = (await monthFileNames(dir)).filter((n) => n.slice(0, 7) >= from && n.slice(0, 7) <= to);
-  const read = await readMonthFiles(dir, names, warn, onEntry);
+  const skips = new LineSkips(warn);
+  const read = await readMonthFiles(dir, names, skips, onEntry);
+  skips.finish();
   return { ...read, ms: performance.now() - started };
 }
 
@@ -302,55 +400,84 @@ async function monthFileNames(dir: string): Promise<string[]> {
   }
 }
 
+/** Counts skipped lines across one replay; the first few are warned about one by one. */
+class LineSkips {
+  count = 0;
+
+  constructor(readonly warn: (message: string) => void) {}
+
+  skip(path: string, lineNo: number, why: string): void {
+    this.count += 1;
+    if (this.count <= MAX_LINE_WARNINGS) this.warn(`ledger ${path} line ${lineNo}: skipped (${why})`);
+  }
+
+  finish(): void {
+    if (this.count > MAX_LINE_WARNINGS) {
+      this.warn(`ledger: ${this.count - MAX_LINE_WARNINGS} more invalid lines skipped (only the first ${MAX_LINE_WARNINGS} are listed)`);
+    }
+  }
+}
+
 /** Parses month files in order; invalid lines are skipped with a warning, an error from onEntry is rethrown. */
 async function readMonthFiles(
   dir: string,
   names: string[],
-  warn: (message: string) => void,
+  skips: LineSkips,
   onEntry: (e: LedgerEntry) => void,
 ): Promise<Omit<ReplaySummary, 'ms'>> {
   const summary = { files: 0, entries: 0, skipped: 0 };
-  const skip = (path: string, lineNo: number, why: string): void => {
-    summary.skipped += 1;
-    if (summary.skipped <= MAX_LINE_WARNINGS) warn(`ledger ${path} line ${lineNo}: skipped (${why})`);
-  };
-  let callbackError: { error: unknown } | undefined; // the caller's, not a read failure
   for (const name of names) {
-    const path = join(dir, name);
-    try {
-      await readLines(path, (line, lineNo, last) => {
-        if (line.charCodeAt(0) !== 0x7b /* { */ && line.trim() === '') return; // blank lines are harmless
-        let value: unknown;
-        try {
-          value = JSON.parse(line);
-        } catch {
-          skip(path, lineNo, last ? 'torn last line: not complete JSON' : 'not valid JSON');
-          return;
-        }
-        const problem = ledgerEntryProblem(value);
-        if (problem) {
-          skip(path, lineNo, `not a ledger entry: ${problem}`);
-          return;
-        }
-        summary.entries += 1;
-        try {
-          onEntry(value as LedgerEntry);
-        } catch (error) {
-          callbackError = { error };
-          throw error;
-        }
-      }, (lineNo) => skip(path, lineNo, `longer than ${MAX_LINE_CHARS} characters`));
-      summary.files += 1;
-    } catch (err) {
-      if (callbackError) throw callbackError.error;
-      // An unreadable file must not stop the daemon; what could not be read is missing from the totals.
-      warn(`ledger ${path}: reading stopped, entries after that point are not counted (${errorText(err)})`);
-    }
-  }
-  if (summary.skipped > MAX_LINE_WARNINGS) {
-    warn(`ledger: ${summary.skipped - MAX_LINE_WARNINGS} more invalid lines skipped (only the first ${MAX_LINE_WARNINGS} are listed)`);
+    const read = await readMonthFile(join(dir, name), { offset: 0, lines: 0 }, skips, onEntry);
+    summary.files += read.end ? 1 : 0;
+    summary.entries += read.entries;
+    summary.skipped += read.skipped;
   }
   return summary;
+}
+
+/**
+ * Parses one month file from `from` (a line end) to its end. `end` is where reading ended, undefined
+ * when a read error stopped it early (what was read is counted; the rest is not, with a warning).
+ */
+async function readMonthFile(
+  path: string,
+  from: FileMark,
+  skips: LineSkips,
+  onEntry: (e: LedgerEntry) => void,
+): Promise<{ entries: number; skipped: number; end?: FileMark }> {
+  const skippedBefore = skips.count;
+  let entries = 0;
+  let callbackError: { error: unknown } | undefined; // the caller's, not a read failure
+  let end: FileMark | undefined;
+  try {
+    end = await readLines(path, from, (line, lineNo, last) => {
+      if (line.charCodeAt(0) !== 0x7b /* { */ && line.trim() === '') return; // blank lines are harmless
+      let value: unknown;
+      try {
+        value = JSON.parse(line);
+      } catch {
+        skips.skip(path, lineNo, last ? 'torn last line: not complete JSON' : 'not valid JSON');
+        return;
+      }
+      const problem = ledgerEntryProblem(value);
+      if (problem) {
+        skips.skip(path, lineNo, `not a ledger entry: ${problem}`);
+        return;
+      }
+      entries += 1;
+      try {
+        onEntry(value as LedgerEntry);
+      } catch (error) {
+        callbackError = { error };
+        throw error;
+      }
+    }, (lineNo) => skips.skip(path, lineNo, `longer than ${MAX_LINE_CHARS} characters`));
+  } catch (err) {
+    if (callbackError) throw callbackError.error;
+    // An unreadable file must not stop the daemon; what could not be read is missing from the totals.
+    skips.warn(`ledger ${path}: reading stopped, entries after that point are not counted (${errorText(err)})`);
+  }
+  return { entries, skipped: skips.count - skippedBefore, end };
 }
 
 /** The UTC month ("YYYY-MM") of an ISO-8601 time, or undefined when it is not a usable date. */
@@ -383,17 +510,19 @@ async function writeAll(handle: FileHandle, buf: Buffer): Promise<number> {
 }
 
 /**
- * Streams a file in chunks and calls `onLine` for each line (1-based numbers); `last` is true for a
- * final line with no '\n'. Never holds more than one chunk plus one line in memory.
+ * Streams a file from `from` (a line end) in chunks and calls `onLine` for each line (1-based numbers
+ * over the whole file); `last` is true for a final line with no '\n'. Never holds more than one chunk
+ * plus one line in memory. Returns the end: bytes read in all, and the line ends among them.
  */
 async function readLines(
   path: string,
+  from: FileMark,
   onLine: (line: string, lineNo: number, last: boolean) => void,
   onTooLong: (lineNo: number) => void,
-): Promise<void> {
-  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
+): Promise<FileMark> {
+  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20, start: from.offset });
   let rest = '';
-  let lineNo = 0;
+  let lineNo = from.lines;
   let discarding = false; // inside an over-long line, until its '\n'
   for await (const chunk of stream as AsyncIterable<string>) {
     let start = 0;
@@ -419,64 +548,9 @@ async function readLines(
     }
   }
   if (rest !== '' && !discarding) onLine(rest, lineNo + 1, true);
+  return { offset: from.offset + stream.bytesRead, lines: lineNo };
 }
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Validation. LedgerEntrySchema (shared/ledger.ts) is the contract; this hand-written check accepts
-// exactly what it accepts (a unit test compares the two field by field), because replaying a million
-// lines through zod costs more than the whole start-up budget. Unknown fields are kept, not rejected,
-// so a ledger written by a newer daemon still replays.
-
-/** Why `value` is not a valid LedgerEntry (naming the field), or undefined when it is one. */
-// Plain property reads on purpose: a table of field names read with e[field] is several times slower.
-export function ledgerEntryProblem(value: unknown): string | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a JSON object';
-  const e = value as Record<string, unknown>;
-  if (typeof e.id !== 'string') return wrong('id', e.id, STRING);
-  if (typeof e.time !== 'string') return wrong('time', e.time, STRING);
-  if (typeof e.requestedModel !== 'string') return wrong('requestedModel', e.requestedModel, STRING);
-  if (e.model !== null && typeof e.model !== 'string') return wrong('model', e.model, STRING_OR_NULL);
-  if (e.servedModel !== null && typeof e.servedModel !== 'string') return wrong('servedModel', e.servedModel, STRING_OR_NULL);
-  if (e.deployment !== null && typeof e.deployment !== 'string') return wrong('deployment', e.deployment, STRING_OR_NULL);
-  if (e.provider !== null && typeof e.provider !== 'string') return wrong('provider', e.provider, STRING_OR_NULL);
-  if (!isCount(e.attempts)) return wrong('attempts', e.attempts, COUNT);
-  if (!Number.isSafeInteger(e.status)) return wrong('status', e.status, 'an integer');
-  if (typeof e.ok !== 'boolean') return wrong('ok', e.ok, BOOLEAN);
-  if (e.error !== undefined && typeof e.error !== 'string') return wrong('error', e.error, STRING);
-  if (typeof e.stream !== 'boolean') return wrong('stream', e.stream, BOOLEAN);
-  if (!isCount(e.promptTokens)) return wrong('promptTokens', e.promptTokens, COUNT);
-  if (!isCount(e.completionTokens)) return wrong('completionTokens', e.completionTokens, COUNT);
-  if (e.cachedTokens !== undefined && !isCount(e.cachedTokens)) return wrong('cachedTokens', e.cachedTokens, COUNT);
-  if (e.reasoningTokens !== undefined && !isCount(e.reasoningTokens)) return wrong('reasoningTokens', e.reasoningTokens, COUNT);
-  if (e.usageSource !== 'upstream' && e.usageSource !== 'estimated' && e.usageSource !== 'none') {
-    return wrong('usageSource', e.usageSource, '"upstream", "estimated" or "none"');
-  }
-  if (!isAmount(e.costUsd)) return wrong('costUsd', e.costUsd, AMOUNT);
-  if (!isAmount(e.latencyMs)) return wrong('latencyMs', e.latencyMs, AMOUNT);
-  if (e.ttftMs !== undefined && !isAmount(e.ttftMs)) return wrong('ttftMs', e.ttftMs, AMOUNT);
-  if (e.sandbox !== undefined && typeof e.sandbox !== 'boolean') return wrong('sandbox', e.sandbox, BOOLEAN);
-  if (e.key !== undefined && typeof e.key !== 'string') return wrong('key', e.key, STRING);
-  return undefined;
-}
-
-const STRING = 'a string';
-const STRING_OR_NULL = 'a string or null';
-const BOOLEAN = 'a boolean';
-const COUNT = 'a non-negative integer';
-const AMOUNT = 'a non-negative number';
-
-function isCount(v: unknown): boolean {
-  return Number.isSafeInteger(v) && (v as number) >= 0;
-}
-
-function isAmount(v: unknown): boolean {
-  return typeof v === 'number' && Number.isFinite(v) && v >= 0;
-}
-
-function wrong(field: string, v: unknown, expected: string): string {
-  return v === undefined ? `${field} is missing` : `${field} must be ${expected}`;
 }

@@ -3,9 +3,9 @@
 // finish), so its spend by day, group, deployment and key is computed once and kept beside the ledger
 // in ledger/summaries/YYYY-MM.json. A summary is used only while its month file has the size it was
 // made from; anything else (missing, unreadable, another size) means the month is parsed again.
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from './atomic-file';
 import type { Bucket } from './spend-index';
 
 export interface MonthSummary {
@@ -50,14 +50,7 @@ export function summaryStore(ledgerDir: string, now: number, onSummary: (s: Mont
     },
     async save(month, summary) {
       await mkdir(dir, { recursive: true, mode: 0o700 });
-      const file = join(dir, `${month}.json`);
-      const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-      try {
-        await writeFile(tmp, JSON.stringify({ version: VERSION, ...summary }), { mode: 0o600 });
-        await rename(tmp, file);
-      } finally {
-        await rm(tmp, { force: true });
-      }
+      await writeFileAtomic(join(dir, `${month}.json`), JSON.stringify({ version: VERSION, ...summary }));
     },
   };
 }

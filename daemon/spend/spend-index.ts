@@ -45,14 +45,7 @@ export class SpendIndex {
       b = { day, model, deployment: e.deployment, provider: e.provider, key, ...zeroCounts() };
       this.buckets.set(id, b);
     }
-    b.requests += 1;
-    if (!e.ok) b.errors += 1;
-    b.promptTokens += e.promptTokens;
-    b.cachedTokens += e.cachedTokens ?? 0;
-    b.completionTokens += e.completionTokens;
-    b.reasoningTokens += e.reasoningTokens ?? 0;
-    if (e.usageSource === 'estimated') b.estimated += 1;
-    b.units += Math.round(e.costUsd * COST_UNITS_PER_USD);
+    countEntry(b, e);
   }
 
   /** Merges a bucket from a month summary (see month-summaries.ts). */
@@ -84,6 +77,18 @@ function bucketId(day: string, model: string | null, deployment: string | null, 
 
 export function zeroCounts(): Counts {
   return { requests: 0, errors: 0, promptTokens: 0, cachedTokens: 0, completionTokens: 0, reasoningTokens: 0, estimated: 0, units: 0 };
+}
+
+/** Counts one ledger entry into `c`. */
+export function countEntry(c: Counts, e: LedgerEntry): void {
+  c.requests += 1;
+  if (!e.ok) c.errors += 1;
+  c.promptTokens += e.promptTokens;
+  c.cachedTokens += e.cachedTokens ?? 0;
+  c.completionTokens += e.completionTokens;
+  c.reasoningTokens += e.reasoningTokens ?? 0;
+  if (e.usageSource === 'estimated') c.estimated += 1;
+  c.units += Math.round(e.costUsd * COST_UNITS_PER_USD);
 }
 
 export function addCounts(into: Counts, from: Counts): void {

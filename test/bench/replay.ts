@@ -1,30 +1,41 @@
-// Ledger replay at start-up: writes N realistic entries (default 1,000,000) spread evenly over the
-// twelve months up to the current one in a temp dir, then times
-//   - a full parse of every line (Ledger.replay without summaries),
-//   - the daemon's replay with closed-month summaries, first start (parses all, saves summaries) and
-//     later starts (parses only last month and this month),
-// each feeding the budgets' spend index as the daemon does. Prints the figures; no assertions.
+// Ledger replay at start-up: writes N realistic entries (default 1,000,000) in a temp dir, in two
+// layouts: spread evenly over the twelve months up to now, and all in the current month (the worst
+// case: nothing is closed, so month summaries do not help). For each it times
+//   - a full parse: every line, each entry fed to the budgets and the spend history one by one
+//     (no summaries, no checkpoints),
+//   - the daemon's first start (daemon/start.ts: summaries and checkpoints, none there yet): parses
+//     every line, saves the closed months' summaries; the checkpoints are written at close (timed apart),
+//   - later starts: closed months from summaries, open months from checkpoints,
+//   - a start after a crash: 10,000 lines written after the last checkpoint.
+// Every case rebuilds the totals, the budgets' spend index and the SpendHistory, as start.ts does.
+// Prints the figures; no assertions.
 //   npx tsx test/bench/replay.ts [entries]
-import { mkdtemp, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, rm } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LedgerEntry } from '../../shared/ledger';
 import { SpendHistory } from '../../daemon/server/control-history';
 import { Budgets } from '../../daemon/spend/budgets';
+import { checkpointedMonths } from '../../daemon/spend/checkpoints';
 import { Ledger } from '../../daemon/spend/ledger';
 import { summaryStore } from '../../daemon/spend/month-summaries';
 
 const N = Number(process.argv[2] ?? 1_000_000);
+const CRASH_TAIL = 10_000;
 const groups = ['gpt-4.1', 'claude-sonnet-4.5', 'gemini-2.5-flash', 'deepseek-v3.2'];
 const NOW = Date.now();
-const START = Date.UTC(new Date(NOW).getUTCFullYear(), new Date(NOW).getUTCMonth() - 11, 1);
+const now = new Date(NOW);
+const LAYOUTS = {
+  'spread over 12 months': Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 11, 1),
+  'all in the current month': Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1),
+};
 
-function entry(i: number): LedgerEntry {
+function entry(i: number, start: number, end: number, count: number): LedgerEntry {
   const g = groups[i % groups.length];
   const ok = i % 50 !== 0;
-  // Spread over the last twelve months up to now, in time order.
-  const time = new Date(START + Math.floor((i / N) * (NOW - START))).toISOString();
+  // From `start` up to `end`, in time order.
+  const time = new Date(start + Math.floor((i / count) * (end - start))).toISOString();
   return {
     id: `shep-${i.toString(16).padStart(8, '0')}-0000-4000-8000-000000000000`,
     time,
@@ -48,13 +59,13 @@ function entry(i: number): LedgerEntry {
   };
 }
 
-async function write(dir: string): Promise<number> {
+async function write(dir: string, start: number): Promise<number> {
   await Ledger.open(dir); // creates <dir>/ledger
   let bytes = 0;
   let month = '';
   let out: ReturnType<typeof createWriteStream> | undefined;
   for (let i = 0; i < N; i++) {
-    const e = entry(i);
+    const e = entry(i, start, NOW, N);
     if (e.time.slice(0, 7) !== month) {
       if (out) await new Promise<void>((r) => out?.end(() => r()));
       month = e.time.slice(0, 7);
@@ -68,32 +79,63 @@ async function write(dir: string): Promise<number> {
   return bytes;
 }
 
-async function main(): Promise<void> {
+/** Rebuilds totals, budgets and SpendHistory; `daemon` as start.ts does it, else a full parse entry by entry. */
+async function startUp(dir: string, daemon: boolean): Promise<{ ms: number; ledger: Ledger; text: string }> {
+  const ledger = await Ledger.open(dir);
+  const budgets = new Budgets();
+  const history = new SpendHistory();
+  const started = performance.now();
+  const r = daemon
+    ? await ledger.replay(
+        undefined,
+        summaryStore(ledger.dir, NOW, (s) => budgets.addBuckets(s.buckets)),
+        checkpointedMonths(ledger.dir, (month) => {
+          history.addMonth(month);
+          budgets.addBuckets(month.buckets());
+        }),
+      )
+    : await ledger.replay((e) => {
+        history.add(e);
+        budgets.add(e);
+      });
+  const ms = performance.now() - started;
+  if (history.snapshot().month.requests === 0 || ledger.totals.all.requests !== r.entries) throw new Error('nothing was rebuilt');
+  const restored = r.restored === undefined ? '' : `, open months from checkpoints: ${r.restored}`;
+  return { ms, ledger, text: `${Math.round(ms)} ms (${r.entries} entries${restored})` };
+}
+
+async function layout(name: string, start: number): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'shepherd-bench-'));
   try {
-    const bytes = await write(dir);
-    console.log(`ledger: ${N} entries, ${(bytes / 1e6).toFixed(0)} MB`);
-    const timed = async (closed: boolean) => {
-      const ledger = await Ledger.open(dir);
-      const budgets = new Budgets();
-      const summaries = closed ? summaryStore(ledger.dir, NOW, (s) => budgets.addBuckets(s.buckets)) : undefined;
-      const started = performance.now();
-      const r = await ledger.replay((e) => budgets.add(e), summaries);
-      return `${Math.round(performance.now() - started)} ms (${r.entries} entries)`;
-    };
-    console.log(`full parse of every line: ${await timed(false)}`);
-    console.log(`with summaries, first start (parses all, writes summaries): ${await timed(true)}`);
-    for (let run = 1; run <= 3; run++) console.log(`with summaries, start ${run + 1}: ${await timed(true)}`);
-    if (process.argv.includes('--history')) {
-      // The extension's spend history (daemon/server/control-history.ts) is fed the open months too.
-      const history = new SpendHistory();
-      const started = performance.now();
-      await (await Ledger.open(dir)).replay((e) => history.add(e), summaryStore(join(dir, 'ledger'), NOW, () => {}));
-      console.log(`with summaries + SpendHistory.add per open-month entry: ${Math.round(performance.now() - started)} ms`);
+    const bytes = await write(dir, start);
+    console.log(`\n${name}: ${N} entries, ${(bytes / 1e6).toFixed(0)} MB`);
+    const full = await startUp(dir, false);
+    await full.ledger.close();
+    console.log(`  full parse of every line:                ${full.text}`);
+    const first = await startUp(dir, true);
+    const closing = performance.now();
+    await first.ledger.close(); // writes the open months' checkpoints
+    console.log(`  first start (writes summaries):          ${first.text}; checkpoints written at close in ${Math.round(performance.now() - closing)} ms`);
+    for (let run = 2; run <= 4; run++) {
+      const later = await startUp(dir, true);
+      await later.ledger.close();
+      console.log(`  later start ${run} (summaries + checkpoints): ${later.text}`);
     }
+    // Lines written after the last checkpoint, then a SIGKILL: they are parsed, the rest restored.
+    const month = new Date(NOW).toISOString().slice(0, 7);
+    let tail = '';
+    for (let i = 0; i < CRASH_TAIL; i++) tail += `${JSON.stringify({ ...entry(N + i, NOW, NOW, 1), time: new Date(NOW).toISOString() })}\n`;
+    await appendFile(join(dir, 'ledger', `${month}.jsonl`), tail);
+    const crashed = await startUp(dir, true);
+    await crashed.ledger.close();
+    console.log(`  start after a crash, ${CRASH_TAIL} lines after the checkpoint: ${crashed.text}`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+async function main(): Promise<void> {
+  for (const [name, start] of Object.entries(LAYOUTS)) await layout(name, start);
 }
 
 void main();
