@@ -1,26 +1,6 @@
 // Formatting for people: money in the display currency, durations, ratios, times. Pure.
 
-/** How spend is shown: USD amounts times `rate`, labelled with an ISO 4217 code. */
-export interface DisplayCurrency {
-  code: string;
-  /** Units of `code` per US dollar (1 for USD). */
-  rate: number;
-}
-
-export const USD: DisplayCurrency = { code: 'USD', rate: 1 };
-
-/** "$1.23", "€0.0042": small amounts keep enough digits to be told apart from zero. */
-export function formatMoney(usd: number, currency: DisplayCurrency = USD): string {
-  const value = usd * currency.rate;
-  const abs = Math.abs(value);
-  const digits = abs === 0 || abs >= 1 ? 2 : abs >= 0.01 ? 3 : 4;
-  try {
-    return new Intl.NumberFormat('en-US', { style: 'currency', currency: currency.code, minimumFractionDigits: digits, maximumFractionDigits: digits }).format(value);
-  } catch {
-    // An unknown currency code: show the number with the code rather than fail.
-    return `${value.toFixed(digits)} ${currency.code}`;
-  }
-}
+export { formatMoney, USD, type DisplayCurrency } from '../shared/money';
 
 /** "850 ms", "1.2 s", "—" when unknown. */
 export function formatMs(ms: number | null | undefined): string {

@@ -1,6 +1,6 @@
 // How `shepherd spend` prints a report: an aligned table for people (amounts in the display currency),
 // CSV for spreadsheets (USD and the display currency side by side), or the JSON the daemon serves.
-import { formatMoney } from '../spend/money';
+import { formatMoney } from '../../shared/money';
 import type { SpendReport } from '../spend/spend-query';
 import { csvLine } from './csv';
 

@@ -4,7 +4,7 @@ import type { BudgetStatus } from '../../shared/budget-status';
 import type { BudgetConfig, ShepherdConfig } from '../../shared/config';
 import { HttpError } from '../server/errors';
 import { COST_UNITS_PER_USD } from './cost';
-import { formatMoney, type DisplayCurrency } from './money';
+import { formatMoney, type DisplayCurrency } from '../../shared/money';
 import type { Period, PeriodKind } from './period';
 
 export type BudgetScope = BudgetStatus['scope'];

@@ -9,7 +9,7 @@ import { blockError, covers, crossedThresholds, rulesFrom, scopeText, stateOf, u
 import { COST_UNITS_PER_USD } from './cost';
 import { preRequestEstimateUsd } from './estimate';
 import type { SpendCheck, SpendGate, SpendVerdict } from './gate';
-import { USD, type DisplayCurrency } from './money';
+import { USD, type DisplayCurrency } from '../../shared/money';
 import { dayOf, periodAt, projectSpend, type Period } from './period';
 import { SpendIndex, type Bucket } from './spend-index';
 

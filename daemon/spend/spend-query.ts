@@ -3,7 +3,7 @@
 // (reading the ledger itself when no daemon runs) both build their answer here.
 import type { Price } from '../../shared/config';
 import { COST_UNITS_PER_USD, costUsd } from './cost';
-import type { DisplayCurrency } from './money';
+import type { DisplayCurrency } from '../../shared/money';
 import { dayOf, periodAt, projectSpend } from './period';
 import { addCounts, GROUP_BY, zeroCounts, type Bucket, type Counts, type GroupBy, type SpendIndex } from './spend-index';
 

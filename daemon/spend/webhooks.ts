@@ -3,7 +3,7 @@
 // final. Deliveries run in the background and never hold up a request.
 import type { BudgetAlert } from '../../shared/budget-status';
 import { scopeText } from './budget-rules';
-import { formatMoney, USD, type DisplayCurrency } from './money';
+import { formatMoney, USD, type DisplayCurrency } from '../../shared/money';
 
 export interface WebhookTarget {
   url: string;

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import type { LedgerEntry } from '../../shared/ledger';
 import { SpendIndex } from '../../daemon/spend/spend-index';
 import { parseSpendQuery, spendReport } from '../../daemon/spend/spend-query';
-import { USD } from '../../daemon/spend/money';
+import { USD } from '../../shared/money';
 
 const now = Date.parse('2026-11-11T00:00:00Z'); // 10 of November's 30 days gone
 let n = 0;

@@ -10,7 +10,7 @@ import { Ledger } from '../../daemon/spend/ledger';
 import { summaryStore, type MonthSummary } from '../../daemon/spend/month-summaries';
 import { SpendIndex } from '../../daemon/spend/spend-index';
 import { spendReport } from '../../daemon/spend/spend-query';
-import { USD } from '../../daemon/spend/money';
+import { USD } from '../../shared/money';
 
 const now = Date.parse('2026-11-15T00:00:00Z'); // open: 2026-10 and 2026-11
 let n = 0;

@@ -6,7 +6,8 @@ describe('formatting', () => {
   it('keeps small costs distinguishable from zero', () => {
     assert.equal(formatMoney(0), '$0.00');
     assert.equal(formatMoney(12.5), '$12.50');
-    assert.equal(formatMoney(0.042), '$0.042');
+    assert.equal(formatMoney(0.042), '$0.04');
+    assert.equal(formatMoney(0.0042), '$0.0042');
     assert.equal(formatMoney(0.00012), '$0.0001');
   });
 
