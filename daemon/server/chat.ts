@@ -11,6 +11,7 @@ import { HttpError } from './errors';
 import type { GatewayDeps, GatewayState } from './gateway';
 import { recordRefusal, type LedgerRequest } from './ledger-line';
 import { relayChat } from './relay';
+import { DeadlineAbort } from './relay-errors';
 import type { RouteContext } from './routes';
 import { parseChatRequest } from './validate';
 
@@ -57,6 +58,12 @@ export async function routeChat(ctx: RouteContext, body: ChatBody, client: Clien
     if (!res.writableFinished) controller.abort(new Error('client closed the request'));
   };
   res.on('close', onClose);
+  // The whole request, attempts, retries and waits included, ends at upstream.totalMs.
+  const totalMs = state.config.upstream.totalMs;
+  const deadline = setTimeout(
+    () => controller.abort(new DeadlineAbort(`the request took longer than upstream.totalMs (${totalMs} ms)`)),
+    Math.max(0, receivedAt + totalMs - performance.now()),
+  );
   const replan = (): Plan | undefined => {
     const again = planRoute(planContext(deps, deps.current()), plan.group.name, body);
     return again.ok ? (skip?.size ? withoutSkipped(again.plan, skip) : again.plan) : undefined;
@@ -64,6 +71,7 @@ export async function routeChat(ctx: RouteContext, body: ChatBody, client: Clien
   try {
     await relayChat(deps, ctx.req, res, { ...request, plan, client, replan }, controller.signal);
   } finally {
+    clearTimeout(deadline);
     res.off('close', onClose);
     untrack();
   }

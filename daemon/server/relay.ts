@@ -13,7 +13,7 @@ import type { ClientFormat } from './client-format';
 import { HttpError, sendError } from './errors';
 import type { GatewayDeps } from './gateway';
 import { entryFor, record } from './ledger-line';
-import { abortFailure, DeadlineAbort } from './relay-errors';
+import { abortFailure } from './relay-errors';
 
 export { recordRefusal } from './ledger-line';
 export { ShutdownAbort } from './relay-errors';
@@ -41,63 +41,54 @@ export async function relayChat(
   req: IncomingMessage,
   res: ServerResponse,
   info: RequestInfo,
-  clientSignal: AbortSignal,
+  /** Aborted when the client goes away, at shutdown, or at the deadline (the caller's DeadlineAbort). */
+  signal: AbortSignal,
 ): Promise<void> {
   const deadlineMs = deps.current().config.upstream.totalMs;
   const remaining = () => info.receivedAt + deadlineMs - performance.now();
-  const deadline = new AbortController();
-  const timer = setTimeout(
-    () => deadline.abort(new DeadlineAbort(`the request took longer than upstream.totalMs (${deadlineMs} ms)`)),
-    Math.max(0, remaining()),
-  );
-  const signal = AbortSignal.any([clientSignal, deadline.signal]);
   const retry = info.plan.group.retry;
   const failures: Failed[] = [];
   let attempts = 0;
   let plan = info.plan;
-  try {
-    for (let round = 0; ; round++) {
-      const before = failures.length;
-      for (const planned of plan.attempts) {
-        const group = deps.current().catalog.groups.get(planned.group);
-        const perDeployment = group?.retry.perDeployment ?? 0;
-        for (let tryNo = 0; tryNo <= perDeployment && !signal.aborted; tryNo++) {
-          const admission = deps.health.begin(planned.deployment.id, plan.estimatedTokens, planned.panic === true);
-          if (!admission.ok) break; // e.g. a half-open circuit's trial slots are taken: next deployment
-          attempts++;
-          const result = await attempt({
-            deps,
-            res,
-            info: { ...info, plan },
-            planned,
-            attemptNo: attempts,
-            trial: admission.trial,
-            charged: admission.charged,
-            signal,
-            retryableStatuses: group?.retry.retryableStatuses,
-          });
-          if (result.kind === 'answered') return;
-          failures.push({ deployment: result.deployment, failure: result.failure });
-          logFailure(deps, info.id, result.deployment, result.failure);
-          if (!result.failure.retryable || signal.aborted) return await finish(deps, req, res, info, failures, attempts, signal);
-          if (tryNo === perDeployment) break;
-          const wait = backoff(group?.retry ?? retry, tryNo, result.failure.retryAfterMs, Math.random);
-          if (!wait.wait || wait.ms >= remaining() || !(await sleep(wait.ms, signal))) break;
-        }
-        if (signal.aborted) return await finish(deps, req, res, info, failures, attempts, signal);
+  for (let round = 0; ; round++) {
+    const before = failures.length;
+    for (const planned of plan.attempts) {
+      const group = deps.current().catalog.groups.get(planned.group);
+      const perDeployment = group?.retry.perDeployment ?? 0;
+      for (let tryNo = 0; tryNo <= perDeployment && !signal.aborted; tryNo++) {
+        const admission = deps.health.begin(planned.deployment.id, plan.estimatedTokens, planned.panic === true);
+        if (!admission.ok) break; // e.g. a half-open circuit's trial slots are taken: next deployment
+        attempts++;
+        const result = await attempt({
+          deps,
+          res,
+          info: { ...info, plan },
+          planned,
+          attemptNo: attempts,
+          trial: admission.trial,
+          charged: admission.charged,
+          signal,
+          retryableStatuses: group?.retry.retryableStatuses,
+        });
+        if (result.kind === 'answered') return;
+        failures.push({ deployment: result.deployment, failure: result.failure });
+        logFailure(deps, info.id, result.deployment, result.failure);
+        if (!result.failure.retryable || signal.aborted) return await finish(deps, req, res, info, failures, attempts, signal);
+        if (tryNo === perDeployment) break;
+        const wait = backoff(group?.retry ?? retry, tryNo, result.failure.retryAfterMs, Math.random);
+        if (!wait.wait || wait.ms >= remaining() || !(await sleep(wait.ms, signal))) break;
       }
-      if (round >= retry.rounds || failures.length === before) break;
-      const waits = failures.slice(before).map((f) => f.failure.retryAfterMs).filter((ms): ms is number => ms !== undefined);
-      const wait = backoff(retry, round, waits.length ? Math.min(...waits) : undefined, Math.random);
-      if (!wait.wait || wait.ms >= remaining() || !(await sleep(wait.ms, signal))) break;
-      const next = info.replan();
-      if (!next) break;
-      plan = next;
+      if (signal.aborted) return await finish(deps, req, res, info, failures, attempts, signal);
     }
-    await finish(deps, req, res, info, failures, attempts, signal);
-  } finally {
-    clearTimeout(timer);
+    if (round >= retry.rounds || failures.length === before) break;
+    const waits = failures.slice(before).map((f) => f.failure.retryAfterMs).filter((ms): ms is number => ms !== undefined);
+    const wait = backoff(retry, round, waits.length ? Math.min(...waits) : undefined, Math.random);
+    if (!wait.wait || wait.ms >= remaining() || !(await sleep(wait.ms, signal))) break;
+    const next = info.replan();
+    if (!next) break;
+    plan = next;
   }
+  await finish(deps, req, res, info, failures, attempts, signal);
 }
 
 function logFailure(deps: GatewayDeps, request: string, deployment: Deployment, failure: UpstreamFailure): void {
