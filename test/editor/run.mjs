@@ -251,7 +251,9 @@ try {
     if (!/via .*sandbox-/.test(text.replace(/\u00a0/g, ' '))) throw new Error(`the answer does not name the deployment: ${text.slice(-300)}`);
     await page.screenshot({ path: join(shots, 'explain-selection.png') });
     const ledgerDir = join(dirs.data, 'ledger');
-    const lines = readdirSync(ledgerDir).flatMap((f) => readFileSync(join(ledgerDir, f), 'utf8').split('\n').filter(Boolean)).map((l) => JSON.parse(l));
+    // Only the month files (YYYY-MM.jsonl): the folder also holds summaries and checkpoints.
+    const months = readdirSync(ledgerDir).filter((f) => /^\d{4}-\d{2}\.jsonl$/.test(f));
+    const lines = months.flatMap((f) => readFileSync(join(ledgerDir, f), 'utf8').split('\n').filter(Boolean)).map((l) => JSON.parse(l));
     if (!lines.some((e) => e.stream && e.ok && e.sandbox)) throw new Error('the streamed chat is not in the daemon\'s ledger');
   });
 
