@@ -68,7 +68,7 @@ const retryFields = {
     .describe('Longest Retry-After / retry-after-ms Shepherd will wait for; longer ones fail over instead'),
   retryableStatuses: z
     .array(z.number().int().min(400).max(599))
-    .describe('Upstream statuses worth another try (default 408, 409, 429, 500, 502, 503, 504, 529)'),
+    .describe('Upstream statuses worth another try (default: 408, 409, 429 and every 5xx, 529 included)'),
 };
 
 export const RetrySchema = z
