@@ -15,9 +15,6 @@ import type { GatewayDeps } from './gateway';
 import { entryFor, record } from './ledger-line';
 import { abortFailure } from './relay-errors';
 
-export { recordRefusal } from './ledger-line';
-export { ShutdownAbort } from './relay-errors';
-
 export interface RequestInfo {
   id: string;
   receivedAt: number; // performance.now() when the request arrived
