@@ -1,6 +1,6 @@
 // The seam between routing and budgets: before any attempt, the spend rules look at the planned
 // request and allow it (possibly skipping some deployments), send it to a cheaper group, or refuse it.
-// The budgets module implements SpendGate; `openGate` is the no-budget default.
+// The budgets module (budgets.ts) implements SpendGate; with no budget configured it always allows.
 import type { Price } from '../../shared/config';
 import type { ChatBody } from '../providers/types';
 import type { HttpError } from '../server/errors';
@@ -28,5 +28,3 @@ export type SpendVerdict =
 export interface SpendGate {
   check(request: SpendCheck): SpendVerdict;
 }
-
-export const openGate: SpendGate = { check: () => ({ action: 'allow' }) };
