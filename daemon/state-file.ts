@@ -2,9 +2,10 @@
 // daemon runs, where, which version, and the control channel's token. Owner-only: the token lets its
 // reader control the daemon, and the file names a local port a page could probe.
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { STATE_FILE_NAME, type DaemonState } from '../shared/protocol';
+import { writeFileAtomic } from './atomic-file';
 
 export type { DaemonState };
 
@@ -19,14 +20,7 @@ export function newControlToken(): string {
 
 /** Written aside and renamed, so a reader never sees half a file; created 0600 before any byte is in it. */
 export async function writeStateFile(dataDir: string, state: DaemonState): Promise<void> {
-  const file = stateFilePath(dataDir);
-  const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
-    await rename(tmp, file);
-  } finally {
-    await rm(tmp, { force: true });
-  }
+  await writeFileAtomic(stateFilePath(dataDir), `${JSON.stringify(state, null, 2)}\n`);
 }
 
 /** Removes the file only if it still describes this process (a newer daemon may own it now). */

@@ -1,9 +1,9 @@
 // Changes the config file on the user's behalf (a budget limit, a strategy) the way a careful person
 // would: only the one value changes, comments and formatting stay, the result must still load, and the
 // file is replaced atomically so the watcher never reads half of it. The watcher then reloads it.
-import { randomBytes } from 'node:crypto';
-import { rename, rm, stat, writeFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { applyEdits, modify, type JSONPath } from 'jsonc-parser';
+import { writeFileAtomic } from '../atomic-file';
 import { formatProblems, parseConfigText, readConfigText } from './load';
 
 export interface ConfigEdit {
@@ -23,14 +23,7 @@ export async function editConfigFile(file: string, edits: ConfigEdit[]): Promise
   // Never write a file the daemon would refuse: say why instead (e.g. an unknown group or budget).
   const checked = parseConfigText(text);
   if (!checked.ok) return { ok: false, message: formatProblems(file, checked.problems) };
-  const mode = (await stat(file)).mode & 0o777;
-  const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await writeFile(tmp, text, { mode, flag: 'wx' });
-    await rename(tmp, file);
-  } finally {
-    await rm(tmp, { force: true });
-  }
+  await writeFileAtomic(file, text, (await stat(file)).mode & 0o777);
   return { ok: true };
 }
 

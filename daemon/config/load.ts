@@ -2,14 +2,14 @@
 // (`models.gpt-4.1.deployments[0].provider: unknown provider "opnai" (did you mean "openai"?)`); a JSON
 // syntax error gives its line and column. Never a stack trace, and never a piece of the file's text in
 // a message (an inline key could be next to the mistake).
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z, type core } from 'zod';
 import { ConfigSchema, configJsonSchema, type ProviderConfig, type ShepherdConfig } from '../../shared/config';
 import { isRecord } from '../../shared/is-record';
 import { closest } from '../../shared/closest';
 import { formatIssuePath } from '../../shared/issue-path';
+import { writeFileAtomic } from '../atomic-file';
 import { checkJsonSyntax, lineColumn } from './json-syntax';
 import { presetConfig } from './presets';
 
@@ -124,13 +124,7 @@ async function writeSchemaFile(file: string): Promise<void> {
   const current = await readFile(file, 'utf8').catch(() => undefined);
   if (current === text) return;
   // Written aside and renamed, so an editor never reads half a schema.
-  const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await writeFile(tmp, text, { mode: 0o600 });
-    await rename(tmp, file);
-  } finally {
-    await rm(tmp, { force: true });
-  }
+  await writeFileAtomic(file, text);
 }
 
 /** The provider's key: inline, else from the named environment variable (empty counts as unset). */

@@ -18,6 +18,23 @@ const STATUS_FOR_TYPE: Record<string, number> = {
   overloaded_error: 529,
 };
 
+/** HTTP status -> the error type Anthropic answers with, for the statuses it documents. */
+const TYPE_FOR_STATUS: Record<number, string> = {
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  403: 'permission_error',
+  404: 'not_found_error',
+  413: 'request_too_large',
+  429: 'rate_limit_error',
+  500: 'api_error',
+  529: 'overloaded_error',
+};
+
+/** The Anthropic error type for an error answered with `status` (what the sandbox and /v1/messages send). */
+export function anthropicErrorType(status: number): string {
+  return TYPE_FOR_STATUS[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error');
+}
+
 export function anthropicFailure(
   status: number,
   headers: Record<string, string | string[] | undefined>,

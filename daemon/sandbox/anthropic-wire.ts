@@ -1,6 +1,7 @@
 // The sandbox's Anthropic Messages wire shapes: which request fields it checks (max_tokens is required,
 // as upstream), the message it answers with, its SSE events and its error body. Pure.
 import { isRecord } from '../../shared/is-record';
+import { anthropicErrorType } from '../providers/anthropic-errors';
 import { planReply, type PlannedReply, argumentPieces } from './text';
 import { RequestError, type Frames } from './wire';
 
@@ -156,20 +157,8 @@ export function messageFrames(meta: AnthropicMeta, chat: AnthropicChat): Frames 
   return { head, content, tail };
 }
 
-const ERROR_TYPES: Record<number, string> = {
-  400: 'invalid_request_error',
-  401: 'authentication_error',
-  403: 'permission_error',
-  404: 'not_found_error',
-  413: 'request_too_large',
-  429: 'rate_limit_error',
-  500: 'api_error',
-  529: 'overloaded_error',
-};
-
 export function anthropicErrorJson(status: number, message: string): string {
-  const type = ERROR_TYPES[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error');
-  return JSON.stringify({ type: 'error', error: { type, message } });
+  return JSON.stringify({ type: 'error', error: { type: anthropicErrorType(status), message } });
 }
 
 export function anthropicModelList(ids: string[]): string {

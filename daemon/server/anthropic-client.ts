@@ -1,6 +1,7 @@
 // The Anthropic client format for POST /v1/messages: OpenAI completions and chunks from any provider
 // become Anthropic messages and Messages SSE events, and errors take Anthropic's shape.
 import { isRecord } from '../../shared/is-record';
+import { anthropicErrorType } from '../providers/anthropic-errors';
 import type { ClientFormat, ClientStreamEncoder } from './client-format';
 import type { HttpError } from './errors';
 
@@ -74,19 +75,11 @@ function wholeBody(openaiJson: string): string {
   });
 }
 
-const ERROR_TYPES: Record<number, string> = {
-  400: 'invalid_request_error',
-  401: 'authentication_error',
-  403: 'permission_error',
-  404: 'not_found_error',
-  413: 'request_too_large',
-  429: 'rate_limit_error',
-  529: 'overloaded_error',
-};
-
 function errorType(status: number, type: string, code: string | null): string {
   if (code === 'overloaded_error') return 'overloaded_error';
-  return ERROR_TYPES[status] ?? (status >= 500 ? (type === 'timeout' || status === 504 ? 'timeout_error' : 'api_error') : 'invalid_request_error');
+  // A timeout (a deadline, a silent upstream) has a type of its own in Anthropic's vocabulary.
+  if (status >= 500 && status !== 529 && (type === 'timeout' || status === 504)) return 'timeout_error';
+  return anthropicErrorType(status);
 }
 
 export function anthropicErrorJson(message: string, type: string): string {

@@ -60,16 +60,17 @@ export async function routeChat(ctx: RouteContext, body: ChatBody, client: Clien
   res.on('close', onClose);
   // The whole request, attempts, retries and waits included, ends at upstream.totalMs.
   const totalMs = state.config.upstream.totalMs;
+  const deadlineAt = receivedAt + totalMs;
   const deadline = setTimeout(
     () => controller.abort(new DeadlineAbort(`the request took longer than upstream.totalMs (${totalMs} ms)`)),
-    Math.max(0, receivedAt + totalMs - performance.now()),
+    Math.max(0, deadlineAt - performance.now()),
   );
   const replan = (): Plan | undefined => {
     const again = planRoute(planContext(deps, deps.current()), plan.group.name, body);
     return again.ok ? (skip?.size ? withoutSkipped(again.plan, skip) : again.plan) : undefined;
   };
   try {
-    await relayChat(deps, ctx.req, res, { ...request, plan, client, replan }, controller.signal);
+    await relayChat(deps, ctx.req, res, { ...request, plan, client, deadlineAt, replan }, controller.signal);
   } finally {
     clearTimeout(deadline);
     res.off('close', onClose);

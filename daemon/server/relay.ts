@@ -24,6 +24,8 @@ export interface RequestInfo {
   client: ClientFormat;
   /** Which local API key the client presented (a label, never the key), when keys are in use. */
   clientKeyId?: string;
+  /** performance.now() by which the whole request must be done (upstream.totalMs after it arrived). */
+  deadlineAt: number;
   /** A fresh plan for another pass (current health), or undefined when none can be made. */
   replan(): Plan | undefined;
 }
@@ -41,8 +43,7 @@ export async function relayChat(
   /** Aborted when the client goes away, at shutdown, or at the deadline (the caller's DeadlineAbort). */
   signal: AbortSignal,
 ): Promise<void> {
-  const deadlineMs = deps.current().config.upstream.totalMs;
-  const remaining = () => info.receivedAt + deadlineMs - performance.now();
+  const remaining = () => info.deadlineAt - performance.now();
   const retry = info.plan.group.retry;
   const failures: Failed[] = [];
   let attempts = 0;

@@ -1,8 +1,8 @@
 // The alerts already fired, in <dataDir>/budget-alerts.json, so a restart does not send them again.
 // Loaded once at start-up; every change is written aside and renamed (a crash leaves the old file or
 // the new one, never half of one), one write at a time, the latest state last.
-import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../atomic-file';
 import { join } from 'node:path';
 import type { FiredSet } from './budgets';
 
@@ -31,13 +31,10 @@ export async function openFiredStore(dataDir: string, warn: (message: string) =>
     writing = writing.then(async () => {
       if (!dirty) return; // a later change's write already covered this one
       dirty = false;
-      const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
       try {
-        await writeFile(tmp, `${JSON.stringify({ fired: [...ids] })}\n`, { mode: 0o600 });
-        await rename(tmp, file);
+        await writeFileAtomic(file, `${JSON.stringify({ fired: [...ids] })}\n`);
       } catch (err) {
         warn(`${file}: could not save the alerts sent (${err instanceof Error ? err.message : String(err)})`);
-        await rm(tmp, { force: true }).catch(() => undefined);
       }
     });
   };

@@ -205,6 +205,17 @@ try {
       }
     }
   };
+  // Opens a workspace file and selects all of it, for the selection commands.
+  const selectAllOf = async (name) => {
+    await palette('Go to File');
+    await page.keyboard.type(name);
+    await page.locator('.quick-input-list .monaco-list-row').filter({ hasText: name }).first().waitFor();
+    await page.keyboard.press('Enter');
+    const editor = page.locator('.editor-instance .monaco-editor').first();
+    await editor.waitFor();
+    await editor.click();
+    await page.keyboard.press('Control+A');
+  };
   const health = page.locator('.statusbar [aria-label^="Shepherd: "]');
   const spend = page.locator('.statusbar [aria-label^="Shepherd spend this month"]');
 
@@ -235,14 +246,7 @@ try {
   });
 
   await check('streams an Explain Selection answer into a side editor, with model, deployment and cost', async () => {
-    await palette('Go to File');
-    await page.keyboard.type('fib.ts');
-    await page.locator('.quick-input-list .monaco-list-row').filter({ hasText: 'fib.ts' }).first().waitFor();
-    await page.keyboard.press('Enter');
-    const editor = page.locator('.editor-instance .monaco-editor').first();
-    await editor.waitFor();
-    await editor.click();
-    await page.keyboard.press('Control+A');
+    await selectAllOf('fib.ts');
     await palette('Shepherd: Explain Selection');
     const answer = page.locator('.editor-instance .monaco-editor .view-lines').filter({ hasText: 'Served by' });
     await answer.first().waitFor({ timeout: 45_000 });
@@ -339,14 +343,7 @@ try {
       if (!/\$1\.00 in \/ \$2\.00 out per 1M tokens/.test(pickText)) throw new Error(`model pick without its price: ${pickText}`);
       await page.keyboard.type('coder');
       await page.keyboard.press('Enter');
-      await palette('Go to File');
-      await page.keyboard.type('fib.ts');
-      await page.locator('.quick-input-list .monaco-list-row').filter({ hasText: 'fib.ts' }).first().waitFor();
-      await page.keyboard.press('Enter');
-      const editor = page.locator('.editor-instance .monaco-editor').first();
-      await editor.waitFor();
-      await editor.click();
-      await page.keyboard.press('Control+A');
+      await selectAllOf('fib.ts');
       await palette('Shepherd: Refactor Selection');
       await page.locator('.quick-input-widget').filter({ hasText: 'How should it change' }).waitFor({ timeout: 10_000 });
       await page.keyboard.type('make it recursive');
