@@ -3,6 +3,7 @@
 // requests; circuit states, in-flight counts and budget ratios are read from the daemon at scrape time.
 // Labels are only names from the config (group, deployment, provider, budget) and HTTP statuses:
 // never the requested model name, a prompt or a request id, so the number of series stays bounded.
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { BudgetStatus } from '../../shared/budget-status';
 import type { LedgerEntry } from '../../shared/ledger';
@@ -35,6 +36,9 @@ export class Metrics {
   private readonly tokens: Counter<'group' | 'deployment' | 'direction'>;
   private readonly cost: Counter<'group' | 'deployment' | 'provider'>;
   private readonly estimated: Counter<'group'>;
+  // Event-loop delay since the last scrape: a stalled loop delays every request in flight, so it is
+  // the daemon's own health signal. 10 ms resolution is what the histogram needs to see a 20 ms stall.
+  private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -127,6 +131,33 @@ export class Metrics {
         for (const b of sources.budgets()) spent.set({ budget: b.name }, b.spentUsd);
       },
     });
+    this.loopDelay.enable();
+    const loop: Gauge<string> = new Gauge({
+      name: 'shepherd_event_loop_delay_seconds',
+      help: 'Event-loop delay since the previous scrape: quantile="max", "0.99" or "0.5"',
+      labelNames: ['quantile'],
+      registers,
+      collect: () => {
+        const h = this.loopDelay;
+        // The histogram reads in nanoseconds and is empty (NaN / huge min) until the first tick.
+        const seconds = (ns: number) => (Number.isFinite(ns) && h.count > 0 ? ns / 1e9 : 0);
+        loop.set({ quantile: 'max' }, seconds(h.max));
+        loop.set({ quantile: '0.99' }, seconds(h.percentile(99)));
+        loop.set({ quantile: '0.5' }, seconds(h.percentile(50)));
+        h.reset();
+      },
+    });
+    const rss: Gauge<string> = new Gauge({
+      name: 'shepherd_resident_memory_bytes',
+      help: 'Resident set size of the daemon process',
+      registers,
+      collect: () => rss.set(process.memoryUsage.rss()),
+    });
+  }
+
+  /** Stops the event-loop monitor (its timer would otherwise outlive a daemon stopped in-process). */
+  close(): void {
+    this.loopDelay.disable();
   }
 
   /** Records one finished request (its ledger line). */

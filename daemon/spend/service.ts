@@ -63,6 +63,7 @@ export async function openSpend(options: SpendServiceOptions): Promise<SpendServ
     configure,
     async stop() {
       unsubscribe?.();
+      metrics.close();
       await webhooks.close();
       await fired.flush();
     },

@@ -34,7 +34,13 @@ describe('metrics', () => {
   let deployments: DeploymentGaugeSource[] = [];
   let budgets: BudgetStatus[] = [];
   let inflight = 0;
-  const make = () => new Metrics({ deployments: () => deployments, inflight: () => inflight, budgets: () => budgets });
+  const made: Metrics[] = [];
+  const make = () => {
+    const m = new Metrics({ deployments: () => deployments, inflight: () => inflight, budgets: () => budgets });
+    made.push(m);
+    return m;
+  };
+  afterEach(() => made.splice(0).forEach((m) => m.close()));
 
   it('exposes requests, durations, tokens and cost in valid text format with bounded labels', async () => {
     const m = make();
@@ -68,7 +74,7 @@ describe('metrics', () => {
     // Bounded cardinality: no request ids and no client-chosen model names in any label.
     for (const family of f.values()) {
       for (const s of family.samples) {
-        assert.deepEqual(Object.keys(s.labels).filter((l) => !['group', 'deployment', 'provider', 'status', 'stream', 'direction', 'le', 'state', 'budget'].includes(l)), []);
+        assert.deepEqual(Object.keys(s.labels).filter((l) => !['group', 'deployment', 'provider', 'status', 'stream', 'direction', 'le', 'state', 'budget', 'quantile'].includes(l)), []);
         assert.ok(!Object.values(s.labels).some((v) => v.startsWith('shep-') || v.includes('typo')), JSON.stringify(s));
       }
     }
@@ -113,5 +119,21 @@ describe('metrics', () => {
     assert.throws(() => parsePrometheusText('# TYPE x counter\nx{a="1"} 1\nx{a="1"} 2\n'), /duplicate/);
     assert.throws(() => parsePrometheusText('# TYPE h histogram\nh_bucket{le="1"} 2\nh_bucket{le="+Inf"} 1\nh_sum 1\nh_count 1\n'), /cumulative/);
     assert.throws(() => parsePrometheusText('# TYPE x gauge\nx one\n'), /bad value/);
+  });
+
+  it('reports an event-loop stall since the previous scrape, and the resident memory', async () => {
+    const m = make();
+    await new Promise((r) => setTimeout(r, 30)); // let the monitor tick
+    const until = Date.now() + 60;
+    while (Date.now() < until); // a 60 ms stall, on purpose
+    await new Promise((r) => setTimeout(r, 30));
+    const first = parsePrometheusText((await m.exposition()).text);
+    const max = sampleValue(first, 'shepherd_event_loop_delay_seconds', { quantile: 'max' }) ?? 0;
+    assert.ok(max >= 0.04, `a 60 ms stall reads as ${max} s`);
+    assert.ok((sampleValue(first, 'shepherd_resident_memory_bytes', {}) ?? 0) > 10_000_000);
+    // The scrape resets the window: the next one, with no stall, sees far less.
+    await new Promise((r) => setTimeout(r, 50));
+    const second = parsePrometheusText((await m.exposition()).text);
+    assert.ok((sampleValue(second, 'shepherd_event_loop_delay_seconds', { quantile: 'max' }) ?? 1) < max);
   });
 });
