@@ -188,7 +188,7 @@ export class HealthBoard implements HealthView {
     if (!admission.ok) return admission;
     const charged = e.limiter.take(now, tokens);
     e.inflight++;
-    return { ...admission, charged };
+    return { ok: true, trial: admission.trial, charged };
   }
 
   /** The attempt answered (first byte arrived and the answer completed). */

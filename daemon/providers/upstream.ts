@@ -2,6 +2,7 @@
 // upstream origin (and connect timeout), reused across requests and config reloads.
 import { Pool, errors as undiciErrors } from 'undici';
 import type { Dispatcher } from 'undici';
+import type { CancelSignal } from '../cancel';
 import type { UpstreamFailure, UpstreamHttpRequest, UpstreamTarget } from './types';
 
 export interface UpstreamTimeouts {
@@ -31,7 +32,7 @@ export class Upstreams {
     target: UpstreamTarget,
     req: UpstreamHttpRequest,
     timeouts: UpstreamTimeouts,
-    signal: AbortSignal,
+    signal: CancelSignal,
   ): Promise<UpstreamResponse> {
     const base = new URL(target.provider.baseUrl);
     const pool = this.pool(base.origin, timeouts.connectMs);
@@ -86,7 +87,7 @@ export function joinPath(base: URL, path: string): string {
 }
 
 /** Maps undici and socket errors to a failure verdict; all of these are worth another deployment. */
-export function toUpstreamError(err: unknown, signal?: AbortSignal): UpstreamError {
+export function toUpstreamError(err: unknown, signal?: { readonly aborted: boolean }): UpstreamError {
   if (err instanceof UpstreamError) return err;
   if (signal?.aborted) {
     return new UpstreamError({ kind: 'reset', status: 499, retryable: false, message: 'request cancelled', type: 'cancelled' });

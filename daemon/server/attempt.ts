@@ -4,6 +4,7 @@
 // may try elsewhere; after the first byte, a stream can only end with an error event.
 import type { ServerResponse } from 'node:http';
 import { createParser } from 'eventsource-parser';
+import type { Cancel } from '../cancel';
 import { adapterFor } from '../providers';
 import type { ProviderAdapter, UpstreamFailure, Usage } from '../providers/types';
 import { toUpstreamError, type UpstreamResponse, type UpstreamTimeouts } from '../providers/upstream';
@@ -31,7 +32,7 @@ export interface AttemptInput {
   trial: boolean;
   /** Tokens charged to the deployment's tpm bucket for this attempt (0 without a tpm limit). */
   charged: number;
-  signal: AbortSignal;
+  signal: Cancel;
   /** Upstream statuses the deployment's group treats as retryable, when configured. */
   retryableStatuses: readonly number[] | undefined;
 }
@@ -69,12 +70,15 @@ export async function attempt(input: AttemptInput): Promise<AttemptResult> {
     const tokens = input.charged > 0 && usage ? { charged: input.charged, actual: usage.promptTokens + usage.completionTokens } : undefined;
     deps.health.success(deployment.id, trial, ttfbMs, tokens);
   };
-  const ctx: Relay = { ...input, adapter, upstream, fail, succeed };
+  // The input is kept as one field rather than spread into a new object: V8 builds an object that is
+  // spread and then extended slowly (microseconds), and this runs for every request.
+  const ctx: Relay = { input, adapter, upstream, fail, succeed };
   return info.body.stream === true ? relayStream(ctx) : relayWhole(ctx);
 }
 
 /** An attempt whose upstream answered 2xx: everything needed to relay its body. */
-interface Relay extends AttemptInput {
+interface Relay {
+  input: AttemptInput;
   adapter: ProviderAdapter;
   upstream: UpstreamResponse;
   /** Reports the failure to health (once) and returns it, redacted and with the group's verdict. */
@@ -83,7 +87,8 @@ interface Relay extends AttemptInput {
 }
 
 async function relayWhole(ctx: Relay): Promise<AttemptResult> {
-  const { deps, res, info, planned, adapter, upstream, attemptNo, signal, fail, succeed } = ctx;
+  const { adapter, upstream, fail, succeed } = ctx;
+  const { deps, res, info, planned, attemptNo, signal } = ctx.input;
   let parsed: { body: string; usage: Usage | undefined };
   try {
     parsed = adapter.parseChatResponse(await upstream.body.text());
@@ -98,13 +103,17 @@ async function relayWhole(ctx: Relay): Promise<AttemptResult> {
   const counted = usageOrEstimate(info.body, parsed.usage, () => completionText(parsed.body));
   await record(deps, entryFor(info, planned.group, planned.deployment, attemptNo, 200, counted, now, now));
   const body = info.client.wholeBody(parsed.body);
-  res.writeHead(200, { ...shepherdHeaders(info, planned, attemptNo), 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  const headers = shepherdHeaders(info, planned, attemptNo);
+  headers['content-type'] = 'application/json';
+  headers['content-length'] = String(Buffer.byteLength(body));
+  res.writeHead(200, headers);
   res.end(body);
   return { kind: 'answered' };
 }
 
 async function relayStream(ctx: Relay): Promise<AttemptResult> {
-  const { deps, res, info, planned, adapter, upstream, attemptNo, signal, fail, succeed } = ctx;
+  const { adapter, upstream, fail, succeed } = ctx;
+  const { deps, res, info, planned, attemptNo, signal } = ctx.input;
   const translator = adapter.streamTranslator({ clientWantsUsage: info.body.stream_options?.include_usage === true });
   const encoder = info.client.streamEncoder();
   // What the client was sent (OpenAI frames), kept only to count tokens if the upstream reports none.
@@ -118,12 +127,11 @@ async function relayStream(ctx: Relay): Promise<AttemptResult> {
   let firstByteAt: number | undefined;
   const startClientStream = () => {
     firstByteAt = performance.now();
-    res.writeHead(200, {
-      ...shepherdHeaders(info, planned, attemptNo),
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
-      connection: 'keep-alive',
-    });
+    const headers = shepherdHeaders(info, planned, attemptNo);
+    headers['content-type'] = 'text/event-stream; charset=utf-8';
+    headers['cache-control'] = 'no-cache';
+    headers.connection = 'keep-alive';
+    res.writeHead(200, headers);
     // No flushHeaders(): the headers leave with the first frame, in one packet rather than two.
   };
 
@@ -173,7 +181,7 @@ async function endStreamWithError(
   firstByteAt: number,
   raw: UpstreamFailure,
 ): Promise<AttemptResult> {
-  const { deps, res, info, planned, attemptNo, signal } = ctx;
+  const { deps, res, info, planned, attemptNo, signal } = ctx.input;
   const { failure } = ctx.fail(raw);
   const now = performance.now();
   const status = signal.aborted ? abortFailure(signal).status : failure.status;
@@ -198,8 +206,11 @@ export function shepherdHeaders(info: RequestInfo, planned: PlannedAttempt, atte
 
 /** Header values must be printable ASCII on one line. */
 export function headerSafe(text: string): string {
-  return text.replace(/[^\x20-\x7e]/g, '?').slice(0, 200);
+  const clipped = text.length > 200 ? text.slice(0, 200) : text;
+  return UNSAFE_HEADER_CHAR.test(clipped) ? clipped.replace(UNSAFE_HEADER_CHARS, '?') : clipped;
 }
+const UNSAFE_HEADER_CHAR = /[^\x20-\x7e]/;
+const UNSAFE_HEADER_CHARS = /[^\x20-\x7e]/g;
 
 function timeoutsFor(deps: GatewayDeps, deployment: Deployment, info: RequestInfo): UpstreamTimeouts {
   const d = deps.current().config.upstream;

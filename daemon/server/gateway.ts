@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import type { ShepherdConfig } from '../../shared/config';
 import type { LedgerEntry } from '../../shared/ledger';
+import type { Cancel } from '../cancel';
 import type { EventBus } from '../events';
 import type { HealthBoard } from '../health/board';
 import type { Logger } from '../log';
@@ -58,7 +59,7 @@ export interface Gateway {
 }
 
 export function createGateway(deps: GatewayDeps): Gateway {
-  const active = new Set<AbortController>();
+  const active = new Set<Cancel>();
   const sockets = new Set<Socket>();
   let idleWaiters: (() => void)[] = [];
 
@@ -111,7 +112,7 @@ async function handle(
   deps: GatewayDeps,
   req: IncomingMessage,
   res: ServerResponse,
-  active: Set<AbortController>,
+  active: Set<Cancel>,
 ): Promise<void> {
   const state = deps.current();
   const url = new URL(req.url ?? '/', 'http://shepherd.local');
@@ -132,9 +133,9 @@ async function handle(
     const clientKeyId = checkApiKey(req, state.clientKeys);
     if (!route) throw new HttpError(404, `no route for ${req.method} ${path}`, 'not_found_error', 'unknown_route');
     requireMethod(req, route.method);
-    const track = (controller: AbortController) => {
-      active.add(controller);
-      return () => active.delete(controller);
+    const track = (cancel: Cancel) => {
+      active.add(cancel);
+      return () => active.delete(cancel);
     };
     await route.handle({ deps, state, req, res, url, clientKeyId, track });
   } catch (err) {

@@ -27,7 +27,7 @@ export function entryFor(
   firstTokenAt: number | undefined,
 ): LedgerEntry {
   const usage = counted?.usage;
-  return {
+  const entry: LedgerEntry = {
     id: request.id,
     time: new Date().toISOString(),
     requestedModel: request.body.model,
@@ -41,15 +41,19 @@ export function entryFor(
     stream: request.body.stream === true,
     promptTokens: usage?.promptTokens ?? 0,
     completionTokens: usage?.completionTokens ?? 0,
-    ...(usage?.cachedTokens ? { cachedTokens: usage.cachedTokens } : {}),
-    ...(usage?.reasoningTokens ? { reasoningTokens: usage.reasoningTokens } : {}),
     usageSource: counted ? (counted.estimated ? 'estimated' : 'upstream') : 'none',
     costUsd: usage && deployment ? costUsd(usage, deployment.price) : 0,
     latencyMs: round1(endedAt - request.receivedAt),
-    ...(firstTokenAt !== undefined ? { ttftMs: round1(firstTokenAt - request.receivedAt) } : {}),
-    ...(deployment?.sandbox ? { sandbox: true } : {}),
-    ...(request.clientKeyId ? { key: request.clientKeyId } : {}),
   };
+  // Optional fields are assigned rather than spread in: this runs for every request, and V8 builds
+  // objects from conditional spreads far more slowly. JSON key order differs from before; nothing
+  // reads the ledger by position.
+  if (usage?.cachedTokens) entry.cachedTokens = usage.cachedTokens;
+  if (usage?.reasoningTokens) entry.reasoningTokens = usage.reasoningTokens;
+  if (firstTokenAt !== undefined) entry.ttftMs = round1(firstTokenAt - request.receivedAt);
+  if (deployment?.sandbox) entry.sandbox = true;
+  if (request.clientKeyId) entry.key = request.clientKeyId;
+  return entry;
 }
 
 /** A request refused before any attempt (unknown model, no usable deployment, budget) is still a ledger line. */

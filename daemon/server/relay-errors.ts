@@ -8,7 +8,7 @@ export class ShutdownAbort extends Error {}
 export class DeadlineAbort extends Error {}
 
 /** The failure an aborted attempt ends with: shutdown 503, deadline 504, client gone 499. */
-export function abortFailure(signal: AbortSignal): UpstreamFailure {
+export function abortFailure(signal: { readonly reason: unknown }): UpstreamFailure {
   if (signal.reason instanceof ShutdownAbort) {
     return { kind: 'reset', status: 503, retryable: false, message: 'Shepherd is shutting down', type: 'api_error', code: 'shutting_down' };
   }

@@ -4,6 +4,7 @@
 // backoff with full jitter, or the upstream's Retry-After) and makes another pass with a fresh plan,
 // up to retry.rounds times. Everything is bounded by the request's deadline (upstream.totalMs).
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Cancel } from '../cancel';
 import type { ChatBody, UpstreamFailure } from '../providers/types';
 import { backoff } from '../routing/backoff';
 import type { Deployment } from '../routing/catalog';
@@ -41,7 +42,7 @@ export async function relayChat(
   res: ServerResponse,
   info: RequestInfo,
   /** Aborted when the client goes away, at shutdown, or at the deadline (the caller's DeadlineAbort). */
-  signal: AbortSignal,
+  signal: Cancel,
 ): Promise<void> {
   const remaining = () => info.deadlineAt - performance.now();
   const retry = info.plan.group.retry;
@@ -60,7 +61,7 @@ export async function relayChat(
         const result = await attempt({
           deps,
           res,
-          info: { ...info, plan },
+          info: plan === info.plan ? info : { ...info, plan },
           planned,
           attemptNo: attempts,
           trial: admission.trial,
@@ -100,7 +101,7 @@ function logFailure(deps: GatewayDeps, request: string, deployment: Deployment, 
 }
 
 /** Resolves true after `ms`, or false at once when the request is aborted meanwhile. */
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+function sleep(ms: number, signal: Cancel): Promise<boolean> {
   if (signal.aborted) return Promise.resolve(false);
   return new Promise((resolve) => {
     const onAbort = () => {
@@ -108,10 +109,10 @@ function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
       resolve(false);
     };
     const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
+      signal.off('abort', onAbort);
       resolve(true);
     }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
+    signal.once('abort', onAbort);
   });
 }
 
@@ -122,7 +123,7 @@ async function finish(
   info: RequestInfo,
   failures: Failed[],
   attempts: number,
-  signal: AbortSignal,
+  signal: Cancel,
 ): Promise<void> {
   const last = failures[failures.length - 1];
   const error = clientError(info, failures, signal);
@@ -150,7 +151,7 @@ async function finish(
 }
 
 /** What the client hears when no deployment answered. */
-function clientError(info: RequestInfo, failures: Failed[], signal: AbortSignal): HttpError {
+function clientError(info: RequestInfo, failures: Failed[], signal: Cancel): HttpError {
   if (signal.aborted) {
     const f = abortFailure(signal);
     const tried = failures.length ? `; tried ${describeAll(failures)}` : '';

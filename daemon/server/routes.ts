@@ -1,5 +1,6 @@
 // Every HTTP route the daemon serves, in one table. A feature adds its routes by adding lines here
 // that point at its own module; gateway.ts does the guards, method checks and error handling.
+import type { Cancel } from '../cancel';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { explainPlan, listIncidents } from './admin';
 import { anthropicClient } from './anthropic-client';
@@ -22,7 +23,7 @@ export interface RouteContext {
   /** Label of the local API key presented, when keys are in use. */
   clientKeyId: string | undefined;
   /** Registers a long-running request so shutdown can wait for it or cancel it; call the result when done. */
-  track(controller: AbortController): () => void;
+  track(cancel: Cancel): () => void;
 }
 
 export interface Route {
