@@ -32,6 +32,14 @@ const extension = {
   define: { ...define, 'process.env.WS_NO_BUFFER_UTIL': '"1"', 'process.env.WS_NO_UTF_8_VALIDATE': '"1"' },
 };
 
+// The tokenizer for the language model provider's token counts: loaded by the extension on first use.
+const tokenizer = {
+  ...daemon,
+  entryPoints: ['extension/tokenizer.ts'],
+  outfile: 'dist/tokenizer.js',
+  sourcemap: false,
+};
+
 const webview = {
   entryPoints: ['extension/webview/main.ts'],
   outfile: 'dist/webview.js',
@@ -52,8 +60,8 @@ function writeSchema() {
 }
 
 if (watch) {
-  for (const options of [daemon, extension, webview]) await (await context(options)).watch();
+  for (const options of [daemon, extension, webview, tokenizer]) await (await context(options)).watch();
 } else {
-  await Promise.all([build(daemon), build(extension), build(webview)]);
+  await Promise.all([build(daemon), build(extension), build(webview), build(tokenizer)]);
   writeSchema();
 }

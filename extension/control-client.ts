@@ -13,6 +13,7 @@ import {
   type DaemonState,
   type ServerMessage,
 } from '../shared/protocol';
+import type { LmDelta, LmRequestBody } from '../shared/lm-protocol';
 import { backoffMs } from './backoff';
 
 export interface ClientEvents {
@@ -38,6 +39,10 @@ export interface ChatHandlers {
   onDelta(text: string): void;
 }
 
+export interface LmHandlers {
+  onDelta(delta: LmDelta): void;
+}
+
 export class ControlClient {
   private ws: WebSocket | undefined;
   private attempt = 0;
@@ -45,7 +50,7 @@ export class ControlClient {
   private running = false;
   private authed = false;
   private readonly pending = new Map<string, (m: Result) => void>();
-  private readonly chats = new Map<string, { handlers: ChatHandlers; resolve: (d: ChatDone) => void; reject: (e: ChatError) => void }>();
+  private readonly chats = new Map<string, { handlers: Partial<ChatHandlers>; lm?: LmHandlers; resolve: (d: ChatDone) => void; reject: (e: ChatError) => void }>();
 
   constructor(private readonly options: ControlClientOptions) {}
 
@@ -108,6 +113,30 @@ export class ControlClient {
     });
   }
 
+  /**
+   * Streams a language model request through the daemon (see shared/lm-protocol.ts); `client` names
+   * the calling extension for the ledger. Aborting the signal cancels the upstream request.
+   */
+  lm(body: LmRequestBody, client: string | undefined, handlers: LmHandlers, signal?: AbortSignal): Promise<ChatDone> {
+    const id = randomUUID();
+    return new Promise<ChatDone>((resolve, reject) => {
+      if (signal?.aborted) return reject(new ChatError('cancelled', true));
+      const message: ClientMessage = { type: 'lm.start', id, body, ...(client ? { client } : {}) };
+      const frame = JSON.stringify(message);
+      // The daemon drops a connection that sends a larger frame: refuse here, with a reason.
+      if (Buffer.byteLength(frame) > MAX_FRAME_BYTES) {
+        return reject(new ChatError(`the request is ${Math.ceil(Buffer.byteLength(frame) / 1048576)} MB; Shepherd takes at most ${MAX_FRAME_BYTES / 1048576} MB from VS Code`, false, 413));
+      }
+      this.chats.set(id, { handlers: {}, lm: handlers, resolve, reject });
+      if (!this.authed || !this.ws) {
+        this.chats.delete(id);
+        return reject(new ChatError('not connected to the Shepherd daemon', false));
+      }
+      this.ws.send(frame);
+      signal?.addEventListener('abort', () => this.send({ type: 'chat.cancel', id }), { once: true });
+    });
+  }
+
   private async connect(): Promise<void> {
     if (!this.running) return;
     let daemon: DaemonState | undefined;
@@ -162,14 +191,17 @@ export class ControlClient {
         this.pending.delete(message.id);
         break;
       case 'chat.delta':
-        this.chats.get(message.id)?.handlers.onDelta(message.text);
+        this.chats.get(message.id)?.handlers.onDelta?.(message.text);
+        break;
+      case 'lm.delta':
+        this.chats.get(message.id)?.lm?.onDelta(message.delta);
         break;
       case 'chat.done':
         this.chats.get(message.id)?.resolve(message);
         this.chats.delete(message.id);
         break;
       case 'chat.error':
-        this.chats.get(message.id)?.reject(new ChatError(message.message, message.cancelled));
+        this.chats.get(message.id)?.reject(new ChatError(message.message, message.cancelled, message.status, message.code ?? undefined));
         this.chats.delete(message.id);
         break;
       case 'error':
@@ -201,6 +233,9 @@ export class ChatError extends Error {
   constructor(
     message: string,
     readonly cancelled: boolean,
+    /** The HTTP status the daemon's port answered with, when the request got that far. */
+    readonly status?: number,
+    readonly code?: string,
   ) {
     super(message);
   }

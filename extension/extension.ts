@@ -4,6 +4,7 @@
 import * as vscode from 'vscode';
 import { AnswerDocuments, ANSWER_SCHEME } from './ui/answers';
 import { registerCommands } from './ui/commands';
+import { LM_VENDOR, ShepherdChatProvider } from './ui/lm-provider';
 import { Shepherd } from './ui/shepherd';
 import { SpendPanel } from './ui/spend-panel';
 import { createStatusBar } from './ui/status-bar';
@@ -12,12 +13,15 @@ export function activate(context: vscode.ExtensionContext): void {
   const shepherd = new Shepherd(context);
   const answers = new AnswerDocuments();
   const spend = new SpendPanel(shepherd, context.extensionUri);
+  const models = new ShepherdChatProvider(shepherd, context.extensionPath);
   context.subscriptions.push(
     shepherd,
     answers,
     spend,
     vscode.workspace.registerTextDocumentContentProvider(ANSWER_SCHEME, answers),
     createStatusBar(shepherd),
+    models,
+    vscode.lm.registerLanguageModelChatProvider(LM_VENDOR, models),
     ...registerCommands({ shepherd, context, answers, spend }),
   );
   if (shepherd.settings.autoStart) {

@@ -48,7 +48,7 @@ export function spendPage(o: PageOptions): string {
 <section aria-labelledby="recent-title">
   <h2 id="recent-title">Recent requests</h2>
   <table id="recent" tabindex="0"><caption class="sr-only">The latest requests, newest first</caption>
-    <thead><tr><th scope="col">Time (UTC)</th><th scope="col">Model</th><th scope="col">Deployment</th><th scope="col">Tokens</th><th scope="col">Cost</th><th scope="col">Latency</th><th scope="col">Status</th></tr></thead>
+    <thead><tr><th scope="col">Time (UTC)</th><th scope="col">Model</th><th scope="col">Client</th><th scope="col">Deployment</th><th scope="col">Tokens</th><th scope="col">Cost</th><th scope="col">Latency</th><th scope="col">Status</th></tr></thead>
     <tbody></tbody></table>
 </section>
 <script nonce="${o.nonce}" src="${o.scriptUri}"></script>

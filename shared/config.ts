@@ -64,12 +64,35 @@ export const ProviderSchema = z
   .strict();
 export type ProviderConfig = z.infer<typeof ProviderSchema>;
 
+/**
+ * What the models behind a group can take and do. Optional: they describe the model to clients (the
+ * VS Code language-model provider shows them to the editor) and never change routing. A deployment may
+ * override the group's values; a group advertises only what every one of its deployments supports,
+ * since failover may land on any of them.
+ */
+export const CapabilitiesSchema = z
+  .object({
+    tools: z.boolean().optional().describe('Tool (function) calling'),
+    images: z.boolean().optional().describe('Image input'),
+  })
+  .strict();
+export type Capabilities = z.infer<typeof CapabilitiesSchema>;
+
+const ModelLimitsFields = {
+  contextWindow: positiveInt
+    .optional()
+    .describe("Most tokens one request may hold, prompt and answer together (the model's context window)"),
+  maxOutputTokens: positiveInt.optional().describe('Most tokens the model writes in one answer'),
+  capabilities: CapabilitiesSchema.optional().describe('What the model supports beyond text chat'),
+};
+
 export const DeploymentSchema = z
   .object({
     provider: z.string().min(1).describe('A key of `providers`'),
     model: z.string().min(1).describe('The model name the upstream expects'),
     region: z.string().min(1).optional().describe('Free-form region label, e.g. us-east'),
     price: PriceSchema.optional().describe("Overrides the group's price for this deployment"),
+    ...ModelLimitsFields,
     ...DeploymentRoutingFields,
   })
   .strict();
@@ -80,6 +103,7 @@ export const ModelGroupSchema = z
     aliases: z.array(z.string().min(1)).optional().describe('Other names clients may use for this group'),
     price: PriceSchema.optional(),
     deployments: z.array(DeploymentSchema).min(1, 'a model group needs at least one deployment'),
+    ...ModelLimitsFields,
     ...GroupRoutingFields,
   })
   .strict();

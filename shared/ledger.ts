@@ -27,5 +27,12 @@ export const LedgerEntrySchema = z.object({
   ttftMs: z.number().nonnegative().optional().describe('Time to first token (streaming) or to the full answer'),
   sandbox: z.boolean().optional().describe('Served by the built-in sandbox, not a real provider'),
   key: z.string().optional().describe('Label of the local API key the client used (never the key itself)'),
+  // A label, not a fact the totals depend on: a malformed one is dropped rather than making the whole
+  // line invalid (the ledger's fast replay check, which keeps fields it does not know, agrees).
+  client: z
+    .string()
+    .optional()
+    .catch(undefined)
+    .describe('Who asked, as the caller named itself in the x-shepherd-client header (e.g. the VS Code extension that used a Shepherd model)'),
 });
 export type LedgerEntry = z.infer<typeof LedgerEntrySchema>;

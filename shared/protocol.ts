@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { BudgetAlertSchema, BudgetStatusSchema } from './budget-status';
 import { LedgerEntrySchema } from './ledger';
+import { LmClientSchema, LmDeltaSchema, LmRequestBodySchema } from './lm-protocol';
 
 /** Bumped when a message changes incompatibly; a mismatch ends the connection with a clear error. */
 export const PROTOCOL_VERSION = 1;
@@ -50,6 +51,11 @@ export const GroupSnapshotSchema = z.object({
   down: z.boolean().optional(),
   /** USD per 1M tokens. */
   price: z.object({ input: z.number(), output: z.number() }).partial().nullable().optional(),
+  /** From the config, where set (see ModelGroupSchema): the smallest over the group's deployments. */
+  contextWindow: z.number().int().positive().optional(),
+  maxOutputTokens: z.number().int().positive().optional(),
+  /** True only when every deployment of the group supports it; absent when the config does not say. */
+  capabilities: z.object({ tools: z.boolean().optional(), images: z.boolean().optional() }).optional(),
 });
 export type GroupSnapshot = z.infer<typeof GroupSnapshotSchema>;
 
@@ -88,6 +94,8 @@ export const SnapshotSchema = z.object({
   spend: SpendSnapshotSchema,
   /** The latest finished requests, newest last. */
   recent: z.array(LedgerEntrySchema),
+  /** `auto` and each `auto:<profile>` a client may ask for, with the group each tier goes to. */
+  auto: z.array(z.object({ name: z.string(), tiers: z.record(z.string(), z.string()) })).optional(),
 });
 export type Snapshot = z.infer<typeof SnapshotSchema>;
 
@@ -128,6 +136,14 @@ export const ClientMessageSchema = z.discriminatedUnion('type', [
     maxTokens: z.number().int().positive().optional(),
   }),
   z.object({ type: z.literal('chat.cancel'), id: requestId }),
+  /** A request from VS Code's language model API; answered with lm.delta frames, then chat.done or chat.error. */
+  z.object({
+    type: z.literal('lm.start'),
+    id: requestId,
+    /** The extension that made the request, where VS Code says; recorded in the ledger line. */
+    client: LmClientSchema.optional(),
+    body: LmRequestBodySchema,
+  }),
   z.object({
     type: z.literal('key.set'),
     id: requestId,
@@ -172,8 +188,17 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('budget.alert'), alert: BudgetAlertSchema }),
   z.object({ type: z.literal('config.reloaded'), groups: z.array(z.string()), sandbox: z.boolean() }),
   z.object({ type: z.literal('chat.delta'), id: requestId, text: z.string() }),
+  z.object({ type: z.literal('lm.delta'), id: requestId, delta: LmDeltaSchema }),
   ChatDoneSchema,
-  z.object({ type: z.literal('chat.error'), id: requestId, message: z.string(), cancelled: z.boolean() }),
+  z.object({
+    type: z.literal('chat.error'),
+    id: requestId,
+    message: z.string(),
+    cancelled: z.boolean(),
+    /** The HTTP status and error code the daemon's port answered with, when it did (e.g. 402 budget_exceeded). */
+    status: z.number().int().optional(),
+    code: z.string().nullable().optional(),
+  }),
   /** The answer to key.set, budget.set, strategy.set and config.reload. */
   z.object({ type: z.literal('result'), id: requestId, ok: z.boolean(), message: z.string().optional() }),
   /** Why the daemon is about to close the connection (or refuses one message). */

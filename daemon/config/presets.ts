@@ -9,6 +9,10 @@
 // price is the least certain of these (it may have been published later than that model's GA date).
 // Users can and should correct prices in their own config.
 //
+// Context windows, output limits and capabilities are the providers' published model limits, from the
+// same knowledge and with the same caveat; they only describe the models to clients (VS Code's model
+// list), routing never reads them. DeepSeek's is the smaller of its own API (128K) and the relay's.
+//
 // No region labels: each of these endpoints is one global API, and a made-up label would only add
 // noise to deployment ids (provider/model@region). All keys are read from environment variables;
 // presets never hold a key.
@@ -33,6 +37,9 @@ export function presetConfig(): ShepherdConfigInput {
       'gpt-4.1': {
         aliases: ['gpt4', 'gpt-4'],
         price: { input: 2.0, cachedInput: 0.5, output: 8.0, checked: '2025-04-14' },
+        contextWindow: 1_047_576,
+        maxOutputTokens: 32_768,
+        capabilities: { tools: true, images: true },
         deployments: [
           { provider: 'openai', model: 'gpt-4.1' },
           { provider: 'openrouter', model: 'openai/gpt-4.1' },
@@ -44,6 +51,9 @@ export function presetConfig(): ShepherdConfigInput {
         fallbacks: ['gpt-4.1', 'gemini-2.5-flash'],
         // cachedInput is Anthropic's cache-read price; cache writes cost more and are not modelled here.
         price: { input: 3.0, cachedInput: 0.3, output: 15.0, checked: '2025-09-29' },
+        contextWindow: 200_000,
+        maxOutputTokens: 64_000,
+        capabilities: { tools: true, images: true },
         deployments: [
           { provider: 'anthropic', model: 'claude-sonnet-4-5' },
           { provider: 'openrouter', model: 'anthropic/claude-sonnet-4.5' },
@@ -52,6 +62,9 @@ export function presetConfig(): ShepherdConfigInput {
       'gemini-2.5-flash': {
         aliases: ['gemini-flash'],
         price: { input: 0.3, cachedInput: 0.03, output: 2.5, checked: '2025-06-17' },
+        contextWindow: 1_048_576,
+        maxOutputTokens: 65_536,
+        capabilities: { tools: true, images: true },
         deployments: [
           { provider: 'gemini', model: 'gemini-2.5-flash' },
           { provider: 'openrouter', model: 'google/gemini-2.5-flash' },
@@ -61,6 +74,9 @@ export function presetConfig(): ShepherdConfigInput {
         aliases: ['deepseek-v3', 'deepseek'],
         // DeepSeek's cache-hit / cache-miss input prices and output price from the V3.2-Exp price cut.
         price: { input: 0.28, cachedInput: 0.028, output: 0.42, checked: '2025-09-29' },
+        contextWindow: 128_000,
+        maxOutputTokens: 8_192,
+        capabilities: { tools: true, images: false },
         deployments: [
           { provider: 'deepseek', model: 'deepseek-chat' },
           { provider: 'openrouter', model: 'deepseek/deepseek-v3.2-exp' },

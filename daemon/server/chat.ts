@@ -7,6 +7,7 @@ import type { ChatBody } from '../providers/types';
 import { planRoute, type Plan, type PlanContext, type PlanResult } from '../routing/plan';
 import type { SpendCheck } from '../spend/gate';
 import { readJsonBody } from './body';
+import { CLIENT_HEADER, clientTag } from './caller';
 import { openaiClient, type ClientFormat } from './client-format';
 import { HttpError } from './errors';
 import type { GatewayDeps, GatewayState } from './gateway';
@@ -33,7 +34,8 @@ export function planContext(deps: GatewayDeps, state: GatewayState, cursors = de
 export async function routeChat(ctx: RouteContext, body: ChatBody, client: ClientFormat, receivedAt: number): Promise<void> {
   const { deps, state, res } = ctx;
   const id = `shep-${randomUUID()}`;
-  const request: LedgerRequest = { id, receivedAt, body, clientKeyId: ctx.clientKeyId };
+  const caller = clientTag(ctx.req.headers[CLIENT_HEADER]);
+  const request: LedgerRequest = { id, receivedAt, body, clientKeyId: ctx.clientKeyId, caller };
   const refuse = async (group: string | null, error: HttpError): Promise<never> => {
     await recordRefusal(deps, request, group, error);
     throw error;
@@ -72,7 +74,7 @@ export async function routeChat(ctx: RouteContext, body: ChatBody, client: Clien
   };
   try {
     // A literal, not a spread of `request`: V8 makes objects spread-then-extended slowly (µs each).
-    const info: RequestInfo = { id, receivedAt, body, clientKeyId: ctx.clientKeyId, plan, client, deadlineAt, replan };
+    const info: RequestInfo = { id, receivedAt, body, clientKeyId: ctx.clientKeyId, caller, plan, client, deadlineAt, replan };
     await relayChat(deps, ctx.req, res, info, cancel);
   } finally {
     clearTimeout(deadline);

@@ -1,10 +1,14 @@
 // The health half of the control channel's snapshot: the status report (GET /v1/shepherd/status)
-// reduced to the fields shared/protocol.ts promises, plus each group's price for the model picker.
+// reduced to the fields shared/protocol.ts promises, plus each group's price for the model picker and
+// what its models can take and do (and `auto`'s tiers) for VS Code's language model list.
+import { autoModels, groupModelInfo } from '../config/model-info';
 import type { SnapshotBase } from './control';
 import type { GatewayState } from './gateway';
 import type { StatusReport } from './status-report';
 
 export function snapshotBase(report: StatusReport, state: GatewayState, url: string, providers: string[]): SnapshotBase {
+  const models = state.config.models;
+  const names = new Set(Object.entries(models).flatMap(([name, g]) => [name, ...(g.aliases ?? [])]));
   return {
     providers,
     version: report.version,
@@ -18,6 +22,7 @@ export function snapshotBase(report: StatusReport, state: GatewayState, url: str
         strategy: g.strategy,
         down: g.down,
         price: price ? { input: price.input, output: price.output } : null,
+        ...(Object.hasOwn(models, g.name) ? groupModelInfo(models[g.name]) : {}),
       };
     }),
     deployments: report.deployments.map((d) => ({
@@ -36,5 +41,6 @@ export function snapshotBase(report: StatusReport, state: GatewayState, url: str
       errorRate: d.errorRate,
       lastIncident: d.lastIncident,
     })),
+    auto: autoModels(state.config.routing.auto, names),
   };
 }

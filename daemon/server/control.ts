@@ -25,13 +25,13 @@ import {
 import { budgetLimitEdit, editConfigFile, strategyEdit, type EditResult } from '../config/edit';
 import type { EventBus } from '../events';
 import type { Logger } from '../log';
-import { runChat } from './control-chat';
+import { runChat, runLm } from './control-chat';
 import type { SpendHistory } from './control-history';
 import { HttpError } from './errors';
 import { checkHost } from './guard';
 
 /** What the snapshot needs from the daemon besides spend: see controlSnapshotBase in start.ts. */
-export type SnapshotBase = Pick<Snapshot, 'version' | 'url' | 'sandbox' | 'startedAt' | 'providers' | 'groups' | 'deployments'>;
+export type SnapshotBase = Pick<Snapshot, 'version' | 'url' | 'sandbox' | 'startedAt' | 'providers' | 'groups' | 'deployments' | 'auto'>;
 
 export interface ControlOptions {
   server: Server;
@@ -166,12 +166,14 @@ export function attachControlChannel(options: ControlOptions): ControlChannel {
         return send(ws, { type: 'error', message: 'already authenticated' });
       case 'snapshot.get':
         return send(ws, { type: 'snapshot', snapshot: snapshot() });
-      case 'chat.start': {
+      case 'chat.start':
+      case 'lm.start': {
         if (chats.has(message.id)) return send(ws, { type: 'chat.error', id: message.id, message: 'a chat with this id is running', cancelled: false });
         const controller = new AbortController();
         chats.set(message.id, controller);
         const deps = { url: options.url, clientKey: options.clientKey, finished: (id: string) => options.history.find(id), send: (m: ServerMessage) => send(ws, m) };
-        await runChat(deps, message, controller.signal).finally(() => chats.delete(message.id));
+        const run = message.type === 'chat.start' ? runChat(deps, message, controller.signal) : runLm(deps, message, controller.signal);
+        await run.finally(() => chats.delete(message.id));
         return;
       }
       case 'chat.cancel':

@@ -14,6 +14,8 @@ export interface LedgerRequest {
   receivedAt: number; // performance.now() when the request arrived
   body: ChatBody;
   clientKeyId?: string;
+  /** Who is asking, when the client named itself (x-shepherd-client; see caller.ts). */
+  caller?: string;
 }
 
 export function entryFor(
@@ -53,6 +55,7 @@ export function entryFor(
   if (firstTokenAt !== undefined) entry.ttftMs = round1(firstTokenAt - request.receivedAt);
   if (deployment?.sandbox) entry.sandbox = true;
   if (request.clientKeyId) entry.key = request.clientKeyId;
+  if (request.caller) entry.client = request.caller;
   return entry;
 }
 

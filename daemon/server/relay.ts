@@ -25,6 +25,8 @@ export interface RequestInfo {
   client: ClientFormat;
   /** Which local API key the client presented (a label, never the key), when keys are in use. */
   clientKeyId?: string;
+  /** Who is asking, when the client named itself (the ledger's `client`). */
+  caller?: string;
   /** performance.now() by which the whole request must be done (upstream.totalMs after it arrived). */
   deadlineAt: number;
   /** A fresh plan for another pass (current health), or undefined when none can be made. */

@@ -1,7 +1,7 @@
 // Every HTTP route the daemon serves, in one table. A feature adds its routes by adding lines here
 // that point at its own module; gateway.ts does the guards, method checks and error handling.
-import type { Cancel } from '../cancel';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Cancel } from '../cancel';
 import { explainPlan, listIncidents } from './admin';
 import { anthropicClient } from './anthropic-client';
 import { handleAnthropicMessages } from './anthropic-messages';

@@ -67,6 +67,13 @@ export class Shepherd implements vscode.Disposable {
     return this.starting;
   }
 
+  /** Connects to a daemon that already runs; starts none (for callers that must not, e.g. a silent model list). */
+  async attachIfRunning(): Promise<void> {
+    if (this.client.connected && this.current.snapshot) return;
+    if (this.starting) return this.starting;
+    if (await findDaemon(this.settings.dataDir)) await this.ensureStarted();
+  }
+
   private async startOrAttach(): Promise<void> {
     const settings = this.settings;
     this.stoppedOnPurpose = false;

@@ -162,7 +162,7 @@ function fillRecent(s: Snapshot, cur: DisplayCurrency): void {
   if (s.recent.length === 0) {
     const row = body.insertRow();
     const td = row.insertCell();
-    td.colSpan = 7;
+    td.colSpan = 8;
     td.textContent = 'No requests yet.';
     return;
   }
@@ -170,6 +170,8 @@ function fillRecent(s: Snapshot, cur: DisplayCurrency): void {
     const row = body.insertRow();
     cell(row, formatClock(e.time));
     cell(row, e.model ?? e.requestedModel);
+    // Who asked: the caller's own name (e.g. the extension that used a Shepherd model), else its key label.
+    cell(row, e.client ?? e.key ?? '—');
     cell(row, e.deployment ?? '—');
     cell(row, `${formatTokens(e.promptTokens)} → ${formatTokens(e.completionTokens)}`, 'num');
     cell(row, formatMoney(e.costUsd, cur), 'num');

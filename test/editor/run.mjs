@@ -323,6 +323,24 @@ try {
     if (failed.length > 0 || suite.length === 0) throw new Error(`${failed.length} of ${suite.length} suite tests failed`);
   });
 
+  await check('the spend view lists the language model requests the suite made, with the extension that made them', async () => {
+    // The suite left a config whose upstream is gone; the view reads the ledger, which is all this needs.
+    await palette('Shepherd: Start Daemon');
+    await health.first().waitFor({ timeout: 45_000 });
+    await palette('View: Close All Editors');
+    await spend.first().click();
+    const frame = page.frameLocator('iframe.webview').frameLocator('iframe');
+    const tagged = frame.locator('#recent tbody tr').filter({ hasText: 'shepherd-tests.shepherd-suite-runner' });
+    await waitFor('the suite runner\'s requests in the recent table', async () => (await tagged.count()) >= 5, 30_000);
+    const refused = await tagged.filter({ hasText: '402' }).count();
+    if (refused !== 1) throw new Error(`expected the budget refusal among the runner's requests, found ${refused}`);
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: join(shots, 'spend-view-language-models.png') });
+    await palette('View: Close All Editors');
+    await palette('Shepherd: Stop Daemon');
+    await waitFor('the daemon to exit', async () => !existsSync(join(dirs.data, 'daemon.json')), 20_000);
+  });
+
   await check('Refactor Selection shows the proposed change as a diff and applies it when accepted', async () => {
     // The sandbox never answers with code, so a scripted upstream plays the model here.
     const upstream = await startScriptedUpstream();

@@ -61,7 +61,7 @@ describe('config: problems by path', () => {
       name: 'an unknown field deep inside, listing the allowed ones',
       config: { ...valid, models: { 'gpt-4.1': { deployments: [{ provider: 'openai', model: 'm', replicas: 2 }] } } },
       paths: ['models.gpt-4.1.deployments[0].replicas'],
-      message: /^unknown field; expected one of: provider, model, region, price, weight, priority, rpm, tpm, burst, breaker$/,
+      message: /^unknown field; expected one of: provider, model, region, price, contextWindow, maxOutputTokens, capabilities, weight, priority, rpm, tpm, burst, breaker$/,
     },
     {
       name: 'a field spelt in the wrong case (and so the real one missing)',

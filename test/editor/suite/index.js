@@ -4,11 +4,14 @@
 // user's commands do. Exports run() (test-electron's contract); writes results to
 // $SHEPHERD_SUITE_RESULTS, else to .shepherd-suite.json in the workspace folder.
 const assert = require('node:assert/strict');
-const { existsSync, readFileSync, writeFileSync } = require('node:fs');
+const { existsSync, readdirSync, readFileSync, writeFileSync } = require('node:fs');
+const { createServer } = require('node:http');
 const { join } = require('node:path');
 const vscode = require('vscode');
 
 const EXTENSION_ID = 'shepherd.shepherd';
+/** This runner's own id, as VS Code names the extension behind a language model request. */
+const RUNNER_ID = 'shepherd-tests.shepherd-suite-runner';
 const tests = [];
 const test = (name, fn) => tests.push({ name, fn });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -74,6 +77,141 @@ test('Explain Selection streams an answer into a side editor, naming model, depl
   assert.match(text, /\[sandbox\]/);
   assert.match(text, /via `sandbox-[a-z]+\//);
   assert.match(text, /\$\d+\.\d+/);
+});
+
+// ---- Shepherd's models through VS Code's language model API, as another extension uses them ----
+
+const cancelled = () => new vscode.CancellationTokenSource().token;
+const shepherdModel = (id) =>
+  eventually(`Shepherd model "${id}"`, async () => (await vscode.lm.selectChatModels({ vendor: 'shepherd', id }))[0], 30_000);
+/** Every ledger line on disk (only the month files: the folder also holds summaries and checkpoints). */
+function ledger() {
+  const dir = join(dataDir(), 'ledger');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => /^\d{4}-\d{2}\.jsonl$/.test(f))
+    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean))
+    .map((l) => JSON.parse(l));
+}
+const TOOL = { name: 'suite_lookup', description: 'Looks a word up in a dictionary', inputSchema: { type: 'object', properties: { query: { type: 'string' } }, required: ['query'] } };
+
+test('selectChatModels({ vendor: "shepherd" }) lists every model group and auto, with price and limits', async () => {
+  const models = await eventually('Shepherd models', async () => {
+    const m = await vscode.lm.selectChatModels({ vendor: 'shepherd' });
+    return m.length > 0 && m;
+  }, 30_000);
+  const ids = models.map((m) => m.id);
+  for (const id of ['gpt-4.1', 'claude-sonnet-4.5', 'auto']) assert.ok(ids.includes(id), `${id} missing from ${ids.join(', ')}`);
+  const gpt = models.find((m) => m.id === 'gpt-4.1');
+  assert.equal(gpt.vendor, 'shepherd');
+  assert.match(gpt.name, /gpt-4\.1 \(\$2\.00 in \/ \$8\.00 out\)/);
+  // The preset's published limits: a 1,047,576-token window less a 32,768-token answer.
+  assert.equal(gpt.maxInputTokens, 1_047_576 - 32_768);
+});
+
+test('a Shepherd model streams an answer from a sandbox deployment, and counts tokens with a real tokenizer', async () => {
+  const model = await shepherdModel('gpt-4.1');
+  const response = await model.sendRequest([vscode.LanguageModelChatMessage.User('Say hello to the flock')], {}, cancelled());
+  const pieces = [];
+  for await (const piece of response.text) pieces.push(piece);
+  assert.match(pieces.join(''), /^\[sandbox\]/);
+  assert.ok(pieces.length > 1, `streamed in ${pieces.length} piece(s)`);
+  assert.equal(await model.countTokens('hello world'), 2);
+});
+
+test('a Shepherd model completes a tool-call round trip', async () => {
+  const model = await shepherdModel('gpt-4.1');
+  const messages = [vscode.LanguageModelChatMessage.User('define shepherd')];
+  const first = await model.sendRequest(messages, { tools: [TOOL], toolMode: vscode.LanguageModelChatToolMode.Required }, cancelled());
+  const calls = [];
+  for await (const part of first.stream) if (part instanceof vscode.LanguageModelToolCallPart) calls.push(part);
+  assert.equal(calls.length, 1);
+  assert.equal(calls[0].name, 'suite_lookup');
+  assert.deepEqual(calls[0].input, { query: 'define shepherd' });
+  messages.push(
+    vscode.LanguageModelChatMessage.Assistant([calls[0]]),
+    vscode.LanguageModelChatMessage.User([new vscode.LanguageModelToolResultPart(calls[0].callId, [new vscode.LanguageModelTextPart('a person who herds sheep')])]),
+  );
+  const second = await model.sendRequest(messages, { tools: [TOOL] }, cancelled());
+  let text = '';
+  for await (const piece of second.text) text += piece;
+  assert.match(text, /^\[sandbox\]/, 'after the tool result the model answers in text');
+});
+
+test('cancelling a Shepherd model\'s long answer disconnects the upstream; an exhausted budget is a LanguageModelError', async () => {
+  // A scripted upstream that talks slowly and notices when its request is closed early.
+  const seen = { requests: 0, disconnected: 0 };
+  const upstream = createServer((req, res) => {
+    if (req.method === 'GET') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return res.end(JSON.stringify({ object: 'list', data: [{ id: 'slow-1', object: 'model' }] }));
+    }
+    seen.requests++;
+    req.resume();
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    let n = 0;
+    const timer = setInterval(() => {
+      res.write(`data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', created: 0, model: 'slow-1', choices: [{ index: 0, delta: { content: ` word${n}` }, finish_reason: null }] })}\n\n`);
+      if (++n >= 600) {
+        clearInterval(timer);
+        res.end('data: [DONE]\n\n');
+      }
+    }, 50);
+    res.on('close', () => {
+      if (n < 600) seen.disconnected++;
+      clearInterval(timer);
+    });
+  });
+  await new Promise((r) => upstream.listen(0, '127.0.0.1', r));
+  try {
+    writeFileSync(join(dataDir(), 'config.json'), JSON.stringify({
+      sandbox: false,
+      providers: { scripted: { baseUrl: `http://127.0.0.1:${upstream.address().port}/v1`, apiKey: 'sk-suite-0000' } },
+      models: {
+        slow: { price: { input: 1, output: 1 }, deployments: [{ provider: 'scripted', model: 'slow-1' }] },
+        capped: { price: { input: 1, output: 1 }, deployments: [{ provider: 'scripted', model: 'slow-1' }] },
+      },
+      budgets: { capped: { limitUsd: 0, scope: { group: 'capped' }, action: 'block' } },
+    }));
+    await vscode.commands.executeCommand('shepherd.reloadConfig');
+    const slow = await shepherdModel('slow');
+    const source = new vscode.CancellationTokenSource();
+    const response = await slow.sendRequest([vscode.LanguageModelChatMessage.User('tell me a long story')], {}, source.token);
+    let pieces = 0;
+    for await (const piece of response.text) {
+      if (piece && ++pieces === 3) source.cancel();
+    }
+    await eventually('the upstream to see the disconnect', () => seen.disconnected === 1, 10_000);
+
+    const capped = await shepherdModel('capped');
+    const before = seen.requests;
+    await assert.rejects(
+      async () => {
+        const r = await capped.sendRequest([vscode.LanguageModelChatMessage.User('hi')], {}, cancelled());
+        for await (const _ of r.text) void _;
+      },
+      (err) => {
+        assert.ok(err instanceof vscode.LanguageModelError, `not a LanguageModelError: ${err}`);
+        assert.equal(err.code, 'Blocked');
+        assert.match(err.message, /budget "capped".*Shepherd: Set Budget/);
+        return true;
+      },
+    );
+    assert.equal(seen.requests, before, 'the blocked request never reached the upstream');
+  } finally {
+    upstream.close();
+    upstream.closeAllConnections?.();
+  }
+});
+
+test('every language model request is in the ledger, tagged with the extension that made it', async () => {
+  const mine = await eventually('the tagged ledger lines', () => {
+    const lines = ledger().filter((e) => e.client === RUNNER_ID);
+    return lines.length >= 5 && lines;
+  }, 10_000);
+  assert.ok(mine.some((e) => e.ok && e.sandbox && e.model === 'gpt-4.1'), 'the sandbox answer');
+  assert.ok(mine.some((e) => e.model === 'slow' && !e.ok), 'the cancelled answer');
+  assert.ok(mine.some((e) => e.model === 'capped' && e.status === 402), 'the budget refusal');
 });
 
 test('Stop Daemon stops it and removes the state file', async () => {
