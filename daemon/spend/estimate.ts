@@ -5,15 +5,13 @@
 // some percent, which is why ledger entries made from it are marked usageSource "estimated".
 // The package's main entry is the o200k_base encoding (its subpath exports do not resolve in both tsc's
 // node10 resolution and esbuild's import condition; a unit test checks it against o200k_base itself).
-import type * as Tokenizer from 'gpt-tokenizer';
 import type { Price } from '../../shared/config';
+import type * as Tokenizer from '../../shared/tokenizer';
 import type { ChatBody, Usage } from '../providers/types';
 
 const PER_MESSAGE = 3;
 const PER_NAME = 1;
 const REPLY_PRIMING = 3;
-// Text such as "<|endoftext|>" in a prompt is ordinary text here, not a reason to throw.
-const PLAIN = { disallowedSpecial: new Set<string>() };
 
 /** Prompt tokens of `body` and completion tokens of `outputText`, counted locally. */
 export function estimateUsage(body: ChatBody, outputText: string): Usage {
@@ -53,14 +51,16 @@ export function preRequestEstimateUsd(body: ChatBody, prices: readonly (Price | 
 }
 
 // Loaded on first use: building the encoding costs about a second and 100 MB, which a daemon whose
-// upstreams always report usage never needs to pay (and `shepherd --version` should not).
+// upstreams always report usage never needs to pay (and `shepherd --version` should not). In the
+// bundle this require is left for Node and loads dist/tokenizer.js beside the daemon (esbuild.mjs),
+// so the encoding's data is not even parsed at start-up.
 let tokenizer: typeof Tokenizer | undefined;
 
 function tokens(text: string): number {
   if (text === '') return 0;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  tokenizer ??= require('gpt-tokenizer') as typeof Tokenizer;
-  return tokenizer.countTokens(text, PLAIN);
+  tokenizer ??= require('../../shared/tokenizer') as typeof Tokenizer;
+  return tokenizer.count(text);
 }
 
 /** A message's text: a string, or the text parts of a content array (images etc. are not counted). */
