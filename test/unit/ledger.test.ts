@@ -1,13 +1,13 @@
 // The request ledger on disk: what is written, what a restart replays, and how it survives torn lines,
 // garbage and failing writes.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, writeSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, readdir, rm, rmdir, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LedgerEntrySchema, type LedgerEntry } from '../../shared/ledger';
 import { Aggregates } from '../../daemon/spend/aggregates';
-import { Ledger, ledgerEntryProblem } from '../../daemon/spend/ledger';
+import { Ledger, ledgerEntryProblem, type LedgerOptions } from '../../daemon/spend/ledger';
 
 function entry(over: Partial<LedgerEntry> = {}): LedgerEntry {
   return {
@@ -41,8 +41,8 @@ describe('ledger', () => {
   let dataDir: string;
   let warnings: string[];
   const opened: Ledger[] = [];
-  const openLedger = async (): Promise<Ledger> => {
-    const ledger = await Ledger.open(dataDir, { warn: (m) => warnings.push(m) });
+  const openLedger = async (options: LedgerOptions = {}): Promise<Ledger> => {
+    const ledger = await Ledger.open(dataDir, { warn: (m) => warnings.push(m), ...options });
     opened.push(ledger);
     return ledger;
   };
@@ -84,23 +84,44 @@ describe('ledger', () => {
     assert.deepEqual(warnings, []);
   });
 
-  it('writes 200 concurrent appends in call order, one valid JSON line each, coalesced into one write', async () => {
-    const ledger = await openLedger();
-    // Count writes on the real FileHandle class: concurrent appends must not cost one write(2) each.
+  it('writes synchronously while the disk is fast, and through the thread pool for a while after a slow write', async () => {
+    let syncWrites = 0;
+    const ledger = await openLedger({
+      writeSync: (fd, buf, offset, length) => {
+        syncWrites += 1;
+        if (syncWrites === 2) for (const until = performance.now() + 8; performance.now() < until; ); // a slow disk, once
+        return writeSync(fd, buf, offset, length);
+      },
+    });
     const probe = await open(join(dataDir, 'probe'), 'w');
     const proto = Object.getPrototypeOf(probe) as { write: (...args: unknown[]) => Promise<unknown> };
     await probe.close();
     const realWrite = proto.write;
-    let writes = 0;
+    let poolWrites = 0;
     proto.write = function (this: unknown, ...args: unknown[]) {
-      writes += 1;
+      poolWrites += 1;
       return realWrite.apply(this, args);
     };
     try {
-      await Promise.all(Array.from({ length: 200 }, (_, i) => ledger.append(entry({ id: `r${i}`, promptTokens: i }))));
+      for (const id of ['a', 'b', 'c', 'd']) await ledger.append(entry({ id }));
     } finally {
       proto.write = realWrite;
     }
+    assert.deepEqual([syncWrites, poolWrites], [2, 2], 'a and b synchronously (b slowly), then c and d through the pool');
+    assert.ok(warnings.some((w) => /a write took \d+ ms; writing through the thread pool/.test(w)), warnings.join('\n'));
+    assert.deepEqual((await lines(janFile())).map((l) => (JSON.parse(l) as LedgerEntry).id), ['a', 'b', 'c', 'd']);
+  });
+
+  it('writes 200 concurrent appends in call order, one valid JSON line each, coalesced into one write', async () => {
+    // Concurrent appends must not cost one write(2) each.
+    let writes = 0;
+    const ledger = await openLedger({
+      writeSync: (fd, buf, offset, length) => {
+        writes += 1;
+        return writeSync(fd, buf, offset, length);
+      },
+    });
+    await Promise.all(Array.from({ length: 200 }, (_, i) => ledger.append(entry({ id: `r${i}`, promptTokens: i }))));
     const got = (await lines(janFile())).map((l) => JSON.parse(l) as LedgerEntry);
     assert.deepEqual(got.map((e) => e.id), Array.from({ length: 200 }, (_, i) => `r${i}`));
     for (const e of got) assert.equal(ledgerEntryProblem(e), undefined);
@@ -304,26 +325,22 @@ describe('ledger', () => {
     });
 
     it('after a write that stops part-way, resolves the lines that were written whole and rejects the rest', async () => {
-      const ledger = await openLedger();
-      await ledger.append(entry({ id: 'first' }));
-      const probe = await open(join(dataDir, 'probe'), 'w');
-      const proto = Object.getPrototypeOf(probe) as { write: (...args: unknown[]) => Promise<unknown> };
-      await probe.close();
-      const realWrite = proto.write;
       const lineBytes = Buffer.byteLength(`${JSON.stringify(entry({ id: 'p1' }))}\n`);
       let calls = 0;
-      // A short write of one and a half lines, then the disk is full.
-      proto.write = function (this: unknown, buf: unknown, offset: unknown) {
-        calls += 1;
-        if (calls === 1) return realWrite.call(this, buf, offset, lineBytes + 10);
-        return Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
-      };
-      let results: PromiseSettledResult<void>[];
-      try {
-        results = await Promise.allSettled(['p1', 'p2', 'p3'].map((id) => ledger.append(entry({ id }))));
-      } finally {
-        proto.write = realWrite;
-      }
+      let broken = false;
+      // Once broken: a short write of one and a half lines, then the disk is full.
+      const ledger = await openLedger({
+        writeSync: (fd, buf, offset, length) => {
+          if (!broken) return writeSync(fd, buf, offset, length);
+          calls += 1;
+          if (calls === 1) return writeSync(fd, buf, offset, lineBytes + 10);
+          throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+        },
+      });
+      await ledger.append(entry({ id: 'first' }));
+      broken = true;
+      const results = await Promise.allSettled(['p1', 'p2', 'p3'].map((id) => ledger.append(entry({ id }))));
+      broken = false;
       assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'rejected']);
       assert.match(String((results[1] as PromiseRejectedResult).reason), /could not write to the ledger .*ENOSPC/);
       assert.equal(ledger.totals.all.requests, 2, 'first and p1 are on disk');
