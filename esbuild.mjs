@@ -64,6 +64,18 @@ const webview = {
   logLevel: 'warning',
 };
 
+/**
+ * esbuild escapes non-ASCII in code, but copies comments as they are, and one curly quote in a
+ * dependency's comment makes V8 hold the whole 2.6 MB script as two bytes per character. Comments
+ * are all that is left to change, so each such character becomes '?' (one per UTF-16 unit: the
+ * source map's columns stay right).
+ */
+function asciiOnly(file) {
+  const text = readFileSync(file, 'utf8');
+  const ascii = text.replace(/[^\x00-\x7f]/g, '?');
+  if (ascii !== text) writeFileSync(file, ascii);
+}
+
 /** The config's JSON Schema, shipped in the VSIX so VS Code validates and completes the config file. */
 function writeSchema() {
   const schema = execFileSync(process.execPath, ['dist/daemon.js', 'config', 'schema'], { encoding: 'utf8' });
@@ -75,5 +87,6 @@ if (watch) {
   for (const options of [daemon, extension, webview, tokenizer]) await (await context(options)).watch();
 } else {
   await Promise.all([build(daemon), build(extension), build(webview), build(tokenizer)]);
+  asciiOnly('dist/daemon.js');
   writeSchema();
 }

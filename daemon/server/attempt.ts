@@ -15,7 +15,7 @@ import type { GatewayDeps } from './gateway';
 import { entryFor, record } from './ledger-line';
 import type { RequestInfo } from './relay';
 import { abortFailure, redact } from './relay-errors';
-import { completionText, streamedText, usageOrEstimate, type CountedUsage } from './usage-fallback';
+import { completionText, StreamedText, usageOrEstimate, type CountedUsage } from './usage-fallback';
 
 const MAX_ERROR_BODY = 64 * 1024;
 
@@ -116,8 +116,8 @@ async function relayStream(ctx: Relay): Promise<AttemptResult> {
   const { deps, res, info, planned, attemptNo, signal } = ctx.input;
   const translator = adapter.streamTranslator({ clientWantsUsage: info.body.stream_options?.include_usage === true });
   const encoder = info.client.streamEncoder();
-  // What the client was sent (OpenAI frames), kept only to count tokens if the upstream reports none.
-  const sent: string[] = [];
+  // The text the client was sent, kept only to count tokens if the upstream reports none.
+  const sent = new StreamedText();
   let pending = '';
   const parser = createParser({
     onEvent: (event) => {
@@ -142,7 +142,7 @@ async function relayStream(ctx: Relay): Promise<AttemptResult> {
       parser.feed(decoder.decode(chunk, { stream: true }));
       if (pending === '') continue;
       if (firstByteAt === undefined) startClientStream();
-      sent.push(pending);
+      sent.add(pending);
       const out = encoder.push(pending);
       pending = '';
       if (!res.write(out)) await drained(res);
@@ -153,11 +153,11 @@ async function relayStream(ctx: Relay): Promise<AttemptResult> {
     // Before the first byte the client has seen nothing: another deployment may still answer (or,
     // when cancelled, the client gets a plain error response).
     if (firstByteAt === undefined) return fail(failure);
-    return endStreamWithError(ctx, encoder, usageOrEstimate(info.body, translator.usage(), () => streamedText(sent)), firstByteAt, failure);
+    return endStreamWithError(ctx, encoder, usageOrEstimate(info.body, translator.usage(), () => sent.text()), firstByteAt, failure);
   }
   if (signal.aborted) {
     if (firstByteAt === undefined) return fail(abortFailure(signal));
-    return endStreamWithError(ctx, encoder, usageOrEstimate(info.body, translator.usage(), () => streamedText(sent)), firstByteAt, abortFailure(signal));
+    return endStreamWithError(ctx, encoder, usageOrEstimate(info.body, translator.usage(), () => sent.text()), firstByteAt, abortFailure(signal));
   }
   if (firstByteAt === undefined && !translator.done()) {
     // Not one event (an upstream that ignored `stream` and sent JSON, say): not an answer, so try elsewhere.
@@ -167,7 +167,8 @@ async function relayStream(ctx: Relay): Promise<AttemptResult> {
   const now = performance.now();
   succeed(translator.usage());
   const last = pending + translator.end().join('');
-  const counted = usageOrEstimate(info.body, translator.usage(), () => streamedText([...sent, last]));
+  sent.add(last);
+  const counted = usageOrEstimate(info.body, translator.usage(), () => sent.text());
   await record(deps, entryFor(info, planned.group, planned.deployment, attemptNo, 200, counted, now, firstByteAt ?? now));
   res.end(encoder.end(last));
   return { kind: 'answered' };

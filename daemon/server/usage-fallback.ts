@@ -29,22 +29,41 @@ export function completionText(json: string): string {
   return out.join('');
 }
 
-/** The text carried by OpenAI stream frames ("data: {...}\n\n"): content deltas and tool-call argument deltas. */
-export function streamedText(frames: readonly string[]): string {
-  const out: string[] = [];
-  for (const block of frames) {
-    for (const line of block.split('\n')) {
-      if (!line.startsWith('data: ') || line === 'data: [DONE]') continue;
-      let chunk: unknown;
-      try {
-        chunk = JSON.parse(line.slice(6));
-      } catch {
-        continue;
-      }
-      for (const choice of choicesOf(chunk)) collect(isRecord(choice) ? choice.delta : undefined, out);
+/** A text field of a stream frame: its key, optional spaces, and the opening quote of its value. */
+const TEXT_FIELD = /"(?:content|refusal|arguments|name)":\s*"/g;
+
+/**
+ * The text carried by a stream's OpenAI frames ("data: {...}\n\n"): content, refusal, tool-call names
+ * and argument deltas, kept in case the upstream reports no usage. Each frame's string values of those
+ * keys are cut out as they pass (still JSON-escaped), without parsing the frame: a stream of thousands
+ * of frames holds its text, not its frames, and costs no JSON.parse per chunk. The key pattern cannot
+ * match inside a JSON string, where every quote is escaped.
+ */
+export class StreamedText {
+  private readonly pieces: string[] = [];
+
+  add(frames: string): void {
+    TEXT_FIELD.lastIndex = 0;
+    for (let m = TEXT_FIELD.exec(frames); m !== null; m = TEXT_FIELD.exec(frames)) {
+      const start = TEXT_FIELD.lastIndex;
+      let i = start;
+      while (i < frames.length && frames[i] !== '"') i += frames[i] === '\\' ? 2 : 1;
+      if (i > start) this.pieces.push(frames.slice(start, i));
+      TEXT_FIELD.lastIndex = i + 1;
     }
   }
-  return out.join('');
+
+  text(): string {
+    let out = '';
+    for (const raw of this.pieces) {
+      try {
+        out += JSON.parse(`"${raw}"`) as string;
+      } catch {
+        out += raw; // a cut-off escape: close enough for a count
+      }
+    }
+    return out;
+  }
 }
 
 function choicesOf(value: unknown): unknown[] {
