@@ -66,6 +66,12 @@ async function start(args: string[]): Promise<number> {
   const level = parseLevel(levelName);
   if (levelName !== undefined && level === undefined) throw new UsageError(`--log-level must be debug, info, warn or error, not "${levelName}"`);
   const log = createLogger({ level, json: process.env.SHEPHERD_LOG_FORMAT === 'json' });
+  // The port answers before start-up has finished (state file, checkpoints): a signal in that window
+  // is held until the start completes, then stops the daemon cleanly instead of killing it half-way.
+  let earlySignal: NodeJS.Signals | undefined;
+  const holdSignal = (signal: NodeJS.Signals) => void (earlySignal ??= signal);
+  process.on('SIGINT', holdSignal);
+  process.on('SIGTERM', holdSignal);
   const daemon = await startDaemon({
     configPath: values.config,
     dataDir: values['data-dir'],
@@ -100,6 +106,9 @@ async function start(args: string[]): Promise<number> {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    process.off('SIGINT', holdSignal);
+    process.off('SIGTERM', holdSignal);
+    if (earlySignal) onSignal(earlySignal);
   });
   log.info('stopped');
   return 0;
