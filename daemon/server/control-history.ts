@@ -21,24 +21,40 @@ export class SpendHistory {
   private readonly days = new Map<string, Sum>();
   /** YYYY-MM -> group -> totals. */
   private readonly groups = new Map<string, Map<string, Sum>>();
-  private readonly latest: LedgerEntry[] = [];
+  /** The latest entries, oldest first; trimmed to RECENT_MAX only when twice as long, so add() stays O(1). */
+  private latest: LedgerEntry[] = [];
   /** Months before this one ("YYYY-MM") are not kept; recomputed when the current month changes. */
   private oldestKept = '';
-  /** The current month as year * 12 + month, when oldestKept was computed. */
-  private monthNumber = -1;
+  /** The current UTC month as [start, end) epoch ms, when oldestKept was computed. */
+  private monthStart = 0;
+  private monthEnd = 0;
+  /** The day of the last entry added and where it is counted (a replay adds a day's entries in a row). */
+  private lastDay: { day: string; sum: Sum; byGroup: Map<string, Sum> } | undefined;
 
-  constructor(private readonly now: () => Date = () => new Date()) {}
+  private readonly now: () => Date;
+  /** The same clock in epoch ms: add() reads it every time, so without a Date unless one is injected. */
+  private readonly nowMs: () => number;
+
+  constructor(now?: () => Date) {
+    this.now = now ?? (() => new Date());
+    this.nowMs = now ? () => now().getTime() : Date.now;
+  }
 
   add(entry: LedgerEntry): void {
     this.prune();
     const day = entry.time.slice(0, 10);
-    const month = day.slice(0, 7);
-    if (month >= this.oldestKept) {
-      bump(getOr(this.days, day, zero), entry);
-      const byGroup = getOr(this.groups, month, () => new Map<string, Sum>());
-      bump(getOr(byGroup, entry.model ?? entry.requestedModel, zero), entry);
+    let kept = this.lastDay;
+    if (kept?.day !== day) {
+      const month = day.slice(0, 7);
+      kept = month >= this.oldestKept ? { day, sum: getOr(this.days, day, zero), byGroup: getOr(this.groups, month, newGroups) } : undefined;
+      this.lastDay = kept;
     }
-    this.remember([entry]);
+    if (kept) {
+      bump(kept.sum, entry);
+      bump(getOr(kept.byGroup, entry.model ?? entry.requestedModel, zero), entry);
+    }
+    this.latest.push(entry);
+    if (this.latest.length >= 2 * RECENT_MAX) this.latest = this.latest.slice(-RECENT_MAX);
   }
 
   /** A whole month from the ledger replay (its spend by day and group, and its latest entries). */
@@ -46,7 +62,7 @@ export class SpendHistory {
     this.prune();
     if (view.month >= this.oldestKept) {
       for (const b of view.buckets()) merge(getOr(this.days, b.day, zero), b);
-      const byGroup = getOr(this.groups, view.month, () => new Map<string, Sum>());
+      const byGroup = getOr(this.groups, view.month, newGroups);
       for (const [group, counts] of view.groups()) merge(getOr(byGroup, group, zero), counts);
     }
     this.remember(view.recent());
@@ -54,12 +70,13 @@ export class SpendHistory {
 
   /** A finished request seen lately, by id (the chat relay reads its cost here). */
   find(id: string): LedgerEntry | undefined {
-    for (let i = this.latest.length - 1; i >= 0; i--) if (this.latest[i].id === id) return this.latest[i];
+    const oldest = Math.max(0, this.latest.length - RECENT_MAX);
+    for (let i = this.latest.length - 1; i >= oldest; i--) if (this.latest[i].id === id) return this.latest[i];
     return undefined;
   }
 
   recent(): LedgerEntry[] {
-    return [...this.latest];
+    return this.latest.slice(-RECENT_MAX);
   }
 
   snapshot(): SpendSnapshot {
@@ -80,20 +97,25 @@ export class SpendHistory {
   }
 
   private remember(entries: readonly LedgerEntry[]): void {
-    this.latest.push(...entries);
-    if (this.latest.length > RECENT_MAX) this.latest.splice(0, this.latest.length - RECENT_MAX);
+    this.latest = [...this.latest.slice(-RECENT_MAX), ...entries].slice(-RECENT_MAX);
   }
 
   /** Drops months before last month; the work is done only when the current month has changed. */
   private prune(): void {
-    const now = this.now();
-    const number = now.getUTCFullYear() * 12 + now.getUTCMonth();
-    if (number === this.monthNumber) return;
-    this.monthNumber = number;
-    this.oldestKept = previousMonth(now.getTime());
+    const ms = this.nowMs();
+    if (ms >= this.monthStart && ms < this.monthEnd) return;
+    const d = new Date(ms);
+    this.monthStart = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+    this.monthEnd = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+    this.oldestKept = previousMonth(ms);
+    this.lastDay = undefined; // its month may be dropped now
     for (const key of this.groups.keys()) if (key < this.oldestKept) this.groups.delete(key);
     for (const key of this.days.keys()) if (key.slice(0, 7) < this.oldestKept) this.days.delete(key);
   }
+}
+
+function newGroups(): Map<string, Sum> {
+  return new Map();
 }
 
 function getOr<K, V>(map: Map<K, V>, key: K, make: () => V): V {

@@ -13,7 +13,8 @@
 // request on a small VM); synchronously it costs a few. A disk slow enough to make a synchronous
 // write take longer than SLOW_WRITE_MS would stall the event loop, so then the ledger falls back to
 // the thread pool for a while (and says so).
-import { createReadStream, writeSync } from 'node:fs';
+import { isAscii } from 'node:buffer';
+import { writeSync } from 'node:fs';
 import { mkdir, open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LedgerEntry } from '../../shared/ledger';
@@ -21,6 +22,7 @@ import { Aggregates } from './aggregates';
 import { checkpointMismatch, decodeCheckpoint, type FileMark } from './checkpoint';
 import { Checkpointer, probeFile, type CheckpointStore, type OpenMonths } from './checkpoints';
 import { ledgerEntryProblem } from './ledger-entry';
+import { parseLedgerLine } from './ledger-parse';
 import type { ClosedMonths, MonthSummary } from './month-summaries';
 import { MonthTally } from './month-tally';
 
@@ -46,7 +48,11 @@ const FILE_NAME = /^\d{4}-\d{2}\.jsonl$/;
 /** Individual warnings per replay; the rest are counted in one closing warning. */
 const MAX_LINE_WARNINGS = 10;
 /** A "line" longer than this is garbage (entries are a few hundred bytes); it is skipped, not buffered. */
-const MAX_LINE_CHARS = 1 << 20;
+const MAX_LINE_BYTES = 1 << 20;
+/** Bytes read at a time by replay. */
+const READ_CHUNK = 1 << 20;
+/** Bytes decoded into one string at a time (whole lines; a longer line is decoded on its own). */
+const DECODE_BYTES = 1 << 16;
 /** Month files kept open: the current one and the one before (a late entry from around midnight). */
 const MAX_OPEN_FILES = 2;
 /** A synchronous write slower than this means a slow disk: writes go through the thread pool... */
@@ -484,8 +490,23 @@ async function readMonthFile(
   let entries = 0;
   let callbackError: { error: unknown } | undefined; // the caller's, not a read failure
   let end: FileMark | undefined;
+  const take = (entry: LedgerEntry): void => {
+    entries += 1;
+    try {
+      onEntry(entry);
+    } catch (error) {
+      callbackError = { error };
+      throw error;
+    }
+  };
   try {
     end = await readLines(path, from, (line, lineNo, last) => {
+      const usual = parseLedgerLine(line);
+      if (usual) {
+        take(usual);
+        return;
+      }
+      // Not in the shape the daemon writes: JSON.parse and the entry check decide, and say why not.
       if (line.charCodeAt(0) !== 0x7b /* { */ && line.trim() === '') return; // blank lines are harmless
       let value: unknown;
       try {
@@ -499,14 +520,8 @@ async function readMonthFile(
         skips.skip(path, lineNo, `not a ledger entry: ${problem}`);
         return;
       }
-      entries += 1;
-      try {
-        onEntry(value as LedgerEntry);
-      } catch (error) {
-        callbackError = { error };
-        throw error;
-      }
-    }, (lineNo) => skips.skip(path, lineNo, `longer than ${MAX_LINE_CHARS} characters`));
+      take(value as LedgerEntry);
+    }, (lineNo) => skips.skip(path, lineNo, `longer than ${MAX_LINE_BYTES} bytes`));
   } catch (err) {
     if (callbackError) throw callbackError.error;
     // An unreadable file must not stop the daemon; what could not be read is missing from the totals.
@@ -562,9 +577,11 @@ async function writeAll(handle: FileHandle, buf: Buffer): Promise<number> {
 }
 
 /**
- * Streams a file from `from` (a line end) in chunks and calls `onLine` for each line (1-based numbers
- * over the whole file); `last` is true for a final line with no '\n'. Never holds more than one chunk
- * plus one line in memory. Returns the end: bytes read in all, and the line ends among them.
+ * Reads a file from `from` (a line end) in chunks and calls `onLine` for each line (1-based numbers
+ * over the whole file); `last` is true for a final line with no '\n'. Lines are split on the byte 0x0A
+ * (never part of a multi-byte UTF-8 character), and whole lines are decoded together, so a character
+ * is never split. Never holds more than two chunks plus one line in memory. Returns the end: bytes
+ * read in all, and the line ends among them.
  */
 async function readLines(
   path: string,
@@ -572,35 +589,76 @@ async function readLines(
   onLine: (line: string, lineNo: number, last: boolean) => void,
   onTooLong: (lineNo: number) => void,
 ): Promise<FileMark> {
-  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20, start: from.offset });
-  let rest = '';
-  let lineNo = from.lines;
-  let discarding = false; // inside an over-long line, until its '\n'
-  for await (const chunk of stream as AsyncIterable<string>) {
-    let start = 0;
-    let nl = chunk.indexOf('\n');
-    if (nl !== -1) {
-      lineNo += 1;
-      if (discarding) discarding = false;
-      else onLine(rest + chunk.slice(0, nl), lineNo, false);
-      rest = '';
-      start = nl + 1;
-      while ((nl = chunk.indexOf('\n', start)) !== -1) {
-        lineNo += 1;
-        onLine(chunk.slice(start, nl), lineNo, false);
-        start = nl + 1;
+  const handle = await open(path, 'r');
+  // Two buffers: the next chunk is read (on libuv's thread pool) while this one is parsed.
+  const buffers = [Buffer.allocUnsafe(READ_CHUNK), Buffer.allocUnsafe(READ_CHUNK)];
+  let offset = from.offset;
+  let reading = handle.read(buffers[0], 0, READ_CHUNK, offset);
+  let spare = 1;
+  try {
+    let lineNo = from.lines;
+    // The line begun in earlier chunks (copies), or `discarding` inside an over-long one until its '\n'.
+    let carry: Buffer[] = [];
+    let carried = 0;
+    let discarding = false;
+    for (;;) {
+      const { bytesRead, buffer } = await reading;
+      if (bytesRead === 0) break;
+      offset += bytesRead;
+      reading = handle.read(buffers[spare], 0, READ_CHUNK, offset);
+      spare ^= 1;
+      const chunk = buffer.subarray(0, bytesRead);
+      let start = 0; // of the first line that starts in this chunk
+      if (carried > 0 || discarding) {
+        const end = chunk.indexOf(0x0a);
+        if (end === -1) {
+          if (!discarding) carry.push(Buffer.from(chunk));
+          carried += bytesRead;
+          start = bytesRead;
+        } else {
+          lineNo += 1;
+          if (!discarding && carried + end > MAX_LINE_BYTES) onTooLong(lineNo);
+          else if (!discarding) onLine(decode(Buffer.concat([...carry, chunk.subarray(0, end)])), lineNo, false);
+          carry = [];
+          carried = 0;
+          discarding = false;
+          start = end + 1;
+        }
+      }
+      const lastEnd = chunk.lastIndexOf(0x0a);
+      while (start <= lastEnd) {
+        // Decoded a few lines at a time: strings this small are made in V8's young generation, where
+        // they are cheap to make and to collect (a 1 MiB one is a large object).
+        let end = start + DECODE_BYTES >= lastEnd ? lastEnd : chunk.lastIndexOf(0x0a, start + DECODE_BYTES);
+        if (end < start) end = chunk.indexOf(0x0a, start + DECODE_BYTES); // one line longer than that
+        const text = decode(chunk.subarray(start, end + 1));
+        for (let s = 0, nl = text.indexOf('\n'); nl !== -1; s = nl + 1, nl = text.indexOf('\n', s)) {
+          lineNo += 1;
+          onLine(text.slice(s, nl), lineNo, false);
+        }
+        start = end + 1;
+      }
+      if (start < bytesRead) {
+        carry.push(Buffer.from(chunk.subarray(start)));
+        carried += bytesRead - start;
+      }
+      if (!discarding && carried > MAX_LINE_BYTES) {
+        onTooLong(lineNo + 1);
+        carry = [];
+        discarding = true;
       }
     }
-    if (discarding) continue;
-    rest += start === 0 ? chunk : chunk.slice(start);
-    if (rest.length > MAX_LINE_CHARS) {
-      onTooLong(lineNo + 1);
-      rest = '';
-      discarding = true;
-    }
+    if (carried > 0 && !discarding) onLine(decode(Buffer.concat(carry)), lineNo + 1, true);
+    return { offset, lines: lineNo };
+  } finally {
+    await reading.catch(() => {}); // still under way when onLine threw
+    await handle.close();
   }
-  if (rest !== '' && !discarding) onLine(rest, lineNo + 1, true);
-  return { offset: from.offset + stream.bytesRead, lines: lineNo };
+}
+
+/** UTF-8 text (invalid bytes become U+FFFD); ASCII, the usual case, is copied without decoding. */
+function decode(bytes: Buffer): string {
+  return isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
 }
 
 function errorText(err: unknown): string {

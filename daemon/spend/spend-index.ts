@@ -33,46 +33,64 @@ export interface Counts {
 export interface Bucket extends BucketDims, Counts {}
 
 export class SpendIndex {
-  private readonly buckets = new Map<string, Bucket>();
+  /** In the order they were made (what all() returns). */
+  private readonly list: Bucket[] = [];
+  /** day -> model -> deployment -> key -> bucket: nested maps, so adding an entry builds no key string. */
+  private readonly byDay = new Map<string, Map<string | null, Map<string | null, Map<string | null, Bucket>>>>();
+  /** The last day looked up and its map: entries come in time order, so mostly the same day. */
+  private lastDay = '';
+  private lastDayMap: Map<string | null, Map<string | null, Map<string | null, Bucket>>> | undefined;
 
   add(e: LedgerEntry): void {
-    const day = e.time.slice(0, 10);
-    const model = e.model ?? null;
-    const key = e.key ?? null;
-    const id = bucketId(day, model, e.deployment, key);
-    let b = this.buckets.get(id);
-    if (!b) {
-      b = { day, model, deployment: e.deployment, provider: e.provider, key, ...zeroCounts() };
-      this.buckets.set(id, b);
-    }
+    const b = this.bucket(e.time.slice(0, 10), e.model ?? null, e.deployment, e.key ?? null, e.provider);
     countEntry(b, e);
   }
 
   /** Merges a bucket from a month summary (see month-summaries.ts). */
   addBucket(b: Bucket): void {
-    const id = bucketId(b.day, b.model, b.deployment, b.key);
-    const mine = this.buckets.get(id);
-    if (mine) addCounts(mine, b);
-    else this.buckets.set(id, { ...b });
+    addCounts(this.bucket(b.day, b.model, b.deployment, b.key, b.provider), b);
   }
 
   all(): IterableIterator<Bucket> {
-    return this.buckets.values();
+    return this.list.values();
   }
 
   /** Buckets whose day is within [fromDay, toDay] (inclusive, "YYYY-MM-DD"). */
   *between(fromDay: string, toDay: string): IterableIterator<Bucket> {
-    for (const b of this.buckets.values()) if (b.day >= fromDay && b.day <= toDay) yield b;
+    for (const b of this.list) if (b.day >= fromDay && b.day <= toDay) yield b;
   }
 
   size(): number {
-    return this.buckets.size;
+    return this.list.length;
   }
-}
 
-// \u0000 cannot occur in these names: they come from the config, ids and key labels.
-function bucketId(day: string, model: string | null, deployment: string | null, key: string | null): string {
-  return `${day}\u0000${model}\u0000${deployment}\u0000${key}`;
+  /** The bucket of these dimensions, made empty (with this provider) when there is none yet. */
+  private bucket(day: string, model: string | null, deployment: string | null, key: string | null, provider: string | null): Bucket {
+    let byModel = day === this.lastDay ? this.lastDayMap : this.byDay.get(day);
+    if (!byModel) {
+      byModel = new Map();
+      this.byDay.set(day, byModel);
+    }
+    this.lastDay = day;
+    this.lastDayMap = byModel;
+    let byDeployment = byModel.get(model);
+    if (!byDeployment) {
+      byDeployment = new Map();
+      byModel.set(model, byDeployment);
+    }
+    let byKey = byDeployment.get(deployment);
+    if (!byKey) {
+      byKey = new Map();
+      byDeployment.set(deployment, byKey);
+    }
+    let b = byKey.get(key);
+    if (!b) {
+      b = { day, model, deployment, provider, key, ...zeroCounts() };
+      byKey.set(key, b);
+      this.list.push(b);
+    }
+    return b;
+  }
 }
 
 export function zeroCounts(): Counts {

@@ -1,0 +1,206 @@
+// The replay's fast path for one ledger line. JSON.parse costs about 2 µs a line, most of start-up for
+// a million lines; a regular expression for the exact shape the daemon writes (entryFor in
+// daemon/server/ledger-line.ts: one flat object, its field order, JSON.stringify's spacing, strings
+// without escapes) checks a line in a fraction of that, and the values are then read off at the
+// places the match guarantees. It never decides against a line: whatever does not match (an unknown
+// field, another order, whitespace, an escape, a wrong type, a torn line) or whose numbers fail the
+// entry check returns undefined, and the caller runs JSON.parse and ledgerEntryProblem, which accept
+// or reject it and say why. For a line it accepts, the entry is the one JSON.parse returns (same
+// fields in the same order, same values) and ledgerEntryProblem finds nothing wrong with it;
+// test/unit/ledger-parse.test.ts checks both, on generated and on damaged lines.
+import type { LedgerEntry } from '../../shared/ledger';
+
+/** A JSON string without escapes or raw control characters (lines with escapes take the slow path). */
+const STRING = String.raw`"[^"\\\u0000-\u001f]*"`;
+const NAME_OR_NULL = `(?:null|${STRING})`;
+/** A JSON number (RFC 8259); whether it is a count or an amount is checked after conversion. */
+const NUMBER = String.raw`-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?`;
+const FLAG = '(?:true|false)';
+
+// The whole line, in the order written: the schema's order, or entryFor's (the required fields, then
+// the optional ones, then `error`, spread in last on failures); ledgers hold both. No captures:
+// matching without them is several times faster, and once a line matches, where each value is follows
+// from the characters read so far.
+const SHAPE = new RegExp(
+  [
+    `^\\{"id":${STRING}`,
+    `,"time":${STRING}`,
+    `,"requestedModel":${STRING}`,
+    `,"model":${NAME_OR_NULL}`,
+    `,"servedModel":${NAME_OR_NULL}`,
+    `,"deployment":${NAME_OR_NULL}`,
+    `,"provider":${NAME_OR_NULL}`,
+    `,"attempts":${NUMBER}`,
+    `,"status":${NUMBER}`,
+    `,"ok":${FLAG}`,
+    `(?:,"error":${STRING})?`,
+    `,"stream":${FLAG}`,
+    `,"promptTokens":${NUMBER}`,
+    `,"completionTokens":${NUMBER}`,
+    `(?:,"cachedTokens":${NUMBER})?`,
+    `(?:,"reasoningTokens":${NUMBER})?`,
+    `,"usageSource":"(?:upstream|estimated|none)"`,
+    `,"costUsd":${NUMBER}`,
+    `,"latencyMs":${NUMBER}`,
+    `(?:,"cachedTokens":${NUMBER})?`,
+    `(?:,"reasoningTokens":${NUMBER})?`,
+    `(?:,"ttftMs":${NUMBER})?`,
+    `(?:,"sandbox":${FLAG})?`,
+    `(?:,"key":${STRING})?`,
+    `(?:,"client":${STRING})?`,
+    `(?:,"error":${STRING})?`,
+    '\\}$',
+  ].join(''),
+);
+
+/** The fields SHAPE knows (the test checks them against LedgerEntrySchema). */
+export const FAST_FIELDS: readonly string[] = [
+  'id', 'time', 'requestedModel', 'model', 'servedModel', 'deployment', 'provider', 'attempts', 'status', 'ok', 'error', 'stream',
+  'promptTokens', 'completionTokens', 'cachedTokens', 'reasoningTokens', 'usageSource', 'costUsd', 'latencyMs', 'ttftMs', 'sandbox', 'key', 'client',
+];
+
+/** Characters from the ',' before a field to its value: `,"name":`. */
+function keyLength(name: string): number {
+  return name.length + 4;
+}
+
+// After a ',', the key's first letter tells which optional field follows (SHAPE allows no other;
+// the second letter tells cachedTokens from client).
+const LETTER_A = 0x61;
+const LETTER_C = 0x63;
+const LETTER_E = 0x65;
+const LETTER_K = 0x6b;
+const LETTER_N = 0x6e;
+const LETTER_R = 0x72;
+const LETTER_S = 0x73;
+const LETTER_T = 0x74;
+
+/** How far reading the current line has got: the ',' before the next field, or the final '}'. */
+let at = 0;
+
+/**
+ * The entry on one ledger line (without its '\n') when it has the shape the daemon writes and passes
+ * the entry check; undefined otherwise, and then JSON.parse and ledgerEntryProblem decide.
+ */
+export function parseLedgerLine(line: string): LedgerEntry | undefined {
+  if (!SHAPE.test(line)) return undefined;
+  at = 0;
+  // Built in the line's field order, as JSON.parse would.
+  const e: Record<string, unknown> = {
+    id: string(line, keyLength('id')), // '{"id":', as long as ',"id":'
+    time: string(line, keyLength('time')),
+    requestedModel: string(line, keyLength('requestedModel')),
+    model: nameOrNull(line, keyLength('model')),
+    servedModel: nameOrNull(line, keyLength('servedModel')),
+    deployment: nameOrNull(line, keyLength('deployment')),
+    provider: nameOrNull(line, keyLength('provider')),
+    attempts: number(line, keyLength('attempts')),
+    status: number(line, keyLength('status')),
+    ok: flag(line, keyLength('ok')),
+  };
+  if (!isCount(e.attempts as number) || !Number.isSafeInteger(e.status)) return undefined;
+  if (nextField(line) === LETTER_E) e.error = string(line, keyLength('error'));
+  e.stream = flag(line, keyLength('stream'));
+  const promptTokens = number(line, keyLength('promptTokens'));
+  const completionTokens = number(line, keyLength('completionTokens'));
+  if (!isCount(promptTokens) || !isCount(completionTokens)) return undefined;
+  e.promptTokens = promptTokens;
+  e.completionTokens = completionTokens;
+  if (nextField(line) === LETTER_C && !tokens(line, e, 'cachedTokens')) return undefined;
+  if (nextField(line) === LETTER_R && !tokens(line, e, 'reasoningTokens')) return undefined;
+  e.usageSource = string(line, keyLength('usageSource'));
+  const costUsd = number(line, keyLength('costUsd'));
+  const latencyMs = number(line, keyLength('latencyMs'));
+  if (!isAmount(costUsd) || !isAmount(latencyMs)) return undefined;
+  e.costUsd = costUsd;
+  e.latencyMs = latencyMs;
+  if (nextField(line) === LETTER_C && line.charCodeAt(at + 3) === LETTER_A && !tokens(line, e, 'cachedTokens')) return undefined;
+  if (nextField(line) === LETTER_R && !tokens(line, e, 'reasoningTokens')) return undefined;
+  if (nextField(line) === LETTER_T) {
+    const ttftMs = number(line, keyLength('ttftMs'));
+    if (!isAmount(ttftMs)) return undefined;
+    e.ttftMs = ttftMs;
+  }
+  if (nextField(line) === LETTER_S) e.sandbox = flag(line, keyLength('sandbox'));
+  if (nextField(line) === LETTER_K) e.key = string(line, keyLength('key'));
+  if (nextField(line) === LETTER_C) e.client = string(line, keyLength('client'));
+  if (nextField(line) === LETTER_E) {
+    if (e.error !== undefined) return undefined; // twice: JSON.parse keeps the last
+    e.error = string(line, keyLength('error'));
+  }
+  return e as unknown as LedgerEntry;
+}
+
+/** Reads an optional token count into `e`; false when it is not a count or comes a second time. */
+function tokens(line: string, e: Record<string, unknown>, name: 'cachedTokens' | 'reasoningTokens'): boolean {
+  const n = number(line, keyLength(name));
+  if (!isCount(n) || e[name] !== undefined) return false; // twice: JSON.parse would keep the last
+  e[name] = n;
+  return true;
+}
+
+/** The first letter of the next field's name (NaN past the end). */
+function nextField(line: string): number {
+  return line.charCodeAt(at + 2);
+}
+
+/** The string value `skip` characters on (at its opening quote); moves past it. */
+function string(line: string, skip: number): string {
+  const start = at + skip + 1;
+  const end = line.indexOf('"', start);
+  at = end + 1;
+  return line.slice(start, end);
+}
+
+function nameOrNull(line: string, skip: number): string | null {
+  if (line.charCodeAt(at + skip) !== LETTER_N) return string(line, skip);
+  at += skip + 4;
+  return null;
+}
+
+function flag(line: string, skip: number): boolean {
+  if (line.charCodeAt(at + skip) === LETTER_T) {
+    at += skip + 4;
+    return true;
+  }
+  at += skip + 5;
+  return false;
+}
+
+const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
+/**
+ * The number `skip` characters on, with the value JSON.parse gives it; moves past it. Converting a
+ * substring with Number() is slow; with at most 15 digits and no exponent, the digits form an exact
+ * integer and a decimal point means one division by an exact power of ten: a correctly rounded
+ * operation on exact operands, so the same double that Number() finds.
+ */
+function number(line: string, skip: number): number {
+  const start = at + skip;
+  const negative = line.charCodeAt(start) === 0x2d; /* - */
+  const first = negative ? start + 1 : start;
+  let n = 0;
+  let point = -1;
+  let exponent = false;
+  let i = first;
+  for (; ; i++) {
+    const c = line.charCodeAt(i);
+    if (c >= 0x30 && c <= 0x39) n = n * 10 + (c - 0x30);
+    else if (c === 0x2e /* . */) point = i;
+    else if (c === 0x2c /* , */ || c === 0x7d /* } */) break;
+    else exponent = true; // e, E, or the exponent's sign
+  }
+  at = i;
+  const digits = i - first - (point === -1 ? 0 : 1);
+  if (exponent || digits > 15) return Number(line.slice(start, i));
+  const v = point === -1 ? n : n / POW10[i - point - 1];
+  return negative ? -v : v;
+}
+
+function isCount(v: number): boolean {
+  return Number.isSafeInteger(v) && v >= 0;
+}
+
+function isAmount(v: number): boolean {
+  return Number.isFinite(v) && v >= 0;
+}
