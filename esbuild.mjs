@@ -52,6 +52,15 @@ const tokenizer = {
   plugins: [],
 };
 
+// The ledger replay's worker thread (daemon/spend/replay-worker.ts): started by the daemon from beside
+// dist/daemon.js for a cold replay of a big ledger, so it must be a file of its own.
+const replayWorker = {
+  ...daemon,
+  entryPoints: ['daemon/spend/replay-worker.ts'],
+  outfile: 'dist/replay-worker.js',
+  plugins: [],
+};
+
 const webview = {
   entryPoints: ['extension/webview/main.ts'],
   outfile: 'dist/webview.js',
@@ -84,9 +93,9 @@ function writeSchema() {
 }
 
 if (watch) {
-  for (const options of [daemon, extension, webview, tokenizer]) await (await context(options)).watch();
+  for (const options of [daemon, extension, webview, tokenizer, replayWorker]) await (await context(options)).watch();
 } else {
-  await Promise.all([build(daemon), build(extension), build(webview), build(tokenizer)]);
+  await Promise.all([build(daemon), build(extension), build(webview), build(tokenizer), build(replayWorker)]);
   asciiOnly('dist/daemon.js');
   writeSchema();
 }

@@ -13,7 +13,6 @@
 // request on a small VM); synchronously it costs a few. A disk slow enough to make a synchronous
 // write take longer than SLOW_WRITE_MS would stall the event loop, so then the ledger falls back to
 // the thread pool for a while (and says so).
-import { isAscii } from 'node:buffer';
 import { writeSync } from 'node:fs';
 import { mkdir, open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -22,9 +21,10 @@ import { Aggregates } from './aggregates';
 import { checkpointMismatch, decodeCheckpoint, type FileMark } from './checkpoint';
 import { Checkpointer, probeFile, type CheckpointStore, type OpenMonths } from './checkpoints';
 import { ledgerEntryProblem } from './ledger-entry';
-import { parseLedgerLine } from './ledger-parse';
+import { errorText, LineSkips, readMonthFile } from './ledger-read';
 import type { ClosedMonths, MonthSummary } from './month-summaries';
 import { MonthTally } from './month-tally';
+import { DEFAULT_WORKER_BYTES, ReplaySplit, type ReadRange } from './replay-split';
 
 export { ledgerEntryProblem };
 
@@ -33,6 +33,11 @@ export interface LedgerOptions {
   warn?: (message: string) => void;
   /** The synchronous write(2) of the fast path (tests stand in a short or failing one). Default: fs.writeSync. */
   writeSync?: (fd: number, buffer: Buffer, offset: number, length: number) => number;
+  /**
+   * A cold replay (see replay-split.ts) with more than `minBytes` to parse line by line (default 16 MiB)
+   * reads the later part on a worker thread; `script` stands in another worker (tests: a broken one).
+   */
+  replayWorker?: { minBytes?: number; script?: string };
 }
 
 export interface ReplaySummary {
@@ -45,14 +50,6 @@ export interface ReplaySummary {
 }
 
 const FILE_NAME = /^\d{4}-\d{2}\.jsonl$/;
-/** Individual warnings per replay; the rest are counted in one closing warning. */
-const MAX_LINE_WARNINGS = 10;
-/** A "line" longer than this is garbage (entries are a few hundred bytes); it is skipped, not buffered. */
-const MAX_LINE_BYTES = 1 << 20;
-/** Bytes read at a time by replay. */
-const READ_CHUNK = 1 << 20;
-/** Bytes decoded into one string at a time (whole lines; a longer line is decoded on its own). */
-const DECODE_BYTES = 1 << 16;
 /** Month files kept open: the current one and the one before (a late entry from around midnight). */
 const MAX_OPEN_FILES = 2;
 /** A synchronous write slower than this means a slow disk: writes go through the thread pool... */
@@ -66,6 +63,26 @@ interface Pending {
   entry: LedgerEntry;
   resolve: () => void;
   reject: (err: Error) => void;
+}
+
+/**
+ * What replay learns about a month file it reads through readMonth before reading any line of it, so
+ * that the lines to parse are known up front and can be split between two threads.
+ */
+interface MonthStart {
+  name: string;
+  path: string;
+  month: string;
+  /** Bytes when looked at (closed months, and open ones when the replay may split). */
+  size?: number;
+  /** A closed month's saved summary, when there is one for this size. */
+  summary?: MonthSummary;
+  /** A closed month whose file could not be looked at: it is not counted. */
+  failure?: { error: unknown };
+  /** The month's checkpoint, when there is one and it can be trusted. */
+  restored?: { tally: MonthTally; mark: FileMark };
+  /** Why its checkpoint is not used (warned when the month is read). */
+  restoreProblem?: string;
 }
 
 interface MonthFile {
@@ -92,10 +109,12 @@ export class Ledger {
   private asyncWritesUntil = 0;
 
   private readonly writeSync: NonNullable<LedgerOptions['writeSync']>;
+  private readonly replayWorker: { minBytes: number; script?: string };
 
   private constructor(readonly dir: string, options: LedgerOptions) {
     this.warn = options.warn ?? (() => {});
     this.writeSync = options.writeSync ?? writeSync;
+    this.replayWorker = { minBytes: options.replayWorker?.minBytes ?? DEFAULT_WORKER_BYTES, script: options.replayWorker?.script };
   }
 
   /** Creates <dataDir>/ledger (owner-only) if missing. Files are opened lazily by the first append. */
@@ -150,7 +169,9 @@ export class Ledger {
    * restored from its checkpoint plus the lines after it (or parsed in full when it has no usable
    * checkpoint) and handed to open.onMonth as a whole; from then on the ledger keeps those
    * checkpoints fresh. onEntry sees every entry parsed line by line (with `open`, those are already in
-   * the months handed over; without it, all entries of the months not summarised).
+   * the months handed over; without it, all entries of the months not summarised). With `open` and no
+   * onEntry, a replay with many lines to parse (a first start on a big ledger) reads the later half of
+   * them on a worker thread at the same time, with the same result (replay-split.ts).
    */
   async replay(onEntry?: (e: LedgerEntry) => void, closed?: ClosedMonths, open?: OpenMonths): Promise<ReplaySummary> {
     while (this.replaying) await this.replaying;
@@ -166,39 +187,50 @@ export class Ledger {
       this.checkpointer = open ? new Checkpointer(this.dir, open.store, this.warn, open.policy) : undefined;
       const skips = new LineSkips(this.warn);
       const isClosed = (name: string): boolean => closed !== undefined && name.slice(0, 7) < closed.before;
-      if (closed) {
-        for (const name of names.filter(isClosed)) {
-          try {
-            const month = await this.replayClosed(name, closed, skips, open?.store);
-            summary.files += 1;
-            summary.entries += month.entries;
-            summary.skipped += month.skipped;
-          } catch (err) {
-            this.warn(`ledger ${join(this.dir, name)}: not counted (${errorText(err)})`);
+      const openNames = names.filter((n) => !isClosed(n));
+      // Split between two threads only when no entry has to be handed to onEntry (on this thread).
+      const splittable = open !== undefined && onEntry === undefined;
+      const starts = {
+        closed: closed ? await this.monthStarts(names.filter(isClosed), closed, open?.store) : [],
+        open: open ? await this.monthStarts(openNames, undefined, open.store, splittable) : [],
+      };
+      const split = splittable ? await ReplaySplit.start(readRanges([...starts.closed, ...starts.open]), { ...this.replayWorker, warn: this.warn }) : undefined;
+      try {
+        if (closed) {
+          for (const start of starts.closed) {
+            try {
+              const month = await this.replayClosed(start, closed, skips, open?.store, split);
+              summary.files += 1;
+              summary.entries += month.entries;
+              summary.skipped += month.skipped;
+            } catch (err) {
+              this.warn(`ledger ${start.path}: not counted (${errorText(err)})`);
+            }
           }
         }
-      }
-      const openNames = names.filter((n) => !isClosed(n));
-      if (open) {
-        summary.restored = 0;
-        for (const name of openNames) {
-          const month = await this.readMonth(name, skips, open.store, onEntry);
-          summary.files += month.mark ? 1 : 0;
-          summary.entries += month.tally.entries;
-          summary.skipped += month.tally.skipped;
-          if (month.restored) summary.restored += 1;
-          this.totals.addMonth(month.tally);
-          open.onMonth(month.tally);
-          if (month.mark) this.checkpointer?.track(month.tally.month, month.tally, month.mark, month.dirty);
+        if (open) {
+          summary.restored = 0;
+          for (const start of starts.open) {
+            const month = await this.readMonth(start, skips, onEntry, split);
+            summary.files += month.mark ? 1 : 0;
+            summary.entries += month.tally.entries;
+            summary.skipped += month.tally.skipped;
+            if (month.restored) summary.restored += 1;
+            this.totals.addMonth(month.tally);
+            open.onMonth(month.tally);
+            if (month.mark) this.checkpointer?.track(month.tally.month, month.tally, month.mark, month.dirty);
+          }
+        } else {
+          const read = await readMonthFiles(this.dir, openNames, skips, (entry) => {
+            this.totals.add(entry);
+            onEntry?.(entry);
+          });
+          summary.files += read.files;
+          summary.entries += read.entries;
+          summary.skipped += read.skipped;
         }
-      } else {
-        const read = await readMonthFiles(this.dir, openNames, skips, (entry) => {
-          this.totals.add(entry);
-          onEntry?.(entry);
-        });
-        summary.files += read.files;
-        summary.entries += read.entries;
-        summary.skipped += read.skipped;
+      } finally {
+        split?.close();
       }
       skips.finish();
       summary.ms = performance.now() - started;
@@ -214,17 +246,42 @@ export class Ledger {
     await this.checkpointer?.save();
   }
 
+  /**
+   * Looks at month files before any is read: their sizes (closed months, and open ones with `sized`),
+   * closed months' summaries (with `closed`: these are closed months), and the checkpoints in `store`
+   * of the months that will be read line by line.
+   */
+  private async monthStarts(names: string[], closed: ClosedMonths | undefined, store: CheckpointStore | undefined, sized = false): Promise<MonthStart[]> {
+    const starts: MonthStart[] = [];
+    for (const name of names) {
+      const start: MonthStart = { name, path: join(this.dir, name), month: name.slice(0, 7) };
+      starts.push(start);
+      if (closed) {
+        try {
+          start.size = (await stat(start.path)).size;
+          start.summary = await closed.load(start.month, start.size);
+        } catch (error) {
+          start.failure = { error };
+        }
+        if (start.summary || start.failure) continue;
+      } else if (sized) {
+        start.size = await stat(start.path).then((s) => s.size, () => undefined); // reading it says what is wrong
+      }
+      if (store) Object.assign(start, await this.restore(start.month, start.path, store));
+    }
+    return starts;
+  }
+
   /** A closed month: from its saved summary, else parsed once and its summary saved for next time. */
-  private async replayClosed(name: string, closed: ClosedMonths, skips: LineSkips, store?: CheckpointStore): Promise<MonthSummary> {
-    const path = join(this.dir, name);
-    const month = name.slice(0, 7);
-    const size = (await stat(path)).size;
-    let summary = await closed.load(month, size);
+  private async replayClosed(start: MonthStart, closed: ClosedMonths, skips: LineSkips, store?: CheckpointStore, split?: ReplaySplit): Promise<MonthSummary> {
+    if (start.failure) throw start.failure.error;
+    const { path, month } = start;
+    let summary = start.summary;
     if (!summary) {
       // A month that closed while the daemon ran still has its checkpoint: most of it need not be parsed.
-      const read = await this.readMonth(name, skips, store);
+      const read = await this.readMonth(start, skips, undefined, split);
       const { tally } = read;
-      summary = { size: read.mark?.offset ?? size, entries: tally.entries, skipped: tally.skipped, buckets: [...tally.buckets()] };
+      summary = { size: read.mark?.offset ?? start.size ?? 0, entries: tally.entries, skipped: tally.skipped, buckets: [...tally.buckets()] };
       // A month that could not be read to its end is counted as far as it was read, but not summarised.
       if (read.mark) {
         try {
@@ -242,46 +299,51 @@ export class Ledger {
 
   /**
    * One month file as a tally: its checkpoint (when it can be trusted) plus the lines after it, or
-   * every line. `mark` is where reading ended (undefined when it stopped early on a read error).
+   * every line. With a split, the lines from split.until on were read by the worker and are merged in.
+   * `mark` is where reading ended (undefined when it stopped early on a read error).
    */
   private async readMonth(
-    name: string,
+    start: MonthStart,
     skips: LineSkips,
-    store: CheckpointStore | undefined,
     onEntry?: (e: LedgerEntry) => void,
+    split?: ReplaySplit,
   ): Promise<{ tally: MonthTally; restored: boolean; mark?: FileMark; dirty: boolean }> {
-    const path = join(this.dir, name);
-    const month = name.slice(0, 7);
-    const restored = store ? await this.restore(month, path, store) : undefined;
+    const { path, month, restored } = start;
+    if (start.restoreProblem !== undefined) this.warn(`ledger ${path}: checkpoint not used (${start.restoreProblem}); reading the whole month`);
     const tally = restored?.tally ?? new MonthTally(month);
     const from = restored?.mark ?? { offset: 0, lines: 0 };
-    const read = await readMonthFile(path, from, skips, (e) => {
-      tally.add(e);
-      onEntry?.(e);
-    });
+    const until = split?.until(path);
+    // A file the worker reads from where this thread would start is not opened here at all.
+    const read = until === from.offset
+      ? { skipped: 0, end: from }
+      : await readMonthFile(path, from, skips, (e) => {
+        tally.add(e);
+        onEntry?.(e);
+      }, until);
     tally.skipped += read.skipped;
-    return { tally, restored: restored !== undefined, mark: read.end, dirty: (read.end?.offset ?? 0) > from.offset };
+    // After a read error here, the single-thread replay would have stopped: the worker's part is dropped.
+    const end = until !== undefined && read.end ? await split?.finish(path, tally, read.end, skips) : read.end;
+    return { tally, restored: restored !== undefined, mark: end, dirty: (end?.offset ?? 0) > from.offset };
   }
 
-  /** The month's checkpoint when it can be trusted; otherwise undefined, after one warning saying why. */
-  private async restore(month: string, path: string, store: CheckpointStore): Promise<{ tally: MonthTally; mark: FileMark } | undefined> {
+  /** The month's checkpoint when it can be trusted; otherwise why not (nothing when there is none). */
+  private async restore(month: string, path: string, store: CheckpointStore): Promise<Pick<MonthStart, 'restored' | 'restoreProblem'>> {
     let problem: string | undefined;
     try {
       const text = await store.load(month);
-      if (text === undefined) return undefined; // none yet: a first start, or a new month
+      if (text === undefined) return {}; // none yet: a first start, or a new month
       const decoded = decodeCheckpoint(text, month);
       if ('problem' in decoded) {
         problem = decoded.problem;
       } else {
         const { checkpoint } = decoded;
         problem = checkpointMismatch(checkpoint, await probeFile(path, checkpoint.offset));
-        if (!problem) return { tally: MonthTally.from(month, checkpoint), mark: { offset: checkpoint.offset, lines: checkpoint.lines } };
+        if (!problem) return { restored: { tally: MonthTally.from(month, checkpoint), mark: { offset: checkpoint.offset, lines: checkpoint.lines } } };
       }
     } catch (err) {
       problem = errorText(err);
     }
-    this.warn(`ledger ${path}: checkpoint not used (${problem}); reading the whole month`);
-    return undefined;
+    return { restoreProblem: problem };
   }
 
   // One writer loop at a time. It takes everything queued so far as one batch, so appends that
@@ -441,24 +503,6 @@ async function monthFileNames(dir: string): Promise<string[]> {
   }
 }
 
-/** Counts skipped lines across one replay; the first few are warned about one by one. */
-class LineSkips {
-  count = 0;
-
-  constructor(readonly warn: (message: string) => void) {}
-
-  skip(path: string, lineNo: number, why: string): void {
-    this.count += 1;
-    if (this.count <= MAX_LINE_WARNINGS) this.warn(`ledger ${path} line ${lineNo}: skipped (${why})`);
-  }
-
-  finish(): void {
-    if (this.count > MAX_LINE_WARNINGS) {
-      this.warn(`ledger: ${this.count - MAX_LINE_WARNINGS} more invalid lines skipped (only the first ${MAX_LINE_WARNINGS} are listed)`);
-    }
-  }
-}
-
 /** Parses month files in order; invalid lines are skipped with a warning, an error from onEntry is rethrown. */
 async function readMonthFiles(
   dir: string,
@@ -474,60 +518,6 @@ async function readMonthFiles(
     summary.skipped += read.skipped;
   }
   return summary;
-}
-
-/**
- * Parses one month file from `from` (a line end) to its end. `end` is where reading ended, undefined
- * when a read error stopped it early (what was read is counted; the rest is not, with a warning).
- */
-async function readMonthFile(
-  path: string,
-  from: FileMark,
-  skips: LineSkips,
-  onEntry: (e: LedgerEntry) => void,
-): Promise<{ entries: number; skipped: number; end?: FileMark }> {
-  const skippedBefore = skips.count;
-  let entries = 0;
-  let callbackError: { error: unknown } | undefined; // the caller's, not a read failure
-  let end: FileMark | undefined;
-  const take = (entry: LedgerEntry): void => {
-    entries += 1;
-    try {
-      onEntry(entry);
-    } catch (error) {
-      callbackError = { error };
-      throw error;
-    }
-  };
-  try {
-    end = await readLines(path, from, (line, lineNo, last) => {
-      const usual = parseLedgerLine(line);
-      if (usual) {
-        take(usual);
-        return;
-      }
-      // Not in the shape the daemon writes: JSON.parse and the entry check decide, and say why not.
-      if (line.charCodeAt(0) !== 0x7b /* { */ && line.trim() === '') return; // blank lines are harmless
-      let value: unknown;
-      try {
-        value = JSON.parse(line);
-      } catch {
-        skips.skip(path, lineNo, last ? 'torn last line: not complete JSON' : 'not valid JSON');
-        return;
-      }
-      const problem = ledgerEntryProblem(value);
-      if (problem) {
-        skips.skip(path, lineNo, `not a ledger entry: ${problem}`);
-        return;
-      }
-      take(value as LedgerEntry);
-    }, (lineNo) => skips.skip(path, lineNo, `longer than ${MAX_LINE_BYTES} bytes`));
-  } catch (err) {
-    if (callbackError) throw callbackError.error;
-    // An unreadable file must not stop the daemon; what could not be read is missing from the totals.
-    skips.warn(`ledger ${path}: reading stopped, entries after that point are not counted (${errorText(err)})`);
-  }
-  return { entries, skipped: skips.count - skippedBefore, end };
 }
 
 /** The UTC month ("YYYY-MM") of an ISO-8601 time, or undefined when it is not a usable date. */
@@ -576,91 +566,9 @@ async function writeAll(handle: FileHandle, buf: Buffer): Promise<number> {
   return offset;
 }
 
-/**
- * Reads a file from `from` (a line end) in chunks and calls `onLine` for each line (1-based numbers
- * over the whole file); `last` is true for a final line with no '\n'. Lines are split on the byte 0x0A
- * (never part of a multi-byte UTF-8 character), and whole lines are decoded together, so a character
- * is never split. Never holds more than two chunks plus one line in memory. Returns the end: bytes
- * read in all, and the line ends among them.
- */
-async function readLines(
-  path: string,
-  from: FileMark,
-  onLine: (line: string, lineNo: number, last: boolean) => void,
-  onTooLong: (lineNo: number) => void,
-): Promise<FileMark> {
-  const handle = await open(path, 'r');
-  // Two buffers: the next chunk is read (on libuv's thread pool) while this one is parsed.
-  const buffers = [Buffer.allocUnsafe(READ_CHUNK), Buffer.allocUnsafe(READ_CHUNK)];
-  let offset = from.offset;
-  let reading = handle.read(buffers[0], 0, READ_CHUNK, offset);
-  let spare = 1;
-  try {
-    let lineNo = from.lines;
-    // The line begun in earlier chunks (copies), or `discarding` inside an over-long one until its '\n'.
-    let carry: Buffer[] = [];
-    let carried = 0;
-    let discarding = false;
-    for (;;) {
-      const { bytesRead, buffer } = await reading;
-      if (bytesRead === 0) break;
-      offset += bytesRead;
-      reading = handle.read(buffers[spare], 0, READ_CHUNK, offset);
-      spare ^= 1;
-      const chunk = buffer.subarray(0, bytesRead);
-      let start = 0; // of the first line that starts in this chunk
-      if (carried > 0 || discarding) {
-        const end = chunk.indexOf(0x0a);
-        if (end === -1) {
-          if (!discarding) carry.push(Buffer.from(chunk));
-          carried += bytesRead;
-          start = bytesRead;
-        } else {
-          lineNo += 1;
-          if (!discarding && carried + end > MAX_LINE_BYTES) onTooLong(lineNo);
-          else if (!discarding) onLine(decode(Buffer.concat([...carry, chunk.subarray(0, end)])), lineNo, false);
-          carry = [];
-          carried = 0;
-          discarding = false;
-          start = end + 1;
-        }
-      }
-      const lastEnd = chunk.lastIndexOf(0x0a);
-      while (start <= lastEnd) {
-        // Decoded a few lines at a time: strings this small are made in V8's young generation, where
-        // they are cheap to make and to collect (a 1 MiB one is a large object).
-        let end = start + DECODE_BYTES >= lastEnd ? lastEnd : chunk.lastIndexOf(0x0a, start + DECODE_BYTES);
-        if (end < start) end = chunk.indexOf(0x0a, start + DECODE_BYTES); // one line longer than that
-        const text = decode(chunk.subarray(start, end + 1));
-        for (let s = 0, nl = text.indexOf('\n'); nl !== -1; s = nl + 1, nl = text.indexOf('\n', s)) {
-          lineNo += 1;
-          onLine(text.slice(s, nl), lineNo, false);
-        }
-        start = end + 1;
-      }
-      if (start < bytesRead) {
-        carry.push(Buffer.from(chunk.subarray(start)));
-        carried += bytesRead - start;
-      }
-      if (!discarding && carried > MAX_LINE_BYTES) {
-        onTooLong(lineNo + 1);
-        carry = [];
-        discarding = true;
-      }
-    }
-    if (carried > 0 && !discarding) onLine(decode(Buffer.concat(carry)), lineNo + 1, true);
-    return { offset, lines: lineNo };
-  } finally {
-    await reading.catch(() => {}); // still under way when onLine threw
-    await handle.close();
-  }
-}
-
-/** UTF-8 text (invalid bytes become U+FFFD); ASCII, the usual case, is copied without decoding. */
-function decode(bytes: Buffer): string {
-  return isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+/** The parts of month files that replay will parse line by line, in the order it reads them. */
+function readRanges(starts: MonthStart[]): ReadRange[] {
+  return starts
+    .filter((s) => !s.summary && !s.failure)
+    .map((s) => ({ path: s.path, month: s.month, offset: s.restored?.mark.offset ?? 0, size: s.size ?? 0 }));
 }

@@ -57,6 +57,19 @@ export class MonthTally implements MonthView {
     if (this.latest.length >= 2 * RECENT_KEPT) this.latest = this.latest.slice(-RECENT_KEPT);
   }
 
+  /**
+   * Adds the tally of the lines that follow this one's in the same file, read apart (the replay's
+   * worker): afterwards it equals a tally that read them all. New buckets and groups come after the
+   * known ones, in the order `later` made them, and its recent entries are the newest.
+   */
+  merge(later: MonthState): void {
+    this.entries += later.entries;
+    this.skipped += later.skipped;
+    for (const b of later.buckets) this.index.addBucket(b);
+    for (const [group, counts] of later.groups) addCounts(this.group(group), counts);
+    this.latest = [...this.latest, ...later.recent].slice(-RECENT_KEPT);
+  }
+
   buckets(): Iterable<Bucket> {
     return this.index.all();
   }

@@ -261,6 +261,18 @@ describe('ledger', () => {
     assert.equal((await ledger.replay()).entries, 1, 'the ledger still replays afterwards');
   });
 
+  it('replays a line whose client label is malformed without the label, as the schema reads it', async () => {
+    await mkdir(join(dataDir, 'ledger'), { recursive: true });
+    const good = entry({ id: 'tagged', client: 'acme.helper' });
+    const bad = { ...entry({ id: 'mistagged' }), client: 42 };
+    await writeFile(janFile(), `${JSON.stringify(good)}\n${JSON.stringify(bad)}\n`);
+    const ledger = await openLedger();
+    const seen: LedgerEntry[] = [];
+    assert.equal((await ledger.replay((e) => seen.push(e))).skipped, 0);
+    assert.deepEqual(seen.map((e) => [e.id, e.client]), [['tagged', 'acme.helper'], ['mistagged', undefined]]);
+    assert.equal(LedgerEntrySchema.parse(bad).client, undefined);
+  });
+
   it('replays an empty or missing ledger as nothing', async () => {
     const ledger = await openLedger();
     assert.deepEqual({ ...(await ledger.replay()), ms: 0 }, { files: 0, entries: 0, skipped: 0, ms: 0 });
