@@ -46,14 +46,16 @@ function ensureDeps() {
 
 /**
  * Other work may rebuild dist/ while the benchmark runs; every Shepherd process of one run must load
- * the same complete bundle. The bundle has no externals, so a copy runs anywhere. A copy caught
- * half-written does not load: check it and copy again.
+ * the same complete bundle. The bundle loads only its companions beside it (the tokenizer and the
+ * replay worker, on first use), so those are copied too. A copy caught half-written does not load:
+ * check it and copy again.
  */
 async function snapshotDaemon() {
   const dir = mkdtempSync(join(tmpdir(), 'shepherd-bench-dist-'));
   const file = join(dir, 'daemon.js');
   for (let attempt = 1; ; attempt++) {
     copyFileSync(join(root, 'dist', 'daemon.js'), file);
+    for (const companion of ['tokenizer.js', 'replay-worker.js']) copyFileSync(join(root, 'dist', companion), join(dir, companion));
     try {
       execFileSync(process.execPath, [file, '--version'], { stdio: 'pipe' });
       const sha = createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 12);
