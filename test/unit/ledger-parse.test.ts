@@ -8,33 +8,14 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LedgerEntrySchema, type LedgerEntry } from '../../shared/ledger';
+import { sampleEntry } from '../support/ledger-entry';
 import { Ledger } from '../../daemon/spend/ledger';
 import { ledgerEntryProblem } from '../../daemon/spend/ledger-entry';
 import { FAST_FIELDS, parseLedgerLine } from '../../daemon/spend/ledger-parse';
 import { entryFor, type LedgerRequest } from '../../daemon/server/ledger-line';
 import type { Deployment } from '../../daemon/routing/catalog';
 
-function entry(over: Partial<LedgerEntry> = {}): LedgerEntry {
-  return {
-    id: 'shep-0001',
-    time: '2025-01-15T10:00:00.000Z',
-    requestedModel: 'chat',
-    model: 'chat',
-    servedModel: 'gpt-4o-mini',
-    deployment: 'openai/gpt-4o-mini@us-east',
-    provider: 'openai',
-    attempts: 1,
-    status: 200,
-    ok: true,
-    stream: false,
-    promptTokens: 1000,
-    completionTokens: 500,
-    usageSource: 'upstream',
-    costUsd: 0.00045,
-    latencyMs: 812.3,
-    ...over,
-  };
-}
+const entry = (over: Partial<LedgerEntry> = {}): LedgerEntry => sampleEntry({ id: 'shep-0001', ...over });
 
 /** What replay does with a line the fast path declines: the entry, or why it is skipped. */
 function slowPath(line: string): { entry: unknown } | { skipped: string } {

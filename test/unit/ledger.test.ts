@@ -6,30 +6,11 @@ import { mkdir, mkdtemp, open, readFile, readdir, rm, rmdir, stat, symlink, unli
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LedgerEntrySchema, type LedgerEntry } from '../../shared/ledger';
+import { sampleEntry } from '../support/ledger-entry';
 import { Aggregates } from '../../daemon/spend/aggregates';
 import { Ledger, ledgerEntryProblem, type LedgerOptions } from '../../daemon/spend/ledger';
 
-function entry(over: Partial<LedgerEntry> = {}): LedgerEntry {
-  return {
-    id: 'req-1',
-    time: '2025-01-15T10:00:00.000Z',
-    requestedModel: 'chat',
-    model: 'chat',
-    servedModel: 'gpt-4o-mini',
-    deployment: 'openai/gpt-4o-mini@us-east',
-    provider: 'openai',
-    attempts: 1,
-    status: 200,
-    ok: true,
-    stream: false,
-    promptTokens: 1000,
-    completionTokens: 500,
-    usageSource: 'upstream',
-    costUsd: 0.00045,
-    latencyMs: 812.3,
-    ...over,
-  };
-}
+const entry = sampleEntry;
 
 async function lines(file: string): Promise<string[]> {
   const text = await readFile(file, 'utf8');
