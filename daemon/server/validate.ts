@@ -7,7 +7,8 @@ import { HttpError } from './errors';
 
 const tokenLimit = z.number().int().positive().nullable().optional();
 
-const ChatRequestSchema = z.looseObject({
+/** Exported for the test that holds obviouslyValid to it. */
+export const ChatRequestSchema = z.looseObject({
   model: z.string({ error: 'required: the model group or alias to use (see GET /v1/models)' }).min(1, 'must not be empty'),
   messages: z
     .array(z.looseObject({ role: z.string({ error: 'required: a string such as "user"' }).min(1) }), {

@@ -2,7 +2,7 @@
 // judges the rest. The fast check must never accept what the schema refuses.
 import assert from 'node:assert/strict';
 import { HttpError } from '../../daemon/server/errors';
-import { obviouslyValid, parseChatRequest } from '../../daemon/server/validate';
+import { ChatRequestSchema, obviouslyValid, parseChatRequest } from '../../daemon/server/validate';
 
 const base = { model: 'chat', messages: [{ role: 'user', content: 'hi' }] };
 const cases: [string, Record<string, unknown>][] = [
@@ -32,14 +32,9 @@ const cases: [string, Record<string, unknown>][] = [
   ['max_tokens a string', { ...base, max_completion_tokens: '64' }],
 ];
 
+/** The schema's own verdict (parseChatRequest itself asks obviouslyValid first). */
 function schemaAccepts(body: Record<string, unknown>): boolean {
-  try {
-    parseChatRequest(structuredClone(body));
-    return true;
-  } catch (err) {
-    assert.ok(err instanceof HttpError, String(err));
-    return false;
-  }
+  return ChatRequestSchema.safeParse(structuredClone(body)).success;
 }
 
 describe('chat request validation', () => {
@@ -51,6 +46,19 @@ describe('chat request validation', () => {
       if (['minimal', 'streaming with usage', 'token limits', 'extra fields pass through'].includes(name)) assert.equal(fast, true);
     });
   }
+
+  it('parseChatRequest refuses exactly what the schema refuses', () => {
+    for (const [name, body] of cases) {
+      let accepted = true;
+      try {
+        parseChatRequest(structuredClone(body));
+      } catch (err) {
+        assert.ok(err instanceof HttpError, String(err));
+        accepted = false;
+      }
+      assert.equal(accepted, schemaAccepts(body), name);
+    }
+  });
 
   it('a refused body still names the field', () => {
     assert.throws(
