@@ -48,8 +48,8 @@ export function entryFor(
     latencyMs: round1(endedAt - request.receivedAt),
   };
   // Optional fields are assigned rather than spread in: this runs for every request, and V8 builds
-  // objects from conditional spreads far more slowly. JSON key order differs from before; nothing
-  // reads the ledger by position.
+  // objects from conditional spreads far more slowly. The optional fields follow latencyMs in the
+  // line; replay's fast path (spend/ledger-parse.ts) knows this order and the earlier one.
   if (usage?.cachedTokens) entry.cachedTokens = usage.cachedTokens;
   if (usage?.reasoningTokens) entry.reasoningTokens = usage.reasoningTokens;
   if (firstTokenAt !== undefined) entry.ttftMs = round1(firstTokenAt - request.receivedAt);
