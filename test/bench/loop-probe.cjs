@@ -1,5 +1,6 @@
 // Preloaded into a gateway process (`node --require test/bench/loop-probe.cjs ...`) to measure
-// event-loop stalls, since the daemon exposes no event-loop metric of its own yet. Every 250 ms it
+// event-loop stalls the same way in Shepherd and the bare proxy (which has no metrics; Shepherd's own
+// /metrics figure is reported beside it). Every 250 ms it
 // appends "epoch-ms max-ms p99-ms" (the event-loop delay in that window, from perf_hooks'
 // monitorEventLoopDelay, 5 ms resolution) to $BENCH_LOOP_PROBE_FILE and starts a new window.
 // Its own cost: one timer every 5 ms (the histogram's) and one small write every 250 ms.

@@ -57,12 +57,15 @@ export async function openStreamsPhase({ start, plan, logDir }) {
   }
 }
 
-/** nodejs_eventloop_lag_max_seconds from the daemon's /metrics, when it has it (prom-client default metrics). */
+/**
+ * The daemon's own measure of the same thing: shepherd_event_loop_delay_seconds{quantile="max"} on its
+ * /metrics is the longest delay since the previous scrape, and nothing scrapes it during the phase.
+ */
 async function daemonLoopMetric(target) {
   if (target.name !== 'shepherd') return undefined;
   try {
     const res = await fetch(`${target.originFor()}/metrics`);
-    const m = /^nodejs_eventloop_lag_max_seconds(?:\{[^}]*\})? ([0-9.e+-]+)/m.exec(await res.text());
+    const m = /^shepherd_event_loop_delay_seconds\{quantile="max"\} ([0-9.e+-]+)/m.exec(await res.text());
     return m ? Number(m[1]) * 1000 : undefined;
   } catch {
     return undefined;

@@ -116,7 +116,7 @@ export function derive(r) {
       `${os.n.toLocaleString('en')} concurrent streams: no event-loop stall > 20 ms`,
       `longest ${ms(os.loopMaxMs)}; ${ms(os.loopMaxSteadyMs)} while all were open`,
       os.loopMaxMs <= 20,
-      `the bare proxy, same phase: ${ms(bos.loopMaxMs)}; ${ms(bos.loopMaxSteadyMs)} while all were open${bos.loopMaxMs > 20 ? ' (over the limit too: the shared machine’s load alone exceeds it in this run)' : ''}${os.metricsLoopLagMaxMs === undefined ? '' : `; the daemon's own nodejs_eventloop_lag_max_seconds: ${ms(os.metricsLoopLagMaxMs)}`}`,
+      `the bare proxy, same phase: ${ms(bos.loopMaxMs)}; ${ms(bos.loopMaxSteadyMs)} while all were open${bos.loopMaxMs > 20 ? ' (over the limit too: the shared machine’s load alone exceeds it in this run)' : ''}${os.metricsLoopLagMaxMs === undefined ? '' : `; the daemon's own /metrics (event-loop delay, max since start-up): ${ms(os.metricsLoopLagMaxMs)}`}`,
     ),
     verdict(
       'Ledger replay: 1M entries < 2 s (first start, every line parsed)',
