@@ -9,12 +9,12 @@ const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 
 const watch = process.argv.includes('--watch');
 const define = { SHEPHERD_VERSION: JSON.stringify(pkg.version) };
 
-// shared/tokenizer is its own bundle, dist/tokenizer.js: the daemon's lazy require of it is left for
+// daemon/spend/tokenizer is its own bundle, dist/tokenizer.js: the daemon's lazy require of it is left for
 // Node to resolve beside dist/daemon.js at run time, instead of pulling its 2.4 MB of ranks in.
 const tokenizerApart = {
   name: 'tokenizer-apart',
   setup(b) {
-    b.onResolve({ filter: /\/shared\/tokenizer$/ }, () => ({ path: './tokenizer.js', external: true }));
+    b.onResolve({ filter: /^\.\/tokenizer$/ }, () => ({ path: './tokenizer.js', external: true }));
   },
 };
 
@@ -42,11 +42,11 @@ const extension = {
   define: { ...define, 'process.env.WS_NO_BUFFER_UTIL': '"1"', 'process.env.WS_NO_UTF_8_VALIDATE': '"1"' },
 };
 
-// The tokenizer (shared/tokenizer.ts): loaded on first use by the daemon's usage estimates and the
+// The tokenizer (daemon/spend/tokenizer.ts): loaded on first use by the daemon's usage estimates and the
 // language model provider's token counts.
 const tokenizer = {
   ...daemon,
-  entryPoints: ['shared/tokenizer.ts'],
+  entryPoints: ['daemon/spend/tokenizer.ts'],
   outfile: 'dist/tokenizer.js',
   sourcemap: false,
   plugins: [],

@@ -3,10 +3,10 @@ import { parseArgs } from 'node:util';
 import { configJsonSchema } from '../shared/config';
 import { exportCommand, SPEND_USAGE, spendCommand } from './cli/spend-commands';
 import { formatProblems, keyStatus, loadConfigFile } from './config/load';
-import { createLogger, parseLevel } from './log';
+import { createLogger, parseLevel } from './core/log';
 import { startSandbox } from './sandbox/server';
 import { startDaemon, StartError } from './start';
-import { VERSION } from './version';
+import { VERSION } from './core/version';
 
 const USAGE = `Shepherd ${VERSION}: a local LLM router with an OpenAI-compatible port
 

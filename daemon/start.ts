@@ -9,27 +9,27 @@ import { keyStatus, resolveApiKey, ensureConfigFile, formatProblems, loadConfigF
 import { configPathFor, resolveDataDir } from './config/paths';
 import { SANDBOX_ENDPOINTS, sandboxOverlay } from './config/sandbox-overlay';
 import { watchConfig } from './config/watch';
-import { EventBus } from './events';
+import { EventBus } from './core/events';
 import { HealthBoard } from './health/board';
 import { startProbes } from './health/probes';
-import { createLogger, type Logger } from './log';
-import { Upstreams } from './providers/upstream';
+import { createLogger, type Logger } from './core/log';
+import { Upstreams } from './upstream/pool';
 import { buildCatalog } from './routing/catalog';
 import { distanceTable } from './routing/regions';
 import { RoutingCursors } from './routing/strategies';
 import { startSandbox, type Sandbox } from './sandbox/server';
-import { attachControlChannel } from './server/control';
-import { SpendHistory } from './server/control-history';
-import { snapshotBase } from './server/control-snapshot';
-import { createGateway, type GatewayDeps, type GatewayState } from './server/gateway';
-import { statusReport } from './server/status-report';
+import { attachControlChannel } from './control/channel';
+import { SpendHistory } from './spend/history';
+import { snapshotBase } from './control/snapshot';
+import { createGateway, type GatewayDeps, type GatewayState } from './http/server';
+import { statusReport } from './health/status-report';
 import { checkpointedMonths } from './spend/checkpoints';
 import { summaryStore } from './spend/month-summaries';
 import { openSpend } from './spend/service';
 import { Ledger } from './spend/ledger';
-import { newControlToken, removeStateFile, writeStateFile } from './state-file';
+import { newControlToken, removeStateFile, writeStateFile } from './lifecycle/state-file';
 import { PROTOCOL_VERSION } from '../shared/protocol';
-import { VERSION } from './version';
+import { VERSION } from './core/version';
 
 export interface StartOptions {
   configPath?: string;

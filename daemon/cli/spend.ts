@@ -9,8 +9,8 @@ import { loadConfigFile } from '../config/load';
 import { readLedgerMonths } from '../spend/ledger';
 import { SpendIndex } from '../spend/spend-index';
 import { isDay, spendReport, type SpendQuery, type SpendReport } from '../spend/spend-query';
-import { reportContext } from '../server/spend-routes';
-import { stateFilePath } from '../state-file';
+import { reportContext } from '../http/spend-routes';
+import { stateFilePath } from '../lifecycle/state-file';
 import { csvLine } from './csv';
 
 /** The daemon's report, or undefined when no daemon runs here (or it does not answer in time). */

@@ -3,7 +3,7 @@
 // file is replaced atomically so the watcher never reads half of it. The watcher then reloads it.
 import { stat } from 'node:fs/promises';
 import { applyEdits, modify, type JSONPath } from 'jsonc-parser';
-import { writeFileAtomic } from '../atomic-file';
+import { writeFileAtomic } from '../core/atomic-file';
 import { formatProblems, parseConfigText, readConfigText } from './load';
 
 export interface ConfigEdit {

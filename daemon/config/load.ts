@@ -9,7 +9,7 @@ import { ConfigSchema, configJsonSchema, type ProviderConfig, type ShepherdConfi
 import { isRecord } from '../../shared/is-record';
 import { closest } from '../../shared/closest';
 import { formatIssuePath } from '../../shared/issue-path';
-import { writeFileAtomic } from '../atomic-file';
+import { writeFileAtomic } from '../core/atomic-file';
 import { checkJsonSyntax, lineColumn } from './json-syntax';
 import { presetConfig } from './presets';
 

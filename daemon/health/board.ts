@@ -1,8 +1,8 @@
 // Health of every deployment: passive observation of real requests (a rolling window, EWMA latency,
 // consecutive failures), active probe results, the circuit breaker and the rate limiter. The relay
 // reports outcomes here; the planner reads a snapshot. State changes become events and incidents.
-import type { DeploymentStateChange } from '../events';
-import type { UpstreamFailure } from '../providers/types';
+import type { DeploymentStateChange } from '../core/events';
+import type { UpstreamFailure } from '../formats/types';
 import type { Catalog, Deployment } from '../routing/catalog';
 import type { HealthConfig } from '../../shared/routing-config';
 import { Breaker, type Admission, type CircuitState, type Transition } from './breaker';

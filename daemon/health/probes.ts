@@ -2,11 +2,11 @@
 // list, which costs no tokens), more often while ejected so a recovery is noticed. There is never
 // more than one probe in flight per deployment, and a deployment that real traffic reached
 // successfully within the interval is not probed at all: the traffic already answered the question.
-import { adapterFor } from '../providers';
-import { toUpstreamError, type Upstreams } from '../providers/upstream';
-import type { Logger } from '../log';
+import { adapterFor } from '../formats';
+import { toUpstreamError, type Upstreams } from '../upstream/pool';
+import type { Logger } from '../core/log';
 import { upstreamTarget } from '../routing/catalog';
-import type { GatewayState } from '../server/gateway';
+import type { GatewayState } from '../http/server';
 import type { HealthBoard } from './board';
 
 const TICK_MS = 500;

@@ -10,7 +10,7 @@
 import type { Strategy, Tier } from '../../shared/routing-config';
 import { TIERS } from '../../shared/routing-config';
 import type { HealthView } from '../health/board';
-import type { ChatBody } from '../providers/types';
+import type { ChatBody } from '../formats/types';
 import { resolveGroup, type Catalog, type Deployment, type ModelGroup } from './catalog';
 import { classify, messageText } from './classify';
 import type { DistanceTable } from './regions';

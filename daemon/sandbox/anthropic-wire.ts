@@ -1,7 +1,7 @@
 // The sandbox's Anthropic Messages wire shapes: which request fields it checks (max_tokens is required,
 // as upstream), the message it answers with, its SSE events and its error body. Pure.
 import { isRecord } from '../../shared/is-record';
-import { anthropicErrorType } from '../providers/anthropic-errors';
+import { anthropicErrorType } from '../formats/anthropic/errors';
 import { planReply, type PlannedReply, argumentPieces } from './text';
 import { RequestError, type Frames } from './wire';
 

@@ -2,7 +2,7 @@
 // its state, and the 402 a blocked request receives. Amounts are integers of 1e-10 USD (see cost.ts).
 import type { BudgetStatus } from '../../shared/budget-status';
 import type { BudgetConfig, ShepherdConfig } from '../../shared/config';
-import { HttpError } from '../server/errors';
+import { HttpError } from '../core/http-error';
 import { COST_UNITS_PER_USD } from './cost';
 import { formatMoney, type DisplayCurrency } from '../../shared/money';
 import type { Period, PeriodKind } from './period';

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LedgerEntry } from '../../shared/ledger';
-import { writeFileAtomic } from '../atomic-file';
+import { writeFileAtomic } from '../core/atomic-file';
 import { encodeCheckpoint, windows, type FileMark, type FileProbe } from './checkpoint';
 import { MonthTally, type MonthView } from './month-tally';
 

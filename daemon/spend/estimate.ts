@@ -6,8 +6,8 @@
 // The package's main entry is the o200k_base encoding (its subpath exports do not resolve in both tsc's
 // node10 resolution and esbuild's import condition; a unit test checks it against o200k_base itself).
 import type { Price } from '../../shared/config';
-import type * as Tokenizer from '../../shared/tokenizer';
-import type { ChatBody, Usage } from '../providers/types';
+import type * as Tokenizer from './tokenizer';
+import type { ChatBody, Usage } from '../formats/types';
 
 const PER_MESSAGE = 3;
 const PER_NAME = 1;
@@ -59,7 +59,7 @@ let tokenizer: typeof Tokenizer | undefined;
 function tokens(text: string): number {
   if (text === '') return 0;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  tokenizer ??= require('../../shared/tokenizer') as typeof Tokenizer;
+  tokenizer ??= require('./tokenizer') as typeof Tokenizer;
   return tokenizer.count(text);
 }
 

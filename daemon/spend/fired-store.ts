@@ -2,7 +2,7 @@
 // Loaded once at start-up; every change is written aside and renamed (a crash leaves the old file or
 // the new one, never half of one), one write at a time, the latest state last.
 import { readFile } from 'node:fs/promises';
-import { writeFileAtomic } from '../atomic-file';
+import { writeFileAtomic } from '../core/atomic-file';
 import { join } from 'node:path';
 import type { FiredSet } from './budgets';
 

@@ -2,8 +2,8 @@
 // request and allow it (possibly skipping some deployments), send it to a cheaper group, or refuse it.
 // The budgets module (budgets.ts) implements SpendGate; with no budget configured it always allows.
 import type { Price } from '../../shared/config';
-import type { ChatBody } from '../providers/types';
-import type { HttpError } from '../server/errors';
+import type { ChatBody } from '../formats/types';
+import type { HttpError } from '../core/http-error';
 
 export interface SpendCheck {
   /** The model group the plan resolved to (after `auto` classification). */

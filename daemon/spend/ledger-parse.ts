@@ -1,6 +1,6 @@
 // The replay's fast path for one ledger line. JSON.parse costs about 2 µs a line, most of start-up for
 // a million lines; a regular expression for the exact shape the daemon writes (entryFor in
-// daemon/server/ledger-line.ts: one flat object, its field order, JSON.stringify's spacing, strings
+// daemon/pipeline/ledger-line.ts: one flat object, its field order, JSON.stringify's spacing, strings
 // without escapes) checks a line in a fraction of that, and the values are then read off at the
 // places the match guarantees. It never decides against a line: whatever does not match (an unknown
 // field, another order, whitespace, an escape, a wrong type, a torn line) or whose numbers fail the

@@ -5,7 +5,7 @@
 // made from; anything else (missing, unreadable, another size) means the month is parsed again.
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../atomic-file';
+import { writeFileAtomic } from '../core/atomic-file';
 import type { Bucket } from './spend-index';
 
 export interface MonthSummary {

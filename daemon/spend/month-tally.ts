@@ -4,7 +4,7 @@
 import type { LedgerEntry } from '../../shared/ledger';
 import { SpendIndex, addCounts, countEntry, zeroCounts, type Bucket, type Counts } from './spend-index';
 
-/** Latest entries kept per month: what the extension shows (daemon/server/control-history.ts). */
+/** Latest entries kept per month: what the extension shows (daemon/spend/history.ts). */
 export const RECENT_KEPT = 50;
 
 /** A month as the replay hands it over. Read it at once: the ledger goes on counting new entries into it. */

@@ -3,8 +3,8 @@
 // the config exist, reconfigured on every reload, stopped on shutdown.
 import type { ShepherdConfig } from '../../shared/config';
 import type { LedgerEntry } from '../../shared/ledger';
-import type { EventBus } from '../events';
-import type { Logger } from '../log';
+import type { EventBus } from '../core/events';
+import type { Logger } from '../core/log';
 import { Metrics, type MetricsSources } from '../metrics/metrics';
 import { Budgets } from './budgets';
 import { openFiredStore } from './fired-store';

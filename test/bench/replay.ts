@@ -15,7 +15,7 @@ import { createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LedgerEntry } from '../../shared/ledger';
-import { SpendHistory } from '../../daemon/server/control-history';
+import { SpendHistory } from '../../daemon/spend/history';
 import { Budgets } from '../../daemon/spend/budgets';
 import { checkpointedMonths } from '../../daemon/spend/checkpoints';
 import { Ledger } from '../../daemon/spend/ledger';

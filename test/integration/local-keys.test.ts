@@ -1,7 +1,7 @@
 // Local API keys as a spend dimension: the ledger names the key by a label (never the key), spend can
 // be grouped by it, and a budget scoped to one key blocks only that key.
 import assert from 'node:assert/strict';
-import { keyLabel } from '../../daemon/server/guard';
+import { keyLabel } from '../../daemon/http/guard';
 import { configFor, startHarness, startSandboxes, type Harness } from '../support/harness';
 
 const ALICE = 'local-key-alice-0001';

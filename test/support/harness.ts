@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import type { ShepherdConfigInput } from '../../shared/config';
 import type { LedgerEntry } from '../../shared/ledger';
-import { createLogger, type Logger } from '../../daemon/log';
+import { createLogger, type Logger } from '../../daemon/core/log';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../daemon/sandbox/server';
 import { startDaemon, type RunningDaemon, type StartOptions } from '../../daemon/start';
 

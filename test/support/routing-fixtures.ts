@@ -3,7 +3,7 @@
 import { ConfigSchema, type ShepherdConfigInput } from '../../shared/config';
 import { buildCatalog, type Catalog, type Deployment, type ModelGroup } from '../../daemon/routing/catalog';
 import { blankHealth as blank, type DeploymentHealth, type HealthView } from '../../daemon/health/board';
-import type { UpstreamFailure } from '../../daemon/providers/types';
+import type { UpstreamFailure } from '../../daemon/formats/types';
 
 /** A keyless local provider: its deployments never miss a key. */
 export const LOCAL = { baseUrl: 'http://127.0.0.1:9/v1' };

@@ -1,9 +1,9 @@
 // The Anthropic Messages adapter against Anthropic's wire shapes: OpenAI requests out, messages,
 // stream events and errors back in OpenAI terms.
 import assert from 'node:assert/strict';
-import { anthropic } from '../../daemon/providers/anthropic';
-import type { ChatBody, UpstreamTarget } from '../../daemon/providers/types';
-import { UpstreamError } from '../../daemon/providers/upstream';
+import { anthropic } from '../../daemon/formats/anthropic/adapter';
+import type { ChatBody, UpstreamTarget } from '../../daemon/formats/types';
+import { UpstreamError } from '../../daemon/upstream/pool';
 
 const target: UpstreamTarget = {
   deploymentId: 'anthropic/claude',

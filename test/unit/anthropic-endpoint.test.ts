@@ -1,9 +1,9 @@
 // The inbound Anthropic endpoint's translations: Messages requests into OpenAI chat bodies (with
 // errors naming the field), and OpenAI completions and chunks back into Anthropic messages and events.
 import assert from 'node:assert/strict';
-import { anthropicClient } from '../../daemon/server/anthropic-client';
-import { parseMessagesRequest, toChatBody } from '../../daemon/server/anthropic-inbound';
-import { HttpError } from '../../daemon/server/errors';
+import { anthropicClient } from '../../daemon/formats/anthropic/client-answer';
+import { parseMessagesRequest, toChatBody } from '../../daemon/formats/anthropic/client-request';
+import { HttpError } from '../../daemon/core/http-error';
 
 const translate = (req: Record<string, unknown>) => toChatBody(parseMessagesRequest({ model: 'chat', max_tokens: 100, ...req }));
 

@@ -1,9 +1,9 @@
 // The Gemini adapter against Gemini's wire shapes: OpenAI requests out, responses, SSE chunks, safety
 // blocks and errors back in OpenAI terms.
 import assert from 'node:assert/strict';
-import { gemini } from '../../daemon/providers/gemini';
-import type { ChatBody, UpstreamTarget } from '../../daemon/providers/types';
-import { UpstreamError } from '../../daemon/providers/upstream';
+import { gemini } from '../../daemon/formats/gemini/adapter';
+import type { ChatBody, UpstreamTarget } from '../../daemon/formats/types';
+import { UpstreamError } from '../../daemon/upstream/pool';
 
 const target: UpstreamTarget = {
   deploymentId: 'gemini/flash',

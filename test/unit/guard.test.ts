@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { ServerSchema } from '../../shared/config';
-import { checkApiKey, checkHost, checkOrigin } from '../../daemon/server/guard';
-import { HttpError } from '../../daemon/server/errors';
-import { parseChatRequest } from '../../daemon/server/validate';
+import { checkApiKey, checkHost, checkOrigin } from '../../daemon/http/guard';
+import { HttpError } from '../../daemon/core/http-error';
+import { parseChatRequest } from '../../daemon/formats/openai/client-request';
 
 const server = ServerSchema.parse({ allowedOrigins: ['http://localhost:3000'] });
 const req = (headers: Record<string, string>) => ({ headers }) as unknown as IncomingMessage;

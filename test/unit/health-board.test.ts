@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { HealthBoard } from '../../daemon/health/board';
-import type { DeploymentStateChange } from '../../daemon/events';
+import type { DeploymentStateChange } from '../../daemon/core/events';
 import type { ShepherdConfigInput } from '../../shared/config';
 import { catalogOf, FakeClock, LOCAL, statusFailure, upstream5xx } from '../support/routing-fixtures';
 

@@ -12,7 +12,7 @@ import { sampleEntry } from '../support/ledger-entry';
 import { Ledger } from '../../daemon/spend/ledger';
 import { ledgerEntryProblem } from '../../daemon/spend/ledger-entry';
 import { FAST_FIELDS, parseLedgerLine } from '../../daemon/spend/ledger-parse';
-import { entryFor, type LedgerRequest } from '../../daemon/server/ledger-line';
+import { entryFor, type LedgerRequest } from '../../daemon/pipeline/ledger-line';
 import type { Deployment } from '../../daemon/routing/catalog';
 
 const entry = (over: Partial<LedgerEntry> = {}): LedgerEntry => sampleEntry({ id: 'shep-0001', ...over });

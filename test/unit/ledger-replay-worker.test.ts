@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { LedgerEntry } from '../../shared/ledger';
-import { SpendHistory } from '../../daemon/server/control-history';
+import { SpendHistory } from '../../daemon/spend/history';
 import { Budgets } from '../../daemon/spend/budgets';
 import { checkpointedMonths, type CheckpointPolicy } from '../../daemon/spend/checkpoints';
 import { Ledger, type LedgerOptions } from '../../daemon/spend/ledger';

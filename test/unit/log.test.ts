@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createLogger, parseLevel } from '../../daemon/log';
+import { createLogger, parseLevel } from '../../daemon/core/log';
 
 describe('logger', () => {
   it('drops lines below its level and writes text with key=value fields', () => {

@@ -1,7 +1,7 @@
 // The control channel's contract: what each side accepts, and what an invalid frame is told.
 import assert from 'node:assert/strict';
 import { DaemonStateSchema, parseClientMessage, parseServerMessage, PROTOCOL_VERSION } from '../../shared/protocol';
-import { SpendHistory } from '../../daemon/server/control-history';
+import { SpendHistory } from '../../daemon/spend/history';
 import { entry, snapshot } from './extension/fixtures';
 
 describe('control protocol', () => {

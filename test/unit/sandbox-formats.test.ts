@@ -1,10 +1,10 @@
 // The sandbox speaking Anthropic Messages and Gemini on loopback: answers, streams, model lists, the
 // providers' own error shapes, and the same fault rules as the OpenAI format.
 import assert from 'node:assert/strict';
-import { anthropic } from '../../daemon/providers/anthropic';
-import { gemini } from '../../daemon/providers/gemini';
-import type { UpstreamTarget } from '../../daemon/providers/types';
-import { Upstreams } from '../../daemon/providers/upstream';
+import { anthropic } from '../../daemon/formats/anthropic/adapter';
+import { gemini } from '../../daemon/formats/gemini/adapter';
+import type { UpstreamTarget } from '../../daemon/formats/types';
+import { Upstreams } from '../../daemon/upstream/pool';
 import { startSandbox, type Sandbox } from '../../daemon/sandbox/server';
 
 const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>

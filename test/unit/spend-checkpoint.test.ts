@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigSchema } from '../../shared/config';
 import type { LedgerEntry } from '../../shared/ledger';
-import { SpendHistory } from '../../daemon/server/control-history';
+import { SpendHistory } from '../../daemon/spend/history';
 import { Budgets } from '../../daemon/spend/budgets';
 import { checkpointMismatch, decodeCheckpoint, encodeCheckpoint, windows, type FileProbe } from '../../daemon/spend/checkpoint';
 import { checkpointedMonths, type CheckpointPolicy } from '../../daemon/spend/checkpoints';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { joinPath } from '../../daemon/providers/upstream';
+import { joinPath } from '../../daemon/upstream/pool';
 
 describe('upstream: request paths under a base URL', () => {
   it('appends the path to the base path, with or without a trailing slash', () => {

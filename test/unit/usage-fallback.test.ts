@@ -1,7 +1,7 @@
 // The text a stream carried, for a local token count when the upstream reports no usage: cut out of
 // the frames as they pass, without parsing them.
 import assert from 'node:assert/strict';
-import { completionText, StreamedText } from '../../daemon/server/usage-fallback';
+import { completionText, StreamedText } from '../../daemon/pipeline/usage-fallback';
 
 const frame = (chunk: unknown) => `data: ${JSON.stringify(chunk)}\n\n`;
 const delta = (d: Record<string, unknown>) => frame({ id: 'c', object: 'chat.completion.chunk', choices: [{ index: 0, delta: d, finish_reason: null }] });

@@ -1,8 +1,8 @@
 // The chat request check: a plain fast check settles well-formed bodies, and zod (the source of truth)
 // judges the rest. The fast check must never accept what the schema refuses.
 import assert from 'node:assert/strict';
-import { HttpError } from '../../daemon/server/errors';
-import { ChatRequestSchema, obviouslyValid, parseChatRequest } from '../../daemon/server/validate';
+import { HttpError } from '../../daemon/core/http-error';
+import { ChatRequestSchema, obviouslyValid, parseChatRequest } from '../../daemon/formats/openai/client-request';
 
 const base = { model: 'chat', messages: [{ role: 'user', content: 'hi' }] };
 const cases: [string, Record<string, unknown>][] = [

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { USD } from '../../../extension/format';
 import { DEFAULT_CONTEXT_WINDOW, DEFAULT_MAX_OUTPUT_TOKENS, lmModels, lmModelsKey } from '../../../extension/lm-info';
 import { describeError, messageText, ROLE, StreamReader, toRequestBody, TranslationError } from '../../../extension/lm-wire';
-import { count } from '../../../shared/tokenizer';
+import { count } from '../../../daemon/spend/tokenizer';
 import { LmRequestBodySchema } from '../../../shared/lm-protocol';
 import { parseClientMessage, parseServerMessage } from '../../../shared/protocol';
 import { deployment, snapshot } from './fixtures';

@@ -1,0 +1,46 @@
+// The health half of the control channel's snapshot: the status report (GET /v1/shepherd/status)
+// reduced to the fields shared/protocol.ts promises, plus each group's price for the model picker and
+// what its models can take and do (and `auto`'s tiers) for VS Code's language model list.
+import { autoModels, groupModelInfo } from '../config/model-info';
+import type { SnapshotBase } from './channel';
+import type { GatewayState } from '../http/server';
+import type { StatusReport } from '../health/status-report';
+
+export function snapshotBase(report: StatusReport, state: GatewayState, url: string, providers: string[]): SnapshotBase {
+  const models = state.config.models;
+  const names = new Set(Object.entries(models).flatMap(([name, g]) => [name, ...(g.aliases ?? [])]));
+  return {
+    providers,
+    version: report.version,
+    url,
+    sandbox: report.sandbox,
+    startedAt: report.startedAt,
+    groups: report.groups.map((g) => {
+      const price = state.catalog.groups.get(g.name)?.price;
+      return {
+        name: g.name,
+        strategy: g.strategy,
+        down: g.down,
+        price: price ? { input: price.input, output: price.output } : null,
+        ...(Object.hasOwn(models, g.name) ? groupModelInfo(models[g.name]) : {}),
+      };
+    }),
+    deployments: report.deployments.map((d) => ({
+      id: d.id,
+      group: d.group,
+      provider: d.provider,
+      model: d.model,
+      region: d.region,
+      sandbox: d.sandbox,
+      available: d.available,
+      ...(d.unavailableReason !== undefined ? { unavailableReason: d.unavailableReason } : {}),
+      state: d.state,
+      circuit: d.circuit,
+      p50Ms: d.p50Ms,
+      latencyMs: d.latencyMs,
+      errorRate: d.errorRate,
+      lastIncident: d.lastIncident,
+    })),
+    auto: autoModels(state.config.routing.auto, names),
+  };
+}

@@ -1,0 +1,25 @@
+// Why a request was aborted, and what each reason means for the client and the ledger.
+import type { UpstreamFailure } from '../formats/types';
+
+/** The abort reason when the daemon itself ends requests because it is shutting down. */
+export class ShutdownAbort extends Error {}
+
+/** The abort reason when a request used up its total time (upstream.totalMs). */
+export class DeadlineAbort extends Error {}
+
+/** The failure an aborted attempt ends with: shutdown 503, deadline 504, client gone 499. */
+export function abortFailure(signal: { readonly reason: unknown }): UpstreamFailure {
+  if (signal.reason instanceof ShutdownAbort) {
+    return { kind: 'reset', status: 503, retryable: false, message: 'Shepherd is shutting down', type: 'api_error', code: 'shutting_down' };
+  }
+  if (signal.reason instanceof DeadlineAbort) {
+    return { kind: 'timeout', status: 504, retryable: false, message: signal.reason.message, type: 'api_error', code: 'deadline_exceeded' };
+  }
+  return { kind: 'reset', status: 499, retryable: false, message: 'client closed the request', type: 'cancelled', code: 'client_closed' };
+}
+
+/** Upstream messages sometimes echo the key they were sent; it never travels further. */
+export function redact(failure: UpstreamFailure, apiKey: string | undefined): UpstreamFailure {
+  if (!apiKey || apiKey.length < 6 || !failure.message.includes(apiKey)) return failure;
+  return { ...failure, message: failure.message.split(apiKey).join('***') };
+}

@@ -1,0 +1,54 @@
+// The daemon's internal event bus: what happened, for whoever listens (the control channel that
+// feeds the extension, metrics, alerts, the incident log). Emitters never wait for listeners, and a
+// listener that throws is logged, not propagated, so a broken subscriber cannot fail a request.
+import { EventEmitter } from 'node:events';
+import type { BudgetAlert } from '../../shared/budget-status';
+import type { LedgerEntry } from '../../shared/ledger';
+
+export interface DeploymentStateChange {
+  deployment: string;
+  group: string;
+  /** Health state before and after: unknown, healthy, degraded or unhealthy (ejected). */
+  from: string;
+  to: string;
+  /** Circuit breaker state after the change: closed, open or half-open. */
+  circuit: string;
+  reason: string;
+  at: string; // ISO-8601
+}
+
+/** Event name -> payload. Add new events here so every emitter and listener is type-checked. */
+export interface DaemonEvents {
+  /** A request finished (success or failure); the payload is its ledger line, already written. */
+  'request.finished': LedgerEntry;
+  /** A deployment's health or circuit state changed. */
+  'deployment.state': DeploymentStateChange;
+  /** A budget crossed an alert threshold (once per budget, threshold and period). */
+  'budget.alert': BudgetAlert;
+  /** The effective config changed (file reload, key or setting changed over the control channel). */
+  'config.reloaded': { groups: string[]; sandbox: boolean };
+}
+
+export class EventBus {
+  private readonly emitter = new EventEmitter();
+
+  constructor(private readonly onListenerError: (event: string, err: unknown) => void = () => {}) {
+    this.emitter.setMaxListeners(100);
+  }
+
+  on<K extends keyof DaemonEvents>(event: K, listener: (payload: DaemonEvents[K]) => void): () => void {
+    const safe = (payload: DaemonEvents[K]) => {
+      try {
+        listener(payload);
+      } catch (err) {
+        this.onListenerError(event, err);
+      }
+    };
+    this.emitter.on(event, safe);
+    return () => this.emitter.off(event, safe);
+  }
+
+  emit<K extends keyof DaemonEvents>(event: K, payload: DaemonEvents[K]): void {
+    this.emitter.emit(event, payload);
+  }
+}

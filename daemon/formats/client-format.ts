@@ -1,0 +1,35 @@
+// The wire format the *client* speaks. The router works in OpenAI chat completions inside; a client
+// format turns the finished answer, its stream frames and errors into what this client expects.
+// OpenAI clients get the upstream's frames untouched; the Anthropic endpoint plugs in its own.
+import { errorJson, type HttpError } from '../core/http-error';
+
+export interface ClientStreamEncoder {
+  /** Complete OpenAI SSE frames ("data: {...}\n\n", possibly several) in; the client's frames out. */
+  push(openaiFrames: string): string;
+  /** The last OpenAI frames of a stream that ended normally (they include "data: [DONE]"). */
+  end(openaiFrames: string): string;
+  /** Frames that close a stream which broke after its first byte. */
+  error(message: string, type: string, code: string | null): string;
+}
+
+export interface ClientFormat {
+  readonly name: 'openai' | 'anthropic';
+  /** A whole OpenAI chat completion (JSON text) as the client's response body. */
+  wholeBody(openaiJson: string): string;
+  streamEncoder(): ClientStreamEncoder;
+  /** An error response body in the client's shape (always JSON). */
+  errorBody(err: HttpError): string;
+}
+
+const passThrough: ClientStreamEncoder = {
+  push: (frames) => frames,
+  end: (frames) => frames,
+  error: (message, type, code) => `data: ${errorJson(message, type, code)}\n\ndata: [DONE]\n\n`,
+};
+
+export const openaiClient: ClientFormat = {
+  name: 'openai',
+  wholeBody: (json) => json,
+  streamEncoder: () => passThrough,
+  errorBody: (err) => errorJson(err.message, err.type, err.code, err.param),
+};

@@ -1,0 +1,159 @@
+// Adapter for every upstream that speaks OpenAI chat completions: OpenAI itself, DeepSeek,
+// OpenRouter and other relays, Ollama, vLLM, and the OpenAI-compatible endpoints of Anthropic and
+// Google. Bodies pass through untouched apart from the model name and, when streaming, a request
+// for usage; answers pass through as the upstream wrote them.
+import type {
+  ChatBody,
+  ProviderAdapter,
+  StreamOptions,
+  StreamTranslator,
+  UpstreamFailure,
+  UpstreamHttpRequest,
+  UpstreamTarget,
+  Usage,
+} from '../types';
+import { retryAfterMs, isRetryableStatus } from '../http-status';
+import { isRecord } from '../../../shared/is-record';
+
+export const openaiCompatible: ProviderAdapter = {
+  type: 'openai-compatible',
+
+  chatRequest(target: UpstreamTarget, body: ChatBody): UpstreamHttpRequest {
+    const out: ChatBody = { ...body, model: target.upstreamModel };
+    // Ask for usage in the stream so cost is exact; the translator hides it again when the client
+    // did not ask for it.
+    if (body.stream === true) out.stream_options = { ...body.stream_options, include_usage: true };
+    return {
+      method: 'POST',
+      path: '/chat/completions',
+      headers: baseHeaders(target, body.stream === true ? 'text/event-stream' : 'application/json'),
+      body: JSON.stringify(out),
+    };
+  },
+
+  parseChatResponse(text: string) {
+    const parsed: unknown = JSON.parse(text);
+    return { body: text, usage: readUsage(parsed) };
+  },
+
+  streamTranslator(options: StreamOptions): StreamTranslator {
+    return new OpenAIStreamRelay(options.clientWantsUsage);
+  },
+
+  classifyStatus(status, headers, bodyText): UpstreamFailure {
+    const upstream = readErrorBody(bodyText);
+    return {
+      kind: 'status',
+      status,
+      retryable: isRetryableStatus(status),
+      retryAfterMs: retryAfterMs(headers),
+      message: upstream.message ?? `upstream answered HTTP ${status}`,
+      type: upstream.type ?? (status >= 500 ? 'api_error' : 'invalid_request_error'),
+      code: upstream.code,
+    };
+  },
+
+  probeRequest(target: UpstreamTarget): UpstreamHttpRequest {
+    return { method: 'GET', path: '/models', headers: baseHeaders(target, 'application/json') };
+  },
+};
+
+function baseHeaders(target: UpstreamTarget, accept: string): Record<string, string> {
+  // Assigned, not spread: a spread object that then gets another key is slow to build in V8.
+  const headers: Record<string, string> = { 'content-type': 'application/json', accept };
+  if (target.provider.headers) Object.assign(headers, target.provider.headers);
+  if (target.apiKey) headers.authorization = `Bearer ${target.apiKey}`;
+  return headers;
+}
+
+/**
+ * Relays OpenAI SSE events. Most frames are forwarded as the exact text received; only frames that
+ * carry usage are parsed. A JSON string cannot contain an unescaped `"usage"`, so a substring test on
+ * the raw frame finds the usage key without parsing every chunk.
+ */
+const USAGE_NULL = /"usage":\s*null\s*,|,\s*"usage":\s*null/;
+
+class OpenAIStreamRelay implements StreamTranslator {
+  private seenUsage: Usage | undefined;
+  private finished = false;
+
+  constructor(private readonly clientWantsUsage: boolean) {}
+
+  push(event: { event?: string; data: string }): string[] {
+    const data = event.data;
+    if (data === '[DONE]') {
+      this.finished = true;
+      return [];
+    }
+    if (!data.includes('"usage"')) return [`data: ${data}\n\n`];
+    if (data.includes('"usage":null') || data.includes('"usage": null')) {
+      // include_usage puts `"usage":null` on every chunk; a client that did not ask never sees it.
+      return [`data: ${this.clientWantsUsage ? data : data.replace(USAGE_NULL, '')}\n\n`];
+    }
+    let chunk: unknown;
+    try {
+      chunk = JSON.parse(data);
+    } catch {
+      return [`data: ${data}\n\n`]; // not ours to judge; the client gets what the upstream sent
+    }
+    const usage = readUsage(chunk);
+    if (usage) this.seenUsage = usage;
+    if (this.clientWantsUsage || !isRecord(chunk)) return [`data: ${data}\n\n`];
+    const choices = chunk.choices;
+    if (Array.isArray(choices) && choices.length === 0) return []; // the usage-only chunk
+    const { usage: _dropped, ...rest } = chunk;
+    return [`data: ${JSON.stringify(rest)}\n\n`];
+  }
+
+  end(): string[] {
+    this.finished = true;
+    return ['data: [DONE]\n\n'];
+  }
+
+  usage(): Usage | undefined {
+    return this.seenUsage;
+  }
+
+  done(): boolean {
+    return this.finished;
+  }
+}
+
+export function readUsage(value: unknown): Usage | undefined {
+  if (!isRecord(value) || !isRecord(value.usage)) return undefined;
+  const u = value.usage;
+  const promptTokens = toCount(u.prompt_tokens);
+  const completionTokens = toCount(u.completion_tokens);
+  if (promptTokens === undefined && completionTokens === undefined) return undefined;
+  const details = isRecord(u.prompt_tokens_details) ? u.prompt_tokens_details : undefined;
+  const cachedTokens = details ? toCount(details.cached_tokens) : undefined;
+  const outDetails = isRecord(u.completion_tokens_details) ? u.completion_tokens_details : undefined;
+  const reasoningTokens = outDetails ? toCount(outDetails.reasoning_tokens) : undefined;
+  return {
+    promptTokens: promptTokens ?? 0,
+    completionTokens: completionTokens ?? 0,
+    ...(cachedTokens ? { cachedTokens } : {}),
+    ...(reasoningTokens ? { reasoningTokens } : {}),
+  };
+}
+
+function readErrorBody(text: string): { message?: string; type?: string; code?: string } {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    const err = isRecord(parsed) && isRecord(parsed.error) ? parsed.error : isRecord(parsed) ? parsed : undefined;
+    if (!err) return {};
+    return {
+      message: typeof err.message === 'string' ? err.message : undefined,
+      type: typeof err.type === 'string' ? err.type : undefined,
+      code: typeof err.code === 'string' ? err.code : undefined,
+    };
+  } catch {
+    const trimmed = text.trim().slice(0, 200);
+    return trimmed ? { message: trimmed } : {};
+  }
+}
+
+function toCount(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.round(v) : undefined;
+}
+

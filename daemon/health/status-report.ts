@@ -1,0 +1,57 @@
+// The daemon's status as one JSON-ready object: served at GET /v1/shepherd/status and sent to the
+// extension as its snapshot: each deployment's health, circuit, load and latency, and each group.
+import type { GatewayDeps, GatewayState } from '../http/server';
+
+export type StatusReport = ReturnType<typeof statusReport>;
+export type DeploymentReport = StatusReport['deployments'][number];
+
+export function statusReport(deps: GatewayDeps, state: GatewayState) {
+  const deployments = [];
+  for (const group of state.catalog.groups.values()) {
+    for (const d of group.deployments) {
+      const h = deps.health.report(d.id);
+      const incident = deps.health.incidents.last(d.id);
+      deployments.push({
+        id: d.id,
+        group: group.name,
+        provider: d.providerName,
+        model: d.upstreamModel,
+        region: d.region ?? null,
+        sandbox: d.sandbox,
+        available: d.unavailable === undefined,
+        ...(d.unavailable ? { unavailableReason: d.unavailable } : {}),
+        state: h.state,
+        circuit: h.circuit,
+        circuitRetryAt: h.circuitRetryAt !== undefined ? new Date(h.circuitRetryAt).toISOString() : null,
+        inflight: h.inflight,
+        latencyMs: h.latencyMs ?? null,
+        p50Ms: h.p50Ms ?? null,
+        errorRate: Math.round(h.errorRate * 1000) / 1000,
+        requests: h.requests,
+        failures: h.failures,
+        consecutiveFailures: h.consecutiveFailures,
+        lastLatencyMs: h.lastLatencyMs ?? null,
+        lastSuccessAt: h.lastSuccessAt ?? null,
+        lastFailureAt: h.lastFailureAt ?? null,
+        lastError: h.lastError ?? null,
+        lastProbe: h.lastProbe ?? null,
+        lastIncident: incident ? { start: incident.start, end: incident.end, reason: incident.reason } : null,
+      });
+    }
+  }
+  return {
+    name: 'shepherd' as const,
+    version: deps.version,
+    sandbox: state.sandbox,
+    startedAt: deps.startedAt.toISOString(),
+    uptimeSeconds: Math.round((Date.now() - deps.startedAt.getTime()) / 1000),
+    groups: [...state.catalog.groups.values()].map((g) => ({
+      name: g.name,
+      strategy: g.strategy,
+      fallbacks: g.fallbacks,
+      // A group is down when none of its usable deployments is taking traffic.
+      down: g.deployments.every((d) => d.unavailable !== undefined || deps.health.get(d.id).circuit === 'open'),
+    })),
+    deployments,
+  };
+}

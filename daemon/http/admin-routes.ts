@@ -1,0 +1,54 @@
+// Routing introspection: POST /v1/shepherd/plan answers "what would you do with this request?"
+// without calling any upstream, and GET /v1/shepherd/incidents lists outages.
+import { planRoute } from '../routing/plan';
+import { readJsonBody } from './body';
+import { planContext } from '../pipeline/request';
+import { HttpError } from '../core/http-error';
+import { sendJson, type RouteContext } from './routes';
+import { parseChatRequest } from '../formats/openai/client-request';
+
+export async function explainPlan(ctx: RouteContext): Promise<void> {
+  const { deps, state } = ctx;
+  const body = parseChatRequest(await readJsonBody(ctx.req, state.config.server.bodyLimitBytes));
+  // A copy of the cursors: a dry run must not move the round-robin or weighted turn.
+  const result = planRoute(planContext(deps, state, deps.cursors.clone()), body.model, body);
+  if (!result.ok) {
+    const status = result.reason === 'unknown_model' ? 404 : result.reason === 'saturated' ? 429 : 503;
+    throw new HttpError(status, result.message, status === 404 ? 'invalid_request_error' : 'api_error', result.reason, status === 404 ? 'model' : null);
+  }
+  const plan = result.plan;
+  const describe = (d: (typeof plan.attempts)[number]['deployment']) => {
+    const h = deps.health.get(d.id);
+    return {
+      deployment: d.id,
+      provider: d.providerName,
+      model: d.upstreamModel,
+      region: d.region ?? null,
+      state: h.state,
+      circuit: h.circuit,
+      latencyMs: h.latencyMs ?? null,
+      inflight: h.inflight,
+    };
+  };
+  sendJson(ctx.res, 200, {
+    requestedModel: plan.requestedModel,
+    group: plan.group.name,
+    strategy: plan.strategy,
+    tier: plan.auto?.tier ?? null,
+    ...(plan.auto ? { classifier: { profile: plan.auto.profile ?? null, score: plan.auto.score, reasons: plan.auto.reasons } } : {}),
+    panic: plan.panic,
+    attempts: plan.attempts.map((a) => ({ ...describe(a.deployment), group: a.group, reason: a.reason })),
+    skipped: plan.skipped.map((s) => ({ ...describe(s.deployment), reason: s.reason })),
+    retry: plan.group.retry,
+    fallbacks: plan.group.fallbacks,
+  });
+}
+
+export function listIncidents(ctx: RouteContext): void {
+  const raw = ctx.url.searchParams.get('limit');
+  const limit = raw === null ? 100 : Number(raw);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
+    throw new HttpError(400, 'limit must be an integer from 1 to 500', 'invalid_request_error', 'invalid_limit', 'limit');
+  }
+  sendJson(ctx.res, 200, { object: 'list', data: ctx.deps.health.incidentsList(limit) });
+}

@@ -1,0 +1,163 @@
+// The HTTP front door: the routes of routes.ts behind the Host, Origin and local-key checks, plus
+// graceful shutdown. No handler may throw past here: every failure becomes an error response.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { ShepherdConfig } from '../../shared/config';
+import type { LedgerEntry } from '../../shared/ledger';
+import type { Cancel } from '../core/cancel';
+import type { EventBus } from '../core/events';
+import type { HealthBoard } from '../health/board';
+import type { Logger } from '../core/log';
+import type { Upstreams } from '../upstream/pool';
+import type { Metrics } from '../metrics/metrics';
+import type { Budgets } from '../spend/budgets';
+import type { SpendGate } from '../spend/gate';
+import type { Catalog } from '../routing/catalog';
+import type { DistanceTable } from '../routing/regions';
+import type { RoutingCursors } from '../routing/strategies';
+import { HttpError, sendError } from '../core/http-error';
+import { checkApiKey, checkHost, checkOrigin } from './guard';
+import { ShutdownAbort } from '../core/abort';
+import { routes, sendJson } from './routes';
+
+/** Everything a request needs that can change on config reload, swapped as one object. */
+export interface GatewayState {
+  config: ShepherdConfig;
+  catalog: Catalog;
+  sandbox: boolean;
+  /** Local API keys clients must present; empty = none required. */
+  clientKeys: string[];
+  /** Region distances for the geographic strategy (built-in table + routing.regionDistances). */
+  distances: DistanceTable;
+}
+
+export interface GatewayDeps {
+  current(): GatewayState;
+  upstreams: Upstreams;
+  ledger: { append(entry: LedgerEntry): Promise<void> };
+  /** Health, circuit breakers and rate limits of every deployment. */
+  health: HealthBoard;
+  /** Round-robin and weighted-round-robin positions, kept across requests and reloads. */
+  cursors: RoutingCursors;
+  events: EventBus;
+  /** Budgets' verdict on each planned request (allow, downgrade, block). */
+  spend: SpendGate;
+  /** Budget states and spend by day, for /v1/shepherd/budgets and /v1/shepherd/spend. */
+  budgets?: Budgets;
+  /** Prometheus metrics, for /metrics. */
+  metrics?: Metrics;
+  log: Logger;
+  version: string;
+  startedAt: Date;
+}
+
+export interface Gateway {
+  server: Server;
+  /** Stops accepting, lets in-flight requests finish for up to graceMs, then ends the rest with an error. */
+  shutdown(graceMs: number): Promise<void>;
+  inflight(): number;
+}
+
+export function createGateway(deps: GatewayDeps): Gateway {
+  const active = new Set<Cancel>();
+  const sockets = new Set<Socket>();
+  let idleWaiters: (() => void)[] = [];
+
+  const server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
+    handle(deps, req, res, active)
+      .catch((err: unknown) => {
+        deps.log.error('request handler failed', { error: err instanceof Error ? err.stack ?? err.message : String(err) });
+        sendError(res, new HttpError(500, 'internal error in Shepherd; see its log', 'api_error', 'internal_error'));
+      })
+      .finally(() => {
+        if (active.size === 0) {
+          for (const wake of idleWaiters) wake();
+          idleWaiters = [];
+        }
+      });
+  });
+  // Malformed HTTP never reaches a handler; answer it and drop the socket instead of crashing.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (socket.writable && err.code !== 'ECONNRESET') {
+      socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    }
+    socket.destroy();
+  });
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+
+  return {
+    server,
+    inflight: () => active.size,
+    async shutdown(graceMs: number) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      if (active.size > 0) {
+        await Promise.race([
+          new Promise<void>((resolve) => idleWaiters.push(resolve)),
+          new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref()),
+        ]);
+      }
+      for (const controller of active) controller.abort(new ShutdownAbort('shutting down'));
+      if (active.size > 0) await new Promise<void>((resolve) => idleWaiters.push(resolve));
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+  };
+}
+
+async function handle(
+  deps: GatewayDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  active: Set<Cancel>,
+): Promise<void> {
+  const state = deps.current();
+  const url = new URL(req.url ?? '/', 'http://shepherd.local');
+  const path = url.pathname;
+  let corsOrigin: string | null = null;
+  let errorBody: ((err: HttpError) => string) | undefined;
+  try {
+    checkHost(req, state.config.server);
+    corsOrigin = checkOrigin(req, state.config.server);
+    if (corsOrigin) {
+      res.setHeader('access-control-allow-origin', corsOrigin);
+      res.setHeader('vary', 'Origin');
+    }
+    if (req.method === 'OPTIONS' && corsOrigin) return preflight(res);
+    if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
+    errorBody = route?.errorBody;
+    const clientKeyId = checkApiKey(req, state.clientKeys);
+    if (!route) throw new HttpError(404, `no route for ${req.method} ${path}`, 'not_found_error', 'unknown_route');
+    requireMethod(req, route.method);
+    const track = (cancel: Cancel) => {
+      active.add(cancel);
+      return () => active.delete(cancel);
+    };
+    await route.handle({ deps, state, req, res, url, clientKeyId, track });
+  } catch (err) {
+    if (!(err instanceof HttpError)) throw err;
+    // Drain what is left of an unread body so the connection stays usable (unless told to close).
+    if (!req.complete && err.headers.connection !== 'close') req.resume();
+    sendError(res, err, {}, errorBody?.(err));
+  }
+}
+
+function requireMethod(req: IncomingMessage, method: string): void {
+  if (req.method !== method) {
+    throw new HttpError(405, `${req.url} accepts ${method}, not ${req.method}`, 'invalid_request_error', 'method_not_allowed', null, { allow: method });
+  }
+}
+
+function preflight(res: ServerResponse): void {
+  res.writeHead(204, {
+    'access-control-allow-methods': 'GET, POST, OPTIONS',
+    'access-control-allow-headers':
+      'authorization, content-type, x-api-key, openai-organization, openai-project, anthropic-version, anthropic-beta',
+    'access-control-max-age': '600',
+  });
+  res.end();
+}

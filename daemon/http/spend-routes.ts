@@ -1,0 +1,39 @@
+// GET /v1/shepherd/spend (totals over UTC days, grouped) and GET /v1/shepherd/budgets (each budget's
+// state in its current period). Both read the daemon's in-memory spend: no ledger I/O per query.
+import type { ShepherdConfig } from '../../shared/config';
+import { parseSpendQuery, spendReport, type ReportContext } from '../spend/spend-query';
+import { HttpError } from '../core/http-error';
+import { sendJson, type RouteContext } from './routes';
+
+export function serveSpend(ctx: RouteContext): void {
+  const budgets = requireBudgets(ctx);
+  const now = Date.now();
+  let query;
+  try {
+    query = parseSpendQuery((name) => ctx.url.searchParams.get(name), now);
+  } catch (err) {
+    throw new HttpError(400, err instanceof Error ? err.message : String(err), 'invalid_request_error', 'invalid_query');
+  }
+  sendJson(ctx.res, 200, spendReport(budgets.index, query, reportContext(ctx.state.config, now)));
+}
+
+export function serveBudgets(ctx: RouteContext): void {
+  sendJson(ctx.res, 200, requireBudgets(ctx).statuses());
+}
+
+/** Display currency and the savings baseline from the config. */
+export function reportContext(config: ShepherdConfig, now: number): ReportContext {
+  const name = config.savingsBaseline;
+  const group = name !== undefined ? config.models[name] : undefined;
+  return {
+    now,
+    currency: { code: config.currency.code, rate: config.currency.rate },
+    ...(name !== undefined && group ? { baseline: { name, price: group.price ?? group.deployments[0]?.price } } : {}),
+  };
+}
+
+function requireBudgets(ctx: RouteContext) {
+  const budgets = ctx.deps.budgets;
+  if (!budgets) throw new HttpError(404, 'spend tracking is not enabled in this daemon', 'not_found_error', 'unknown_route');
+  return budgets;
+}

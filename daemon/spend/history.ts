@@ -1,0 +1,153 @@
+// Spend by day and by model group for the current UTC month, and the latest requests: what the
+// extension's status bar and spend view draw. Fed the replayed months as a whole (addMonth) and every
+// new ledger entry (add); pure apart from the injected clock.
+import type { LedgerEntry } from '../../shared/ledger';
+import type { SpendSnapshot, SpendTotals } from '../../shared/protocol';
+import { previousMonth } from './month-summaries';
+import { RECENT_KEPT as RECENT_MAX, type MonthView } from './month-tally';
+// Costs are summed as integers of 1e-10 USD so the totals do not depend on the order entries arrive in.
+const UNITS_PER_USD = 1e10;
+
+interface Sum {
+  requests: number;
+  errors: number;
+  promptTokens: number;
+  completionTokens: number;
+  units: number;
+}
+
+export class SpendHistory {
+  /** YYYY-MM-DD -> totals; only the current and previous month are kept. */
+  private readonly days = new Map<string, Sum>();
+  /** YYYY-MM -> group -> totals. */
+  private readonly groups = new Map<string, Map<string, Sum>>();
+  /** The latest entries, oldest first; trimmed to RECENT_MAX only when twice as long, so add() stays O(1). */
+  private latest: LedgerEntry[] = [];
+  /** Months before this one ("YYYY-MM") are not kept; recomputed when the current month changes. */
+  private oldestKept = '';
+  /** The current UTC month as [start, end) epoch ms, when oldestKept was computed. */
+  private monthStart = 0;
+  private monthEnd = 0;
+  /** The day of the last entry added and where it is counted (a replay adds a day's entries in a row). */
+  private lastDay: { day: string; sum: Sum; byGroup: Map<string, Sum> } | undefined;
+
+  private readonly now: () => Date;
+  /** The same clock in epoch ms: add() reads it every time, so without a Date unless one is injected. */
+  private readonly nowMs: () => number;
+
+  constructor(now?: () => Date) {
+    this.now = now ?? (() => new Date());
+    this.nowMs = now ? () => now().getTime() : Date.now;
+  }
+
+  add(entry: LedgerEntry): void {
+    this.prune();
+    const day = entry.time.slice(0, 10);
+    let kept = this.lastDay;
+    if (kept?.day !== day) {
+      const month = day.slice(0, 7);
+      kept = month >= this.oldestKept ? { day, sum: getOr(this.days, day, zero), byGroup: getOr(this.groups, month, newGroups) } : undefined;
+      this.lastDay = kept;
+    }
+    if (kept) {
+      bump(kept.sum, entry);
+      bump(getOr(kept.byGroup, entry.model ?? entry.requestedModel, zero), entry);
+    }
+    this.latest.push(entry);
+    if (this.latest.length >= 2 * RECENT_MAX) this.latest = this.latest.slice(-RECENT_MAX);
+  }
+
+  /** A whole month from the ledger replay (its spend by day and group, and its latest entries). */
+  addMonth(view: MonthView): void {
+    this.prune();
+    if (view.month >= this.oldestKept) {
+      for (const b of view.buckets()) merge(getOr(this.days, b.day, zero), b);
+      const byGroup = getOr(this.groups, view.month, newGroups);
+      for (const [group, counts] of view.groups()) merge(getOr(byGroup, group, zero), counts);
+    }
+    this.remember(view.recent());
+  }
+
+  /** A finished request seen lately, by id (the chat relay reads its cost here). */
+  find(id: string): LedgerEntry | undefined {
+    const oldest = Math.max(0, this.latest.length - RECENT_MAX);
+    for (let i = this.latest.length - 1; i >= oldest; i--) if (this.latest[i].id === id) return this.latest[i];
+    return undefined;
+  }
+
+  recent(): LedgerEntry[] {
+    return this.latest.slice(-RECENT_MAX);
+  }
+
+  snapshot(): SpendSnapshot {
+    const today = this.now().toISOString().slice(0, 10);
+    const month = today.slice(0, 7);
+    const days: SpendSnapshot['days'] = [];
+    const monthSum = zero();
+    for (let d = 1; d <= Number(today.slice(8, 10)); d++) {
+      const date = `${month}-${String(d).padStart(2, '0')}`;
+      const sum = this.days.get(date) ?? zero();
+      merge(monthSum, sum);
+      days.push({ date, ...totals(sum) });
+    }
+    const byGroup = [...(this.groups.get(month) ?? new Map<string, Sum>())]
+      .map(([group, sum]) => ({ group, ...totals(sum) }))
+      .sort((a, b) => b.costUsd - a.costUsd || a.group.localeCompare(b.group));
+    return { today: totals(this.days.get(today) ?? zero()), month: totals(monthSum), days, byGroup };
+  }
+
+  private remember(entries: readonly LedgerEntry[]): void {
+    this.latest = [...this.latest.slice(-RECENT_MAX), ...entries].slice(-RECENT_MAX);
+  }
+
+  /** Drops months before last month; the work is done only when the current month has changed. */
+  private prune(): void {
+    const ms = this.nowMs();
+    if (ms >= this.monthStart && ms < this.monthEnd) return;
+    const d = new Date(ms);
+    this.monthStart = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+    this.monthEnd = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+    this.oldestKept = previousMonth(ms);
+    this.lastDay = undefined; // its month may be dropped now
+    for (const key of this.groups.keys()) if (key < this.oldestKept) this.groups.delete(key);
+    for (const key of this.days.keys()) if (key.slice(0, 7) < this.oldestKept) this.days.delete(key);
+  }
+}
+
+function newGroups(): Map<string, Sum> {
+  return new Map();
+}
+
+function getOr<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = make();
+    map.set(key, value);
+  }
+  return value;
+}
+
+function zero(): Sum {
+  return { requests: 0, errors: 0, promptTokens: 0, completionTokens: 0, units: 0 };
+}
+
+function bump(sum: Sum, e: LedgerEntry): void {
+  sum.requests += 1;
+  if (!e.ok) sum.errors += 1;
+  sum.promptTokens += e.promptTokens;
+  sum.completionTokens += e.completionTokens;
+  sum.units += Math.round(e.costUsd * UNITS_PER_USD);
+}
+
+function merge(into: Sum, from: Sum): void {
+  into.requests += from.requests;
+  into.errors += from.errors;
+  into.promptTokens += from.promptTokens;
+  into.completionTokens += from.completionTokens;
+  into.units += from.units;
+}
+
+function totals(sum: Sum): SpendTotals {
+  const { units, ...rest } = sum;
+  return { ...rest, costUsd: units / UNITS_PER_USD };
+}
