@@ -21,7 +21,8 @@ import { startSandbox, type Sandbox } from './sandbox/server';
 import { attachControlChannel } from './control/channel';
 import { SpendHistory } from './spend/history';
 import { snapshotBase } from './control/snapshot';
-import { createGateway, type GatewayDeps, type GatewayState } from './http/server';
+import type { ConfigSnapshot } from './config/snapshot';
+import { createGateway, type GatewayDeps } from './http/server';
 import { statusReport } from './health/status-report';
 import { checkpointedMonths } from './spend/checkpoints';
 import { summaryStore } from './spend/month-summaries';
@@ -88,7 +89,7 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
   const spend = await openSpend({
     dataDir,
     log,
-    metricsSources: { deployments: () => statusReport(gatewayDeps, state).deployments, inflight: () => gateway.inflight() },
+    metricsSources: { deployments: () => statusReport(health, state, gatewayDeps).deployments, inflight: () => gateway.inflight() },
   });
   // Months before last month are closed: they are read from their summaries (history keeps no older month).
   const closedMonths = summaryStore(ledger.dir, Date.now(), (summary) => spend.budgets.addBuckets(summary.buckets));
@@ -119,7 +120,7 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
   const memoryKeys = new Map<string, string>();
   // The providers the user configured (the sandbox overlay replaces them in the effective config).
   let configuredProviders: string[] = [];
-  const compose = async (fileConfig: ShepherdConfig): Promise<GatewayState> => {
+  const compose = async (fileConfig: ShepherdConfig): Promise<ConfigSnapshot> => {
     const cfg = withMemoryKeys(fileConfig, memoryKeys);
     configuredProviders = Object.keys(cfg.providers).filter((name) => !cfg.providers[name].sandbox);
     const keys = keyStatus(cfg, env);
@@ -200,7 +201,7 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
     budgets: () => spend.budgets.statuses(),
     log,
     serverConfig: () => state.config.server,
-    base: () => snapshotBase(statusReport(gatewayDeps, state), state, url, configuredProviders),
+    base: () => snapshotBase(statusReport(health, state, gatewayDeps), state, url, configuredProviders),
     clientKey: () => state.clientKeys[0],
     reload: async () => {
       const result = await reload();

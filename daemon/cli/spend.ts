@@ -8,8 +8,7 @@ import { DaemonStateSchema } from '../../shared/protocol';
 import { loadConfigFile } from '../config/load';
 import { readLedgerMonths } from '../spend/ledger';
 import { SpendIndex } from '../spend/spend-index';
-import { isDay, spendReport, type SpendQuery, type SpendReport } from '../spend/spend-query';
-import { reportContext } from '../http/spend-routes';
+import { isDay, reportContext, spendReport, type SpendQuery, type SpendReport } from '../spend/spend-query';
 import { stateFilePath } from '../lifecycle/state-file';
 import { csvLine } from './csv';
 

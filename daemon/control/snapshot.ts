@@ -3,10 +3,10 @@
 // what its models can take and do (and `auto`'s tiers) for VS Code's language model list.
 import { autoModels, groupModelInfo } from '../config/model-info';
 import type { SnapshotBase } from './channel';
-import type { GatewayState } from '../http/server';
+import type { ConfigSnapshot } from '../config/snapshot';
 import type { StatusReport } from '../health/status-report';
 
-export function snapshotBase(report: StatusReport, state: GatewayState, url: string, providers: string[]): SnapshotBase {
+export function snapshotBase(report: StatusReport, state: ConfigSnapshot, url: string, providers: string[]): SnapshotBase {
   const models = state.config.models;
   const names = new Set(Object.entries(models).flatMap(([name, g]) => [name, ...(g.aliases ?? [])]));
   return {

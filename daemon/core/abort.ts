@@ -1,5 +1,5 @@
 // Why a request was aborted, and what each reason means for the client and the ledger.
-import type { UpstreamFailure } from '../formats/types';
+import type { UpstreamFailure } from './failure';
 
 /** The abort reason when the daemon itself ends requests because it is shutting down. */
 export class ShutdownAbort extends Error {}

@@ -1,6 +1,6 @@
 // Facts every adapter shares: which statuses are worth another attempt, Retry-After, and the verdict
 // on a request an adapter cannot translate.
-import type { UpstreamFailure } from './types';
+import type { UpstreamFailure } from '../core/failure';
 
 /** Timeouts, conflicts, rate limits, server errors and overload (Anthropic's 529) may pass. */
 export function isRetryableStatus(status: number): boolean {

@@ -3,33 +3,10 @@
 // provider's answers, stream events and errors back into OpenAI shapes. Adding a provider means
 // adding one module that implements ProviderAdapter (see openai-compatible.ts).
 import type { ProviderConfig } from '../../shared/config';
-
-/** Token counts as the upstream reported them. */
-export interface Usage {
-  promptTokens: number;
-  completionTokens: number;
-  cachedTokens?: number;
-  /** The part of completionTokens spent on reasoning, when the upstream says. */
-  reasoningTokens?: number;
-}
-
-/** The client's OpenAI chat-completions body, parsed once; fields Shepherd does not read pass through. */
-export interface ChatBody {
-  model: string;
-  messages: unknown[];
-  stream?: boolean;
-  stream_options?: { include_usage?: boolean } & Record<string, unknown>;
-  [field: string]: unknown;
-}
-
-/** Where one attempt goes: a deployment resolved against its provider. */
-export interface UpstreamTarget {
-  deploymentId: string;
-  providerName: string;
-  provider: ProviderConfig;
-  upstreamModel: string;
-  apiKey: string | undefined;
-}
+import type { ChatBody } from '../core/chat';
+import type { UpstreamFailure } from '../core/failure';
+import type { UpstreamTarget } from '../core/target';
+import type { Usage } from '../core/usage';
 
 export interface UpstreamHttpRequest {
   method: 'GET' | 'POST';
@@ -37,21 +14,6 @@ export interface UpstreamHttpRequest {
   path: string;
   headers: Record<string, string>;
   body?: string;
-}
-
-/** A normalised upstream failure with the verdict the router needs. */
-export interface UpstreamFailure {
-  /** What kind of failure: a network-level one, or an HTTP status from the upstream. */
-  kind: 'connect' | 'timeout' | 'reset' | 'status' | 'protocol';
-  /** The HTTP status a client should see for this failure. */
-  status: number;
-  /** True when another attempt (here or elsewhere) may succeed. */
-  retryable: boolean;
-  /** From Retry-After / retry-after-ms, when the upstream sent one. */
-  retryAfterMs?: number;
-  message: string;
-  type: string;
-  code?: string;
 }
 
 export interface StreamOptions {

@@ -2,52 +2,28 @@
 // consecutive failures), active probe results, the circuit breaker and the rate limiter. The relay
 // reports outcomes here; the planner reads a snapshot. State changes become events and incidents.
 import type { DeploymentStateChange } from '../core/events';
-import type { UpstreamFailure } from '../formats/types';
+import type { UpstreamFailure } from '../core/failure';
 import type { Catalog, Deployment } from '../routing/catalog';
+import type { DeploymentSignals, HealthState, HealthView } from '../routing/health-view';
 import type { HealthConfig } from '../../shared/routing-config';
-import { Breaker, type Admission, type CircuitState, type Transition } from './breaker';
+import { Breaker, type Admission, type Transition } from './breaker';
 import { IncidentLog, type Incident } from './incidents';
 import { RateLimiter } from './rate-limit';
 import { OutcomeWindow } from './window';
 
-export type HealthState = 'unknown' | 'healthy' | 'degraded' | 'unhealthy';
 
 /** begin()'s answer: go (as a half-open trial or not, with the tokens charged to the tpm bucket), or skip. */
 export type Ticket = { ok: true; trial: boolean; charged: number } | Extract<Admission, { ok: false }>;
 
-/** What the planner and the status report see of one deployment at one moment. */
-export interface DeploymentHealth {
-  id: string;
-  state: HealthState;
-  circuit: CircuitState;
-  /** When an open circuit admits trial traffic again (epoch ms). */
-  circuitRetryAt: number | undefined;
-  inflight: number;
-  /** Recency-weighted time to first byte, ms. */
-  latencyMs: number | undefined;
+/** What the status report sees of one deployment at one moment: the routing signals and more. */
+export interface DeploymentHealth extends DeploymentSignals {
   p50Ms: number | undefined;
-  errorRate: number;
-  consecutiveFailures: number;
   requests: number;
   failures: number;
   lastLatencyMs: number | undefined;
   lastSuccessAt: string | undefined;
   lastFailureAt: string | undefined;
-  lastError: string | undefined;
   lastProbe: { at: string; ok: boolean; error?: string } | undefined;
-}
-
-/** What routing decisions read on every request: cheap to produce (no sorting, no date formatting). */
-export type DeploymentSignals = Pick<
-  DeploymentHealth,
-  'id' | 'state' | 'circuit' | 'circuitRetryAt' | 'inflight' | 'latencyMs' | 'errorRate' | 'consecutiveFailures' | 'lastError'
->;
-
-/** Read side used by the pure planner (tests pass a fake). */
-export interface HealthView {
-  get(id: string): DeploymentSignals;
-  /** Milliseconds until this deployment's rate limits admit a request of `tokens` estimated tokens. */
-  rateWaitMs(id: string, tokens: number): number;
 }
 
 class Entry {

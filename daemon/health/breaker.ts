@@ -3,7 +3,9 @@
 // every transition is unit-tested with a fake clock.
 import type { BreakerConfig } from '../../shared/routing-config';
 
-export type CircuitState = 'closed' | 'open' | 'half-open';
+import type { CircuitState } from '../routing/health-view';
+
+export type { CircuitState };
 
 export interface Transition {
   from: CircuitState;

@@ -6,7 +6,7 @@ import { adapterFor } from '../formats';
 import { toUpstreamError, type Upstreams } from '../upstream/pool';
 import type { Logger } from '../core/log';
 import { upstreamTarget } from '../routing/catalog';
-import type { GatewayState } from '../http/server';
+import type { ConfigSnapshot } from '../config/snapshot';
 import type { HealthBoard } from './board';
 
 const TICK_MS = 500;
@@ -16,7 +16,7 @@ const FIRST_PROBE_WITHIN_MS = 10_000;
 export interface ProbeDeps {
   health: HealthBoard;
   upstreams: Upstreams;
-  current: () => GatewayState;
+  current: () => ConfigSnapshot;
   log: Logger;
   now?: () => number;
   random?: () => number;

@@ -1,16 +1,23 @@
 // The daemon's status as one JSON-ready object: served at GET /v1/shepherd/status and sent to the
 // extension as its snapshot: each deployment's health, circuit, load and latency, and each group.
-import type { GatewayDeps, GatewayState } from '../http/server';
+import type { ConfigSnapshot } from '../config/snapshot';
+import type { HealthBoard } from './board';
+
+/** Who is reporting: the daemon's version and when it started. */
+export interface ReporterInfo {
+  version: string;
+  startedAt: Date;
+}
 
 export type StatusReport = ReturnType<typeof statusReport>;
 export type DeploymentReport = StatusReport['deployments'][number];
 
-export function statusReport(deps: GatewayDeps, state: GatewayState) {
+export function statusReport(health: HealthBoard, state: ConfigSnapshot, info: ReporterInfo) {
   const deployments = [];
   for (const group of state.catalog.groups.values()) {
     for (const d of group.deployments) {
-      const h = deps.health.report(d.id);
-      const incident = deps.health.incidents.last(d.id);
+      const h = health.report(d.id);
+      const incident = health.incidents.last(d.id);
       deployments.push({
         id: d.id,
         group: group.name,
@@ -41,16 +48,16 @@ export function statusReport(deps: GatewayDeps, state: GatewayState) {
   }
   return {
     name: 'shepherd' as const,
-    version: deps.version,
+    version: info.version,
     sandbox: state.sandbox,
-    startedAt: deps.startedAt.toISOString(),
-    uptimeSeconds: Math.round((Date.now() - deps.startedAt.getTime()) / 1000),
+    startedAt: info.startedAt.toISOString(),
+    uptimeSeconds: Math.round((Date.now() - info.startedAt.getTime()) / 1000),
     groups: [...state.catalog.groups.values()].map((g) => ({
       name: g.name,
       strategy: g.strategy,
       fallbacks: g.fallbacks,
       // A group is down when none of its usable deployments is taking traffic.
-      down: g.deployments.every((d) => d.unavailable !== undefined || deps.health.get(d.id).circuit === 'open'),
+      down: g.deployments.every((d) => d.unavailable !== undefined || health.get(d.id).circuit === 'open'),
     })),
     deployments,
   };

@@ -7,7 +7,8 @@ import { anthropicClient } from '../formats/anthropic/client-answer';
 import { handleAnthropicMessages } from './messages-endpoint';
 import { handleChatCompletions } from '../pipeline/request';
 import type { HttpError } from '../core/http-error';
-import type { GatewayDeps, GatewayState } from './server';
+import type { ConfigSnapshot } from '../config/snapshot';
+import type { GatewayDeps } from './server';
 import { serveMetrics } from './metrics-route';
 import { listModels } from './models-route';
 import { serveBudgets, serveSpend } from './spend-routes';
@@ -16,7 +17,7 @@ import { statusReport } from '../health/status-report';
 export interface RouteContext {
   deps: GatewayDeps;
   /** The config, catalog and keys as they were when this request arrived. */
-  state: GatewayState;
+  state: ConfigSnapshot;
   req: IncomingMessage;
   res: ServerResponse;
   url: URL;
@@ -39,7 +40,7 @@ export const routes: Record<string, Route> = {
   '/chat/completions': { method: 'POST', handle: handleChatCompletions },
   '/v1/models': { method: 'GET', handle: listModels },
   '/models': { method: 'GET', handle: listModels },
-  '/v1/shepherd/status': { method: 'GET', handle: (ctx) => sendJson(ctx.res, 200, statusReport(ctx.deps, ctx.state)) },
+  '/v1/shepherd/status': { method: 'GET', handle: (ctx) => sendJson(ctx.res, 200, statusReport(ctx.deps.health, ctx.state, ctx.deps)) },
   '/v1/shepherd/plan': { method: 'POST', handle: explainPlan },
   '/v1/shepherd/incidents': { method: 'GET', handle: listIncidents },
   '/v1/shepherd/spend': { method: 'GET', handle: serveSpend },

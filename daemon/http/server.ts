@@ -2,51 +2,21 @@
 // graceful shutdown. No handler may throw past here: every failure becomes an error response.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { ShepherdConfig } from '../../shared/config';
-import type { LedgerEntry } from '../../shared/ledger';
 import type { Cancel } from '../core/cancel';
-import type { EventBus } from '../core/events';
-import type { HealthBoard } from '../health/board';
-import type { Logger } from '../core/log';
-import type { Upstreams } from '../upstream/pool';
 import type { Metrics } from '../metrics/metrics';
+import type { PipelineDeps } from '../pipeline/deps';
 import type { Budgets } from '../spend/budgets';
-import type { SpendGate } from '../spend/gate';
-import type { Catalog } from '../routing/catalog';
-import type { DistanceTable } from '../routing/regions';
-import type { RoutingCursors } from '../routing/strategies';
 import { HttpError, sendError } from '../core/http-error';
 import { checkApiKey, checkHost, checkOrigin } from './guard';
 import { ShutdownAbort } from '../core/abort';
 import { routes, sendJson } from './routes';
 
-/** Everything a request needs that can change on config reload, swapped as one object. */
-export interface GatewayState {
-  config: ShepherdConfig;
-  catalog: Catalog;
-  sandbox: boolean;
-  /** Local API keys clients must present; empty = none required. */
-  clientKeys: string[];
-  /** Region distances for the geographic strategy (built-in table + routing.regionDistances). */
-  distances: DistanceTable;
-}
-
-export interface GatewayDeps {
-  current(): GatewayState;
-  upstreams: Upstreams;
-  ledger: { append(entry: LedgerEntry): Promise<void> };
-  /** Health, circuit breakers and rate limits of every deployment. */
-  health: HealthBoard;
-  /** Round-robin and weighted-round-robin positions, kept across requests and reloads. */
-  cursors: RoutingCursors;
-  events: EventBus;
-  /** Budgets' verdict on each planned request (allow, downgrade, block). */
-  spend: SpendGate;
+/** The pipeline's dependencies plus what the front door's own routes read. */
+export interface GatewayDeps extends PipelineDeps {
   /** Budget states and spend by day, for /v1/shepherd/budgets and /v1/shepherd/spend. */
   budgets?: Budgets;
   /** Prometheus metrics, for /metrics. */
   metrics?: Metrics;
-  log: Logger;
   version: string;
   startedAt: Date;
 }

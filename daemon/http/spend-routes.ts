@@ -1,7 +1,6 @@
 // GET /v1/shepherd/spend (totals over UTC days, grouped) and GET /v1/shepherd/budgets (each budget's
 // state in its current period). Both read the daemon's in-memory spend: no ledger I/O per query.
-import type { ShepherdConfig } from '../../shared/config';
-import { parseSpendQuery, spendReport, type ReportContext } from '../spend/spend-query';
+import { parseSpendQuery, reportContext, spendReport } from '../spend/spend-query';
 import { HttpError } from '../core/http-error';
 import { sendJson, type RouteContext } from './routes';
 
@@ -21,16 +20,6 @@ export function serveBudgets(ctx: RouteContext): void {
   sendJson(ctx.res, 200, requireBudgets(ctx).statuses());
 }
 
-/** Display currency and the savings baseline from the config. */
-export function reportContext(config: ShepherdConfig, now: number): ReportContext {
-  const name = config.savingsBaseline;
-  const group = name !== undefined ? config.models[name] : undefined;
-  return {
-    now,
-    currency: { code: config.currency.code, rate: config.currency.rate },
-    ...(name !== undefined && group ? { baseline: { name, price: group.price ?? group.deployments[0]?.price } } : {}),
-  };
-}
 
 function requireBudgets(ctx: RouteContext) {
   const budgets = ctx.deps.budgets;

@@ -6,12 +6,14 @@ import type { ServerResponse } from 'node:http';
 import { createParser } from 'eventsource-parser';
 import type { Cancel } from '../core/cancel';
 import { adapterFor } from '../formats';
-import type { ProviderAdapter, UpstreamFailure, Usage } from '../formats/types';
+import type { ProviderAdapter } from '../formats/types';
+import type { UpstreamFailure } from '../core/failure';
+import type { Usage } from '../core/usage';
 import { toUpstreamError, type UpstreamResponse, type UpstreamTimeouts } from '../upstream/pool';
 import { upstreamTarget, type Deployment } from '../routing/catalog';
 import type { PlannedAttempt } from '../routing/plan';
 import type { ClientStreamEncoder } from '../formats/client-format';
-import type { GatewayDeps } from '../http/server';
+import type { PipelineDeps } from './deps';
 import { entryFor, record } from './ledger-line';
 import type { RequestInfo } from './failover';
 import { abortFailure, redact } from '../core/abort';
@@ -23,7 +25,7 @@ type Failed = { kind: 'failed'; failure: UpstreamFailure; deployment: Deployment
 export type AttemptResult = { kind: 'answered' } | Failed;
 
 export interface AttemptInput {
-  deps: GatewayDeps;
+  deps: PipelineDeps;
   res: ServerResponse;
   info: RequestInfo;
   planned: PlannedAttempt;
@@ -213,7 +215,7 @@ export function headerSafe(text: string): string {
 const UNSAFE_HEADER_CHAR = /[^\x20-\x7e]/;
 const UNSAFE_HEADER_CHARS = /[^\x20-\x7e]/g;
 
-function timeoutsFor(deps: GatewayDeps, deployment: Deployment, info: RequestInfo): UpstreamTimeouts {
+function timeoutsFor(deps: PipelineDeps, deployment: Deployment, info: RequestInfo): UpstreamTimeouts {
   const d = deps.current().config.upstream;
   const p = deployment.provider.timeouts;
   let firstByteMs = p?.firstByteMs ?? d.firstByteMs;

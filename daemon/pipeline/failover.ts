@@ -5,14 +5,15 @@
 // up to retry.rounds times. Everything is bounded by the request's deadline (upstream.totalMs).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Cancel } from '../core/cancel';
-import type { ChatBody, UpstreamFailure } from '../formats/types';
+import type { ChatBody } from '../core/chat';
+import type { UpstreamFailure } from '../core/failure';
 import { backoff } from '../routing/backoff';
 import type { Deployment } from '../routing/catalog';
 import type { Plan } from '../routing/plan';
 import { attempt } from './attempt';
 import type { ClientFormat } from '../formats/client-format';
 import { HttpError, sendError } from '../core/http-error';
-import type { GatewayDeps } from '../http/server';
+import type { PipelineDeps } from './deps';
 import { entryFor, record } from './ledger-line';
 import { abortFailure } from '../core/abort';
 
@@ -39,7 +40,7 @@ interface Failed {
 }
 
 export async function relayChat(
-  deps: GatewayDeps,
+  deps: PipelineDeps,
   req: IncomingMessage,
   res: ServerResponse,
   info: RequestInfo,
@@ -92,7 +93,7 @@ export async function relayChat(
   await finish(deps, req, res, info, failures, attempts, signal);
 }
 
-function logFailure(deps: GatewayDeps, request: string, deployment: Deployment, failure: UpstreamFailure): void {
+function logFailure(deps: PipelineDeps, request: string, deployment: Deployment, failure: UpstreamFailure): void {
   deps.log.warn('upstream attempt failed', {
     request,
     deployment: deployment.id,
@@ -119,7 +120,7 @@ function sleep(ms: number, signal: Cancel): Promise<boolean> {
 }
 
 async function finish(
-  deps: GatewayDeps,
+  deps: PipelineDeps,
   req: IncomingMessage,
   res: ServerResponse,
   info: RequestInfo,

@@ -1,11 +1,11 @@
 // The ledger line for a finished request, and writing it: awaited before the response's last byte,
 // never thrown at the client, and announced on the event bus once written.
 import type { LedgerEntry } from '../../shared/ledger';
-import type { ChatBody } from '../formats/types';
+import type { ChatBody } from '../core/chat';
 import type { Deployment } from '../routing/catalog';
 import { costUsd } from '../spend/cost';
 import type { HttpError } from '../core/http-error';
-import type { GatewayDeps } from '../http/server';
+import type { PipelineDeps } from './deps';
 import type { CountedUsage } from './usage-fallback';
 
 /** What the ledger needs to know about the request itself. */
@@ -60,12 +60,12 @@ export function entryFor(
 }
 
 /** A request refused before any attempt (unknown model, no usable deployment, budget) is still a ledger line. */
-export async function recordRefusal(deps: GatewayDeps, request: LedgerRequest, group: string | null, error: HttpError): Promise<void> {
+export async function recordRefusal(deps: PipelineDeps, request: LedgerRequest, group: string | null, error: HttpError): Promise<void> {
   await record(deps, { ...entryFor(request, group, null, 0, error.status, undefined, performance.now(), undefined), error: error.message });
 }
 
 /** The ledger line is awaited before the last byte; a failed write is logged, never thrown at the client. */
-export async function record(deps: GatewayDeps, entry: LedgerEntry): Promise<void> {
+export async function record(deps: PipelineDeps, entry: LedgerEntry): Promise<void> {
   try {
     await deps.ledger.append(entry);
   } catch (err) {

@@ -3,18 +3,20 @@
 // register it for shutdown and cancel it upstream when the client goes away.
 import { randomUUID } from 'node:crypto';
 import { Cancel } from '../core/cancel';
-import type { ChatBody } from '../formats/types';
+import type { ChatBody } from '../core/chat';
 import { planRoute, type Plan, type PlanContext, type PlanResult } from '../routing/plan';
 import type { SpendCheck } from '../spend/gate';
 import { readJsonBody } from '../http/body';
 import { CLIENT_HEADER, clientTag } from '../http/caller';
 import { openaiClient, type ClientFormat } from '../formats/client-format';
 import { HttpError } from '../core/http-error';
-import type { GatewayDeps, GatewayState } from '../http/server';
+import type { ConfigSnapshot } from '../config/snapshot';
+import type { PipelineDeps } from './deps';
 import { recordRefusal, type LedgerRequest } from './ledger-line';
 import { relayChat, type RequestInfo } from './failover';
 import { DeadlineAbort } from '../core/abort';
 import type { RouteContext } from '../http/routes';
+import { budgetError, planError } from './refusals';
 import { parseChatRequest } from '../formats/openai/client-request';
 
 export async function handleChatCompletions(ctx: RouteContext): Promise<void> {
@@ -23,7 +25,7 @@ export async function handleChatCompletions(ctx: RouteContext): Promise<void> {
   await routeChat(ctx, body, openaiClient, receivedAt);
 }
 
-export function planContext(deps: GatewayDeps, state: GatewayState, cursors = deps.cursors): PlanContext {
+export function planContext(deps: PipelineDeps, state: ConfigSnapshot, cursors = deps.cursors): PlanContext {
   return { catalog: state.catalog, health: deps.health, cursors, distances: state.distances, random: Math.random };
 }
 
@@ -50,7 +52,7 @@ export async function routeChat(ctx: RouteContext, body: ChatBody, client: Clien
     if (verdict?.action === 'downgrade') verdict = { action: 'allow' };
   }
   if (!planned.ok) return refuse(planned.reason === 'unknown_model' ? null : planned.group, planError(planned, id));
-  if (verdict?.action === 'block') return refuse(planned.plan.group.name, verdict.error);
+  if (verdict?.action === 'block') return refuse(planned.plan.group.name, budgetError(verdict.block, id, Date.now()));
   const skip = verdict?.action === 'allow' ? verdict.skip : undefined;
   const plan = skip?.size ? withoutSkipped(planned.plan, skip) : planned.plan;
 
@@ -88,8 +90,8 @@ export async function routeChat(ctx: RouteContext, body: ChatBody, client: Clien
  * routing.waitWhenSaturatedMs and the request's deadline) and plans again.
  */
 async function planWaitingForCapacity(
-  deps: GatewayDeps,
-  state: GatewayState,
+  deps: PipelineDeps,
+  state: ConfigSnapshot,
   model: string,
   body: ChatBody,
   receivedAt: number,
@@ -101,21 +103,6 @@ async function planWaitingForCapacity(
     const left = receivedAt + budget - performance.now();
     if (result.retryAfterMs > left) return result;
     await new Promise((resolve) => setTimeout(resolve, result.retryAfterMs));
-  }
-}
-
-function planError(planned: Exclude<PlanResult, { ok: true }>, id: string): HttpError {
-  const headers = { 'x-request-id': id };
-  switch (planned.reason) {
-    case 'unknown_model':
-      return new HttpError(404, planned.message, 'invalid_request_error', 'model_not_found', 'model', headers);
-    case 'no_deployment':
-      return new HttpError(503, planned.message, 'api_error', 'no_deployment', null, headers);
-    case 'saturated':
-      return new HttpError(429, planned.message, 'rate_limit_error', 'rate_limited_by_shepherd', null, {
-        ...headers,
-        'retry-after': String(Math.max(1, Math.ceil(planned.retryAfterMs / 1000))),
-      });
   }
 }
 

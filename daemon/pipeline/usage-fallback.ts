@@ -2,7 +2,8 @@
 // answer locally (spend/estimate.ts) and mark the entry "estimated". The answer's text is read from the
 // OpenAI-shaped output every adapter produces: the completion JSON, or the SSE frames of a stream.
 import { isRecord } from '../../shared/is-record';
-import type { ChatBody, Usage } from '../formats/types';
+import type { ChatBody } from '../core/chat';
+import type { Usage } from '../core/usage';
 import { estimateUsage } from '../spend/estimate';
 
 export interface CountedUsage {

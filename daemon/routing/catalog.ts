@@ -2,7 +2,7 @@
 // (deployments), resolved from a validated config. Pure: keys come in as a lookup result.
 import type { Price, ProviderConfig, ShepherdConfig } from '../../shared/config';
 import type { BreakerConfig, RetryConfig, RoutingConfig, Strategy } from '../../shared/routing-config';
-import type { UpstreamTarget } from '../formats/types';
+import type { UpstreamTarget } from '../core/target';
 
 export interface Deployment {
   /** Stable id used in headers, the ledger and status: provider/model, plus @region when set. */

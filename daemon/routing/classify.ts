@@ -12,7 +12,7 @@
 // Tier: "reasoning" when there are two or more distinct reasoning cues and the score is at least 3, or
 // when the client set reasoning_effort; otherwise "complex" from 4 points, "medium" from 2, else "simple".
 import type { Tier } from '../../shared/routing-config';
-import type { ChatBody } from '../formats/types';
+import type { ChatBody } from '../core/chat';
 
 export interface Classification {
   tier: Tier;

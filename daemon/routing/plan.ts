@@ -9,8 +9,8 @@
 // ejected ones anyway, soonest-to-recover first, rather than failing every request.
 import type { Strategy, Tier } from '../../shared/routing-config';
 import { TIERS } from '../../shared/routing-config';
-import type { HealthView } from '../health/board';
-import type { ChatBody } from '../formats/types';
+import type { HealthView } from './health-view';
+import type { ChatBody } from '../core/chat';
 import { resolveGroup, type Catalog, type Deployment, type ModelGroup } from './catalog';
 import { classify, messageText } from './classify';
 import type { DistanceTable } from './regions';

@@ -3,7 +3,7 @@
 // owns and passes in, and randomness, which is injected. Ties always fall back to priority order,
 // so every ordering is deterministic for a given input.
 import type { RoutingConfig, Strategy } from '../../shared/routing-config';
-import type { HealthView } from '../health/board';
+import type { HealthView } from './health-view';
 import type { Deployment } from './catalog';
 import type { DistanceTable } from './regions';
 

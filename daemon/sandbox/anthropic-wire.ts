@@ -2,6 +2,7 @@
 // as upstream), the message it answers with, its SSE events and its error body. Pure.
 import { isRecord } from '../../shared/is-record';
 import { anthropicErrorType } from '../formats/anthropic/errors';
+import { stopReason as toStopReason } from '../formats/anthropic/stop-reasons';
 import { planReply, type PlannedReply, argumentPieces } from './text';
 import { RequestError, type Frames } from './wire';
 
@@ -101,8 +102,7 @@ function inputUsage(chat: AnthropicChat) {
 
 function stopReason(chat: AnthropicChat): string {
   if (chat.stoppedAt !== undefined) return 'stop_sequence';
-  const finish = chat.plan.reply.finishReason;
-  return finish === 'tool_calls' ? 'tool_use' : finish === 'length' ? 'max_tokens' : 'end_turn';
+  return toStopReason(chat.plan.reply.finishReason);
 }
 
 export function messageJson(meta: AnthropicMeta, chat: AnthropicChat): string {

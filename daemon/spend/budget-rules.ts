@@ -2,7 +2,6 @@
 // its state, and the 402 a blocked request receives. Amounts are integers of 1e-10 USD (see cost.ts).
 import type { BudgetStatus } from '../../shared/budget-status';
 import type { BudgetConfig, ShepherdConfig } from '../../shared/config';
-import { HttpError } from '../core/http-error';
 import { COST_UNITS_PER_USD } from './cost';
 import { formatMoney, type DisplayCurrency } from '../../shared/money';
 import type { Period, PeriodKind } from './period';
@@ -85,14 +84,21 @@ export function stateOf(rule: BudgetRule, spentUnits: number): BudgetStatus['sta
 }
 
 /** The 402 for a request a budget refuses: it names the budget, its limit and when it resets. */
-export function blockError(
+/** Why a request is refused: the budget, what it says, and when the period resets. */
+export interface BudgetBlock {
+  budget: string;
+  message: string;
+  /** Epoch ms at which the budget's period ends. */
+  resetsAt: number;
+}
+
+export function blockVerdict(
   rule: BudgetRule,
   spentUnits: number,
   period: Period,
-  now: number,
   currency: DisplayCurrency,
   estimateUsd?: number,
-): HttpError {
+): BudgetBlock {
   const spent = formatMoney(spentUnits / COST_UNITS_PER_USD, currency);
   const limit = formatMoney(rule.limitUsd, currency);
   const resets = new Date(period.end).toISOString();
@@ -100,14 +106,7 @@ export function blockError(
     spentUnits >= rule.limitUnits
       ? `is exhausted: ${spent} of its ${limit} ${rule.period} limit spent`
       : `would be exceeded: ${spent} of its ${limit} ${rule.period} limit spent, and this request is estimated at ${formatMoney(estimateUsd ?? 0, currency)}`;
-  return new HttpError(
-    402,
-    `Shepherd budget "${rule.name}"${scopeText(rule.scope)} ${why}; it resets at ${resets}`,
-    'insufficient_quota',
-    'budget_exceeded',
-    null,
-    { 'x-shepherd-budget': rule.name, 'retry-after': String(Math.max(1, Math.ceil((period.end - now) / 1000))) },
-  );
+  return { budget: rule.name, message: `Shepherd budget "${rule.name}"${scopeText(rule.scope)} ${why}; it resets at ${resets}`, resetsAt: period.end };
 }
 
 export function scopeText(scope: BudgetScope): string {

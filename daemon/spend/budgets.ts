@@ -5,7 +5,7 @@
 import type { BudgetAlert, BudgetStatus } from '../../shared/budget-status';
 import type { ShepherdConfig } from '../../shared/config';
 import type { LedgerEntry } from '../../shared/ledger';
-import { blockError, covers, crossedThresholds, rulesFrom, scopeText, stateOf, usedRatio, type BudgetRule, type Subject } from './budget-rules';
+import { blockVerdict, covers, crossedThresholds, rulesFrom, scopeText, stateOf, usedRatio, type BudgetRule, type Subject } from './budget-rules';
 import { COST_UNITS_PER_USD } from './cost';
 import { preRequestEstimateUsd } from './estimate';
 import type { SpendCheck, SpendGate, SpendVerdict } from './gate';
@@ -130,7 +130,7 @@ export class Budgets implements SpendGate {
       if (!covers(rule.scope, subject)) continue;
       if (rule.action === 'block') {
         if (exhausted || this.wouldOvershoot(l, estimateFor(req.deployments))) {
-          return { action: 'block', error: blockError(rule, spent, l.period, now, this.currency, estimate) };
+          return { action: 'block', block: blockVerdict(rule, spent, l.period, this.currency, estimate) };
         }
       } else if (exhausted && rule.downgradeTo !== undefined && rule.downgradeTo !== req.group) {
         downgrade ??= { to: rule.downgradeTo, rule };
@@ -144,7 +144,7 @@ export class Budgets implements SpendGate {
     if (rule.action === 'downgrade' && rule.downgradeTo !== undefined && rule.downgradeTo !== req.group) {
       return { action: 'downgrade', toGroup: rule.downgradeTo, reason: `budget "${rule.name}"${scopeText(rule.scope)} is exhausted` };
     }
-    return { action: 'block', error: blockError(rule, firstSkipper.spentUnits, firstSkipper.period, now, this.currency, estimate) };
+    return { action: 'block', block: blockVerdict(rule, firstSkipper.spentUnits, firstSkipper.period, this.currency, estimate) };
   }
 
   statuses(): BudgetStatus[] {

@@ -3,7 +3,7 @@
 // price (the input price when none is set) and only the rest at the input price; the completion count
 // includes reasoning tokens in the same way, billed at the reasoning price when one is set.
 import type { Price } from '../../shared/config';
-import type { Usage } from '../formats/types';
+import type { Usage } from '../core/usage';
 
 /**
  * Costs are rounded to 1e-10 USD (a ten-thousandth of a micro-dollar, far below any price step).

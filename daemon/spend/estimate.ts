@@ -7,7 +7,8 @@
 // node10 resolution and esbuild's import condition; a unit test checks it against o200k_base itself).
 import type { Price } from '../../shared/config';
 import type * as Tokenizer from './tokenizer';
-import type { ChatBody, Usage } from '../formats/types';
+import type { ChatBody } from '../core/chat';
+import type { Usage } from '../core/usage';
 
 const PER_MESSAGE = 3;
 const PER_NAME = 1;

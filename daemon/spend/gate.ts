@@ -2,8 +2,8 @@
 // request and allow it (possibly skipping some deployments), send it to a cheaper group, or refuse it.
 // The budgets module (budgets.ts) implements SpendGate; with no budget configured it always allows.
 import type { Price } from '../../shared/config';
-import type { ChatBody } from '../formats/types';
-import type { HttpError } from '../core/http-error';
+import type { ChatBody } from '../core/chat';
+import type { BudgetBlock } from './budget-rules';
 
 export interface SpendCheck {
   /** The model group the plan resolved to (after `auto` classification). */
@@ -22,8 +22,8 @@ export type SpendVerdict =
   | { action: 'allow'; skip?: ReadonlyMap<string, string> }
   /** Route to this cheaper group instead (a budget in downgrade mode is exhausted). */
   | { action: 'downgrade'; toGroup: string; reason: string }
-  /** Refuse: the error (HTTP 402) names the budget, its limit and when it resets. */
-  | { action: 'block'; error: HttpError };
+  /** Refuse: names the budget, its limit and when it resets (the pipeline answers HTTP 402). */
+  | { action: 'block'; block: BudgetBlock };
 
 export interface SpendGate {
   check(request: SpendCheck): SpendVerdict;

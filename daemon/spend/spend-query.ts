@@ -1,7 +1,7 @@
 // Spend reports: totals, token and request counts over a range of UTC days, grouped one way, with the
 // month-end projection and the savings against a baseline group. Pure; the HTTP route and the CLI
 // (reading the ledger itself when no daemon runs) both build their answer here.
-import type { Price } from '../../shared/config';
+import type { Price, ShepherdConfig } from '../../shared/config';
 import { COST_UNITS_PER_USD, costUsd } from './cost';
 import type { DisplayCurrency } from '../../shared/money';
 import { dayOf, periodAt, projectSpend } from './period';
@@ -145,5 +145,16 @@ function out(c: Counts): SpendTotalsOut {
     reasoningTokens: c.reasoningTokens,
     estimatedRequests: c.estimated,
     costUsd: c.units / COST_UNITS_PER_USD,
+  };
+}
+
+/** Display currency and the savings baseline from the config. */
+export function reportContext(config: ShepherdConfig, now: number): ReportContext {
+  const name = config.savingsBaseline;
+  const group = name !== undefined ? config.models[name] : undefined;
+  return {
+    now,
+    currency: { code: config.currency.code, rate: config.currency.rate },
+    ...(name !== undefined && group ? { baseline: { name, price: group.price ?? group.deployments[0]?.price } } : {}),
   };
 }

@@ -3,7 +3,10 @@
 import { Pool, errors as undiciErrors } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { CancelSignal } from '../core/cancel';
-import type { UpstreamFailure, UpstreamHttpRequest, UpstreamTarget } from '../formats/types';
+import { UpstreamError } from '../core/failure';
+import type { UpstreamHttpRequest } from '../formats/types';
+import type { UpstreamTarget } from '../core/target';
+import type { UpstreamFailure } from '../core/failure';
 
 export interface UpstreamTimeouts {
   connectMs: number;
@@ -15,14 +18,6 @@ export interface UpstreamResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: Dispatcher.ResponseData['body'];
-}
-
-/** Thrown for failures below HTTP (refused, reset, timed out) with the router's verdict attached. */
-export class UpstreamError extends Error {
-  constructor(readonly failure: UpstreamFailure) {
-    super(failure.message);
-    this.name = 'UpstreamError';
-  }
 }
 
 export class Upstreams {

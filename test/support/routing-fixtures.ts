@@ -2,8 +2,9 @@
 // view, a controllable clock and scripted randomness. Nothing here reads the real clock.
 import { ConfigSchema, type ShepherdConfigInput } from '../../shared/config';
 import { buildCatalog, type Catalog, type Deployment, type ModelGroup } from '../../daemon/routing/catalog';
-import { blankHealth as blank, type DeploymentHealth, type HealthView } from '../../daemon/health/board';
-import type { UpstreamFailure } from '../../daemon/formats/types';
+import { blankHealth as blank, type DeploymentHealth } from '../../daemon/health/board';
+import type { HealthView } from '../../daemon/routing/health-view';
+import type { UpstreamFailure } from '../../daemon/core/failure';
 
 /** A keyless local provider: its deployments never miss a key. */
 export const LOCAL = { baseUrl: 'http://127.0.0.1:9/v1' };

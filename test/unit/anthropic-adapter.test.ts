@@ -2,8 +2,9 @@
 // stream events and errors back in OpenAI terms.
 import assert from 'node:assert/strict';
 import { anthropic } from '../../daemon/formats/anthropic/adapter';
-import type { ChatBody, UpstreamTarget } from '../../daemon/formats/types';
-import { UpstreamError } from '../../daemon/upstream/pool';
+import type { UpstreamTarget } from '../../daemon/core/target';
+import type { ChatBody } from '../../daemon/core/chat';
+import { UpstreamError } from '../../daemon/core/failure';
 
 const target: UpstreamTarget = {
   deploymentId: 'anthropic/claude',

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { BudgetAlert } from '../../shared/budget-status';
 import { ConfigSchema, type ShepherdConfigInput } from '../../shared/config';
 import type { LedgerEntry } from '../../shared/ledger';
+import { budgetError } from '../../daemon/pipeline/refusals';
 import { Budgets } from '../../daemon/spend/budgets';
 import { openFiredStore } from '../../daemon/spend/fired-store';
 import type { SpendCheck } from '../../daemon/spend/gate';
@@ -186,12 +187,15 @@ describe('budget verdicts before a request', () => {
     const v = b.check(request());
     assert.equal(v.action, 'block');
     if (v.action !== 'block') return;
-    assert.equal(v.error.status, 402);
-    assert.equal(v.error.type, 'insufficient_quota');
-    assert.equal(v.error.code, 'budget_exceeded');
-    assert.match(v.error.message, /budget "team" is exhausted: \$10\.00 of its \$10\.00 monthly limit spent; it resets at 2026-12-01T00:00:00\.000Z/);
-    assert.equal(v.error.headers['x-shepherd-budget'], 'team');
-    assert.equal(v.error.headers['retry-after'], String(11 * 86_400 - 12 * 3600));
+    assert.equal(v.block.budget, 'team');
+    assert.match(v.block.message, /budget "team" is exhausted: \$10\.00 of its \$10\.00 monthly limit spent; it resets at 2026-12-01T00:00:00\.000Z/);
+    // What the client gets: the pipeline turns the verdict into HTTP 402.
+    const error = budgetError(v.block, 'shep-1', T('2026-11-20T12:00:00Z'));
+    assert.equal(error.status, 402);
+    assert.equal(error.type, 'insufficient_quota');
+    assert.equal(error.code, 'budget_exceeded');
+    assert.equal(error.headers['x-shepherd-budget'], 'team');
+    assert.equal(error.headers['retry-after'], String(11 * 86_400 - 12 * 3600));
   });
 
   it('blocks a request whose estimated cost would overshoot the remaining budget, not a cheaper one', () => {
@@ -203,7 +207,7 @@ describe('budget verdicts before a request', () => {
     // 2000 output tokens = $0.016: more than is left.
     const v = b.check(request('big', { body: { model: 'big', messages: [], max_tokens: 2000 } }));
     assert.equal(v.action, 'block');
-    if (v.action === 'block') assert.match(v.error.message, /would be exceeded: \$0\.99 of its \$1\.00 monthly limit spent, and this request is estimated at \$0\.02/);
+    if (v.action === 'block') assert.match(v.block.message, /would be exceeded: \$0\.99 of its \$1\.00 monthly limit spent, and this request is estimated at \$0\.02/);
   });
 
   it('blocks only what the budget covers: its group or its key', () => {
@@ -240,7 +244,7 @@ describe('budget verdicts before a request', () => {
     if (v.action === 'allow') assert.deepEqual([...(v.skip ?? new Map())], [['relay/big', 'over budget "relay"']]);
     const onlyRelay = b.check(request('big', { deployments: [{ id: 'relay/big', providerName: 'relay', price }] }));
     assert.equal(onlyRelay.action, 'block');
-    if (onlyRelay.action === 'block') assert.match(onlyRelay.error.message, /budget "relay" \(provider relay\) is exhausted/);
+    if (onlyRelay.action === 'block') assert.match(onlyRelay.block.message, /budget "relay" \(provider relay\) is exhausted/);
   });
 
   it('treats a limit of 0 as "nothing allowed" for a hard budget', () => {

@@ -4,7 +4,7 @@
 //   reasoning: >= 2 cues and score >= 3, or reasoning_effort set; else complex >= 4, medium >= 2, simple.
 import assert from 'node:assert/strict';
 import { classify, messageText } from '../../daemon/routing/classify';
-import type { ChatBody } from '../../daemon/formats/types';
+import type { ChatBody } from '../../daemon/core/chat';
 import type { Tier } from '../../shared/routing-config';
 
 const user = (content: unknown, extra: Partial<ChatBody> = {}): ChatBody => ({ model: 'auto', messages: [{ role: 'user', content }], ...extra });

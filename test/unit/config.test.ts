@@ -401,6 +401,8 @@ describe('config: data directory', () => {
     assert.equal(resolveDataDir(undefined, { XDG_DATA_HOME: '/xdg' }, 'linux', '/home/u'), '/xdg/shepherd');
     assert.equal(resolveDataDir(undefined, { XDG_DATA_HOME: 'relative' }, 'linux', '/home/u'), '/home/u/.local/share/shepherd', 'the spec ignores a relative value');
     assert.equal(resolveDataDir(undefined, { XDG_DATA_HOME: '/xdg' }, 'freebsd', '/home/u'), '/xdg/shepherd');
+    assert.equal(resolveDataDir(undefined, { XDG_DATA_HOME: '/xdg/' }, 'linux', '/home/u/'), '/xdg/shepherd', 'one separator between parts');
+    assert.equal(resolveDataDir(undefined, {}, 'linux', '/home/u/'), '/home/u/.local/share/shepherd');
   });
 
   it('uses Application Support on macOS, even with XDG set', () => {
@@ -410,6 +412,7 @@ describe('config: data directory', () => {
   it('uses %APPDATA% on Windows, else the usual Roaming folder', () => {
     assert.equal(resolveDataDir(undefined, { APPDATA: 'D:\\Roaming' }, 'win32', 'C:\\Users\\u'), 'D:\\Roaming\\Shepherd');
     assert.equal(resolveDataDir(undefined, {}, 'win32', 'C:\\Users\\u'), 'C:\\Users\\u\\AppData\\Roaming\\Shepherd');
+    assert.equal(resolveDataDir(undefined, { APPDATA: 'Roaming' }, 'win32', 'C:\\Users\\u'), 'C:\\Users\\u\\AppData\\Roaming\\Shepherd', 'a relative APPDATA is ignored');
   });
 
   it('puts config.json in the data directory', () => {

@@ -2,7 +2,7 @@
 // count includes cached tokens).
 import assert from 'node:assert/strict';
 import type { Price } from '../../shared/config';
-import type { Usage } from '../../daemon/formats/types';
+import type { Usage } from '../../daemon/core/usage';
 import { costUsd } from '../../daemon/spend/cost';
 
 describe('costUsd', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { openaiCompatible } from '../../daemon/formats/openai/adapter';
 import { isRetryableStatus, retryAfterMs } from '../../daemon/formats/http-status';
-import type { UpstreamTarget } from '../../daemon/formats/types';
+import type { UpstreamTarget } from '../../daemon/core/target';
 
 const target: UpstreamTarget = {
   deploymentId: 'openai/gpt-4.1',

@@ -3,7 +3,7 @@ import { planRoute, type Plan, type PlanContext, type PlanResult } from '../../d
 import type { Catalog } from '../../daemon/routing/catalog';
 import { distanceTable } from '../../daemon/routing/regions';
 import { RoutingCursors } from '../../daemon/routing/strategies';
-import type { ChatBody } from '../../daemon/formats/types';
+import type { ChatBody } from '../../daemon/core/chat';
 import { catalogOf, FakeHealth, LOCAL, scripted } from '../support/routing-fixtures';
 
 const hi = (over: Partial<ChatBody> = {}): ChatBody => ({ model: 'x', messages: [{ role: 'user', content: 'hi' }], ...over });

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { anthropic } from '../../daemon/formats/anthropic/adapter';
 import { gemini } from '../../daemon/formats/gemini/adapter';
-import type { UpstreamTarget } from '../../daemon/formats/types';
+import type { UpstreamTarget } from '../../daemon/core/target';
 import { Upstreams } from '../../daemon/upstream/pool';
 import { startSandbox, type Sandbox } from '../../daemon/sandbox/server';
 

@@ -4,7 +4,9 @@ import { anthropicFailure } from './errors';
 import { ANTHROPIC_DEFAULT_MAX_TOKENS, toAnthropicRequest } from './upstream-request';
 import { fromAnthropicMessage } from './upstream-response';
 import { AnthropicStreamTranslator } from './upstream-stream';
-import type { ChatBody, ProviderAdapter, UpstreamHttpRequest, UpstreamTarget } from '../types';
+import type { ProviderAdapter, UpstreamHttpRequest } from '../types';
+import type { UpstreamTarget } from '../../core/target';
+import type { ChatBody } from '../../core/chat';
 
 export const ANTHROPIC_VERSION = '2023-06-01';
 

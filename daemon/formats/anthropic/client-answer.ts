@@ -2,20 +2,9 @@
 // become Anthropic messages and Messages SSE events, and errors take Anthropic's shape.
 import { isRecord } from '../../../shared/is-record';
 import { anthropicErrorType } from './errors';
+import { stopReason } from './stop-reasons';
 import type { ClientFormat, ClientStreamEncoder } from '../client-format';
 import type { HttpError } from '../../core/http-error';
-
-const STOP_REASON: Record<string, string> = {
-  stop: 'end_turn',
-  length: 'max_tokens',
-  tool_calls: 'tool_use',
-  function_call: 'tool_use',
-  content_filter: 'refusal',
-};
-
-function stopReason(finish: unknown): string {
-  return typeof finish === 'string' ? (STOP_REASON[finish] ?? 'end_turn') : 'end_turn';
-}
 
 /** Anthropic counts input without cache reads and writes; OpenAI's prompt_tokens includes both. */
 export function anthropicUsage(usage: unknown): Record<string, number> {

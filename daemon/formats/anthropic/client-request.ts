@@ -2,7 +2,7 @@
 // the field, and their translation into the OpenAI chat body the router works in.
 import { z } from 'zod';
 import { formatIssuePath } from '../../../shared/issue-path';
-import type { ChatBody } from '../types';
+import type { ChatBody } from '../../core/chat';
 import { HttpError } from '../../core/http-error';
 
 const TextBlock = z.looseObject({ type: z.literal('text'), text: z.string({ error: 'required: the text' }) });

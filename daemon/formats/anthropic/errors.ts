@@ -2,7 +2,7 @@
 // OpenAI terms. Overload (529) is an outage worth another deployment; it reaches OpenAI clients as 503.
 import { isRecord } from '../../../shared/is-record';
 import { isRetryableStatus, retryAfterMs } from '../http-status';
-import type { UpstreamFailure } from '../types';
+import type { UpstreamFailure } from '../../core/failure';
 
 /** Anthropic error type -> the status an OpenAI client should see (used when the HTTP status is unhelpful). */
 const STATUS_FOR_TYPE: Record<string, number> = {

@@ -2,8 +2,8 @@
 // apart from the turns, wants tool results as blocks of a user turn, and requires max_tokens.
 import { isRecord } from '../../../shared/is-record';
 import { untranslatable } from '../http-status';
-import type { ChatBody } from '../types';
-import { UpstreamError } from '../../upstream/pool';
+import type { ChatBody } from '../../core/chat';
+import { UpstreamError } from '../../core/failure';
 
 /** Sent as max_tokens when the client set none and the provider config names no other default. */
 export const ANTHROPIC_DEFAULT_MAX_TOKENS = 4096;

@@ -1,21 +1,8 @@
 // Anthropic Messages answers -> OpenAI chat completions: the finish reason, the usage (cache reads
 // and writes included) and a whole message with its text and tool calls.
 import { isRecord } from '../../../shared/is-record';
-import type { Usage } from '../types';
-
-const FINISH: Record<string, string> = {
-  end_turn: 'stop',
-  stop_sequence: 'stop',
-  pause_turn: 'stop',
-  max_tokens: 'length',
-  model_context_window_exceeded: 'length',
-  tool_use: 'tool_calls',
-  refusal: 'content_filter',
-};
-
-export function finishReason(stopReason: unknown): string {
-  return typeof stopReason === 'string' ? (FINISH[stopReason] ?? 'stop') : 'stop';
-}
+import type { Usage } from '../../core/usage';
+import { finishReason } from './stop-reasons';
 
 /** Anthropic's raw counters; input_tokens excludes cache reads and writes, unlike OpenAI's prompt_tokens. */
 export interface AnthropicCounts {

@@ -5,9 +5,11 @@
 // router fails over (nothing sent yet) or ends the client's stream with an error event.
 import { isRecord } from '../../../shared/is-record';
 import { streamErrorFailure } from './errors';
-import { finishReason, mergeCounts, NO_COUNTS, openaiUsage, toUsage, type AnthropicCounts } from './upstream-response';
-import type { StreamTranslator, Usage } from '../types';
-import { UpstreamError } from '../../upstream/pool';
+import { finishReason } from './stop-reasons';
+import { mergeCounts, NO_COUNTS, openaiUsage, toUsage, type AnthropicCounts } from './upstream-response';
+import type { StreamTranslator } from '../types';
+import type { Usage } from '../../core/usage';
+import { UpstreamError } from '../../core/failure';
 
 export class AnthropicStreamTranslator implements StreamTranslator {
   private id = 'msg';

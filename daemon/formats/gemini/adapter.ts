@@ -5,7 +5,9 @@ import { geminiFailure } from './errors';
 import { toGeminiRequest } from './upstream-request';
 import { fromGeminiResponse } from './upstream-response';
 import { GeminiStreamTranslator } from './upstream-stream';
-import type { ChatBody, ProviderAdapter, UpstreamHttpRequest, UpstreamTarget } from '../types';
+import type { ProviderAdapter, UpstreamHttpRequest } from '../types';
+import type { UpstreamTarget } from '../../core/target';
+import type { ChatBody } from '../../core/chat';
 
 export const gemini: ProviderAdapter = {
   type: 'gemini',

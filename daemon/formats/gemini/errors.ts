@@ -3,7 +3,7 @@
 // Gemini answers a bad API key with 400 INVALID_ARGUMENT, which OpenAI clients know as 401.
 import { isRecord } from '../../../shared/is-record';
 import { isRetryableStatus, retryAfterMs } from '../http-status';
-import type { UpstreamFailure } from '../types';
+import type { UpstreamFailure } from '../../core/failure';
 
 const STATUS_FOR_CODE: Record<string, number> = {
   INVALID_ARGUMENT: 400,

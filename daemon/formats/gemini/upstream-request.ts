@@ -3,8 +3,8 @@
 // functionCall / functionResponse parts (Gemini matches results by function name, not by id).
 import { isRecord } from '../../../shared/is-record';
 import { untranslatable } from '../http-status';
-import type { ChatBody } from '../types';
-import { UpstreamError } from '../../upstream/pool';
+import type { ChatBody } from '../../core/chat';
+import { UpstreamError } from '../../core/failure';
 
 type Part = Record<string, unknown>;
 interface Content {

@@ -4,7 +4,7 @@
 // reason in `refusal`.
 import { randomUUID } from 'node:crypto';
 import { isRecord } from '../../../shared/is-record';
-import type { Usage } from '../types';
+import type { Usage } from '../../core/usage';
 
 const FILTERED = new Set(['SAFETY', 'RECITATION', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'SPII', 'IMAGE_SAFETY', 'LANGUAGE']);
 

@@ -5,8 +5,9 @@
 import { isRecord } from '../../../shared/is-record';
 import { geminiFailure } from './errors';
 import { blockedReason, candidateParts, candidatesOf, finishReason, openaiUsage, readUsage } from './upstream-response';
-import type { StreamTranslator, Usage } from '../types';
-import { UpstreamError } from '../../upstream/pool';
+import type { StreamTranslator } from '../types';
+import type { Usage } from '../../core/usage';
+import { UpstreamError } from '../../core/failure';
 
 export class GeminiStreamTranslator implements StreamTranslator {
   private id = '';

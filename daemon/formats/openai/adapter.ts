@@ -2,16 +2,11 @@
 // OpenRouter and other relays, Ollama, vLLM, and the OpenAI-compatible endpoints of Anthropic and
 // Google. Bodies pass through untouched apart from the model name and, when streaming, a request
 // for usage; answers pass through as the upstream wrote them.
-import type {
-  ChatBody,
-  ProviderAdapter,
-  StreamOptions,
-  StreamTranslator,
-  UpstreamFailure,
-  UpstreamHttpRequest,
-  UpstreamTarget,
-  Usage,
-} from '../types';
+import type { ProviderAdapter, StreamOptions, StreamTranslator, UpstreamHttpRequest } from '../types';
+import type { UpstreamTarget } from '../../core/target';
+import type { ChatBody } from '../../core/chat';
+import type { UpstreamFailure } from '../../core/failure';
+import type { Usage } from '../../core/usage';
 import { retryAfterMs, isRetryableStatus } from '../http-status';
 import { isRecord } from '../../../shared/is-record';
 

@@ -2,7 +2,7 @@
 // through to the upstream untouched, so these objects are loose.
 import { z } from 'zod';
 import { formatIssuePath } from '../../../shared/issue-path';
-import type { ChatBody } from '../types';
+import type { ChatBody } from '../../core/chat';
 import { HttpError } from '../../core/http-error';
 
 const tokenLimit = z.number().int().positive().nullable().optional();

@@ -1,0 +1,24 @@
+// What the request pipeline needs from the rest of the daemon, wired once by start.ts.
+import type { LedgerEntry } from '../../shared/ledger';
+import type { EventBus } from '../core/events';
+import type { Logger } from '../core/log';
+import type { ConfigSnapshot } from '../config/snapshot';
+import type { HealthBoard } from '../health/board';
+import type { RoutingCursors } from '../routing/strategies';
+import type { SpendGate } from '../spend/gate';
+import type { Upstreams } from '../upstream/pool';
+
+export interface PipelineDeps {
+  /** The config snapshot in force now; a request takes it once, when it arrives. */
+  current(): ConfigSnapshot;
+  upstreams: Upstreams;
+  ledger: { append(entry: LedgerEntry): Promise<void> };
+  /** Health, circuit breakers and rate limits of every deployment. */
+  health: HealthBoard;
+  /** Round-robin and weighted-round-robin positions, kept across requests and reloads. */
+  cursors: RoutingCursors;
+  events: EventBus;
+  /** Budgets' verdict on each planned request (allow, downgrade, block). */
+  spend: SpendGate;
+  log: Logger;
+}
