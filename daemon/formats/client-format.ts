@@ -1,7 +1,8 @@
 // The wire format the *client* speaks. The router works in OpenAI chat completions inside; a client
 // format turns the finished answer, its stream frames and errors into what this client expects.
 // OpenAI clients get the upstream's frames untouched; the Anthropic endpoint plugs in its own.
-import { errorJson, type HttpError } from '../core/http-error';
+import type { ChatBody } from '../core/chat';
+import type { HttpError } from '../core/http-error';
 
 export interface ClientStreamEncoder {
   /** Complete OpenAI SSE frames ("data: {...}\n\n", possibly several) in; the client's frames out. */
@@ -21,15 +22,9 @@ export interface ClientFormat {
   errorBody(err: HttpError): string;
 }
 
-const passThrough: ClientStreamEncoder = {
-  push: (frames) => frames,
-  end: (frames) => frames,
-  error: (message, type, code) => `data: ${errorJson(message, type, code)}\n\ndata: [DONE]\n\n`,
-};
-
-export const openaiClient: ClientFormat = {
-  name: 'openai',
-  wholeBody: (json) => json,
-  streamEncoder: () => passThrough,
-  errorBody: (err) => errorJson(err.message, err.type, err.code, err.param),
-};
+/** An inbound chat endpoint: how its body becomes the router's chat body, and how it is answered. */
+export interface ChatEndpoint {
+  /** Checks the parsed JSON body (throwing an HttpError 400 that names the field) and translates it. */
+  parse(json: unknown): ChatBody;
+  client: ClientFormat;
+}

@@ -2,7 +2,7 @@
 // without calling any upstream, and GET /v1/shepherd/incidents lists outages.
 import { planRoute } from '../routing/plan';
 import { readJsonBody } from './body';
-import { planContext } from '../pipeline/request';
+import { planContext } from '../pipeline/chat';
 import { HttpError } from '../core/http-error';
 import { sendJson, type RouteContext } from './routes';
 import { parseChatRequest } from '../formats/openai/client-request';

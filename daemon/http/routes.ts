@@ -2,10 +2,10 @@
 // that point at its own module; gateway.ts does the guards, method checks and error handling.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Cancel } from '../core/cancel';
+import { messages } from '../formats/anthropic/client-answer';
+import { chatCompletions } from '../formats/openai/client-answer';
 import { explainPlan, listIncidents } from './admin-routes';
-import { anthropicClient } from '../formats/anthropic/client-answer';
-import { handleAnthropicMessages } from './messages-endpoint';
-import { handleChatCompletions } from '../pipeline/request';
+import { chatRoute } from './chat-route';
 import type { HttpError } from '../core/http-error';
 import type { ConfigSnapshot } from '../config/snapshot';
 import type { GatewayDeps } from './server';
@@ -35,9 +35,9 @@ export interface Route {
 }
 
 export const routes: Record<string, Route> = {
-  '/v1/chat/completions': { method: 'POST', handle: handleChatCompletions },
-  '/v1/messages': { method: 'POST', handle: handleAnthropicMessages, errorBody: anthropicClient.errorBody },
-  '/chat/completions': { method: 'POST', handle: handleChatCompletions },
+  '/v1/chat/completions': chatRoute(chatCompletions),
+  '/chat/completions': chatRoute(chatCompletions),
+  '/v1/messages': chatRoute(messages),
   '/v1/models': { method: 'GET', handle: listModels },
   '/models': { method: 'GET', handle: listModels },
   '/v1/shepherd/status': { method: 'GET', handle: (ctx) => sendJson(ctx.res, 200, statusReport(ctx.deps.health, ctx.state, ctx.deps)) },

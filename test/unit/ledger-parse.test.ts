@@ -12,7 +12,8 @@ import { sampleEntry } from '../support/ledger-entry';
 import { Ledger } from '../../daemon/spend/ledger';
 import { ledgerEntryProblem } from '../../daemon/spend/ledger-entry';
 import { FAST_FIELDS, parseLedgerLine } from '../../daemon/spend/ledger-parse';
-import { entryFor, type LedgerRequest } from '../../daemon/pipeline/ledger-line';
+import type { Arrival } from '../../daemon/pipeline/exchange';
+import { entryFor } from '../../daemon/pipeline/ledger-line';
 import type { Deployment } from '../../daemon/routing/catalog';
 
 const entry = (over: Partial<LedgerEntry> = {}): LedgerEntry => sampleEntry({ id: 'shep-0001', ...over });
@@ -92,14 +93,14 @@ describe('ledger line fast path', () => {
   });
 
   it("takes the lines the gateway's entryFor makes (the fast path is for them: keep the two in step)", () => {
-    const request: LedgerRequest = { id: 'shep-1', receivedAt: performance.now() - 812.3, body: { model: 'chat', messages: [], stream: true }, clientKeyId: 'key-1', caller: 'acme.helper' };
+    const arrival = { receivedAt: performance.now() - 812.3, body: { model: 'chat', messages: [], stream: true }, clientKeyId: 'key-1', caller: 'acme.helper' } as unknown as Arrival;
     const deployment = { id: 'openai/gpt-4o-mini@us-east', upstreamModel: 'gpt-4o-mini', providerName: 'openai', sandbox: true, price: { input: 0.15, output: 0.6 } } as unknown as Deployment;
     const usage = { usage: { promptTokens: 1000, completionTokens: 500, cachedTokens: 200, reasoningTokens: 50 }, estimated: false };
     const lines = [
-      entryFor(request, 'chat', deployment, 1, 200, usage, performance.now(), performance.now() - 700),
-      entryFor({ ...request, clientKeyId: undefined, caller: undefined }, 'chat', deployment, 2, 200, { ...usage, estimated: true }, performance.now(), undefined),
-      { ...entryFor(request, null, null, 0, 404, undefined, performance.now(), undefined), error: 'unknown model "x"' }, // escaped: the slow path
-      { ...entryFor(request, 'chat', deployment, 3, 503, undefined, performance.now(), undefined), ok: false, error: 'HTTP 503: overloaded' },
+      entryFor('shep-1', arrival, { group: 'chat', deployment, attempts: 1, status: 200, counted: usage, endedAt: performance.now(), firstTokenAt: performance.now() - 700 }),
+      entryFor('shep-1', { ...arrival, clientKeyId: undefined, caller: undefined }, { group: 'chat', deployment, attempts: 2, status: 200, counted: { ...usage, estimated: true }, endedAt: performance.now() }),
+      entryFor('shep-1', arrival, { group: null, deployment: null, attempts: 0, status: 404, endedAt: performance.now(), error: 'unknown model "x"' }), // escaped: the slow path
+      entryFor('shep-1', arrival, { group: 'chat', deployment, attempts: 3, status: 503, endedAt: performance.now(), error: 'HTTP 503: overloaded' }),
     ].map((e) => JSON.stringify(e));
     assert.deepEqual(lines.map((line) => assertAgrees(line) !== undefined), [true, true, false, true], lines.join('\n'));
   });

@@ -3,7 +3,8 @@
 import { isRecord } from '../../../shared/is-record';
 import { anthropicErrorType } from './errors';
 import { stopReason } from './stop-reasons';
-import type { ClientFormat, ClientStreamEncoder } from '../client-format';
+import type { ChatEndpoint, ClientFormat, ClientStreamEncoder } from '../client-format';
+import { parseMessagesRequest, toChatBody } from './client-request';
 import type { HttpError } from '../../core/http-error';
 
 /** Anthropic counts input without cache reads and writes; OpenAI's prompt_tokens includes both. */
@@ -213,3 +214,6 @@ export const anthropicClient: ClientFormat = {
   streamEncoder: () => new AnthropicEncoder(),
   errorBody: (err: HttpError) => anthropicErrorJson(err.message, errorType(err.status, err.type, err.code)),
 };
+
+/** POST /v1/messages: Anthropic-format requests, routed like any chat, answered in Anthropic's shape. */
+export const messages: ChatEndpoint = { parse: (json) => toChatBody(parseMessagesRequest(json)), client: anthropicClient };

@@ -1,54 +1,37 @@
-// A chat request from arrival to relay: read and validate the body, plan the route (waiting a little
-// when every deployment is at its rate limit), let the spend rules allow, downgrade or refuse it,
-// register it for shutdown and cancel it upstream when the client goes away.
+// A chat request from arrival to finish: plan the route (waiting a little when every deployment is at
+// its rate limit), let the spend rules allow, downgrade or refuse it, then try the plan's deployments
+// (failover.ts). It registers the request for shutdown, cancels it upstream when the client goes away
+// and bounds it by upstream.totalMs. Every path ends in finish().
 import { randomUUID } from 'node:crypto';
+import { DeadlineAbort } from '../core/abort';
 import { Cancel } from '../core/cancel';
 import type { ChatBody } from '../core/chat';
+import type { HttpError } from '../core/http-error';
+import type { ConfigSnapshot } from '../config/snapshot';
 import { planRoute, type Plan, type PlanContext, type PlanResult } from '../routing/plan';
 import type { SpendCheck } from '../spend/gate';
-import { readJsonBody } from '../http/body';
-import { CLIENT_HEADER, clientTag } from '../http/caller';
-import { openaiClient, type ClientFormat } from '../formats/client-format';
-import { HttpError } from '../core/http-error';
-import type { ConfigSnapshot } from '../config/snapshot';
 import type { PipelineDeps } from './deps';
-import { recordRefusal, type LedgerRequest } from './ledger-line';
-import { relayChat, type RequestInfo } from './failover';
-import { DeadlineAbort } from '../core/abort';
-import type { RouteContext } from '../http/routes';
+import type { Arrival, Exchange } from './exchange';
+import { failover } from './failover';
+import { finish } from './finish';
 import { budgetError, planError } from './refusals';
-import { parseChatRequest } from '../formats/openai/client-request';
-
-export async function handleChatCompletions(ctx: RouteContext): Promise<void> {
-  const receivedAt = performance.now();
-  const body = parseChatRequest(await readJsonBody(ctx.req, ctx.state.config.server.bodyLimitBytes));
-  await routeChat(ctx, body, openaiClient, receivedAt);
-}
 
 export function planContext(deps: PipelineDeps, state: ConfigSnapshot, cursors = deps.cursors): PlanContext {
   return { catalog: state.catalog, health: deps.health, cursors, distances: state.distances, random: Math.random };
 }
 
-/**
- * Routes one chat request, already translated to an OpenAI chat body, and answers in the client's
- * format. Errors before any attempt are thrown as HttpError for the caller to send in its shape.
- */
-export async function routeChat(ctx: RouteContext, body: ChatBody, client: ClientFormat, receivedAt: number): Promise<void> {
-  const { deps, state, res } = ctx;
+export async function runChat(deps: PipelineDeps, arrival: Arrival): Promise<void> {
+  const { body, state, res } = arrival;
   const id = `shep-${randomUUID()}`;
-  const caller = clientTag(ctx.req.headers[CLIENT_HEADER]);
-  const request: LedgerRequest = { id, receivedAt, body, clientKeyId: ctx.clientKeyId, caller };
-  const refuse = async (group: string | null, error: HttpError): Promise<never> => {
-    await recordRefusal(deps, request, group, error);
-    throw error;
-  };
+  const refuse = (group: string | null, error: HttpError): Promise<void> =>
+    finish(deps, id, arrival, { group, deployment: null, attempts: 0, status: error.status, endedAt: performance.now(), error: error.message }, { kind: 'error', error, headers: {} });
 
-  let planned = await planWaitingForCapacity(deps, state, body.model, body, receivedAt);
-  let verdict = planned.ok ? deps.spend.check(spendCheck(planned.plan, body, ctx.clientKeyId)) : undefined;
+  let planned = await planWaitingForCapacity(deps, state, body.model, body, arrival.receivedAt);
+  let verdict = planned.ok ? deps.spend.check(spendCheck(planned.plan, body, arrival.clientKeyId)) : undefined;
   if (planned.ok && verdict?.action === 'downgrade') {
     // One downgrade at most: the cheaper group's own verdict may allow or block, not redirect again.
     planned = planRoute(planContext(deps, state), verdict.toGroup, body);
-    verdict = planned.ok ? deps.spend.check(spendCheck(planned.plan, body, ctx.clientKeyId)) : undefined;
+    verdict = planned.ok ? deps.spend.check(spendCheck(planned.plan, body, arrival.clientKeyId)) : undefined;
     if (verdict?.action === 'downgrade') verdict = { action: 'allow' };
   }
   if (!planned.ok) return refuse(planned.reason === 'unknown_model' ? null : planned.group, planError(planned, id));
@@ -57,7 +40,7 @@ export async function routeChat(ctx: RouteContext, body: ChatBody, client: Clien
   const plan = skip?.size ? withoutSkipped(planned.plan, skip) : planned.plan;
 
   const cancel = new Cancel();
-  const untrack = ctx.track(cancel);
+  const untrack = arrival.track(cancel);
   // A client that goes away cancels the upstream call at once: no orphaned generation keeps billing.
   const onClose = () => {
     if (!res.writableFinished) cancel.abort(new Error('client closed the request'));
@@ -65,19 +48,18 @@ export async function routeChat(ctx: RouteContext, body: ChatBody, client: Clien
   res.on('close', onClose);
   // The whole request, attempts, retries and waits included, ends at upstream.totalMs.
   const totalMs = state.config.upstream.totalMs;
-  const deadlineAt = receivedAt + totalMs;
+  const deadlineAt = arrival.receivedAt + totalMs;
   const deadline = setTimeout(
     () => cancel.abort(new DeadlineAbort(`the request took longer than upstream.totalMs (${totalMs} ms)`)),
     Math.max(0, deadlineAt - performance.now()),
   );
   const replan = (): Plan | undefined => {
-    const again = planRoute(planContext(deps, deps.current()), plan.group.name, body);
+    const again = planRoute(planContext(deps, state), plan.group.name, body);
     return again.ok ? (skip?.size ? withoutSkipped(again.plan, skip) : again.plan) : undefined;
   };
   try {
-    // A literal, not a spread of `request`: V8 makes objects spread-then-extended slowly (µs each).
-    const info: RequestInfo = { id, receivedAt, body, clientKeyId: ctx.clientKeyId, caller, plan, client, deadlineAt, replan };
-    await relayChat(deps, ctx.req, res, info, cancel);
+    const exchange: Exchange = { id, arrival, plan, cancel, deadlineAt, replan };
+    await failover(deps, exchange);
   } finally {
     clearTimeout(deadline);
     res.off('close', onClose);

@@ -1,0 +1,39 @@
+// One chat request as the pipeline carries it, from arrival to its one finish.
+import type { ServerResponse } from 'node:http';
+import type { Cancel } from '../core/cancel';
+import type { ChatBody } from '../core/chat';
+import type { ConfigSnapshot } from '../config/snapshot';
+import type { ClientFormat } from '../formats/client-format';
+import type { Plan } from '../routing/plan';
+
+/** What the front door hands the pipeline: a parsed body and who sent it. */
+export interface Arrival {
+  /** performance.now() when the request arrived. */
+  receivedAt: number;
+  /** The client's body, translated to an OpenAI chat body when the client speaks another format. */
+  body: ChatBody;
+  /** The wire format the client speaks (OpenAI, or Anthropic on /v1/messages). */
+  client: ClientFormat;
+  /** The config snapshot taken when the request arrived: every attempt and retry of it uses this one. */
+  state: ConfigSnapshot;
+  res: ServerResponse;
+  /** Which local API key the client presented (a label, never the key), when keys are in use. */
+  clientKeyId?: string;
+  /** Who is asking, when the client named itself (the ledger's `client`). */
+  caller?: string;
+  /** Registers the request so shutdown can wait for it or cancel it; call the result when done. */
+  track(cancel: Cancel): () => void;
+}
+
+/** A request the pipeline accepted: its id, and once planned, the plan and its bounds. */
+export interface Exchange {
+  id: string;
+  arrival: Arrival;
+  plan: Plan;
+  /** Aborted when the client goes away, at shutdown, or at the deadline. */
+  cancel: Cancel;
+  /** performance.now() by which the whole request must be done (upstream.totalMs after it arrived). */
+  deadlineAt: number;
+  /** A fresh plan for another pass (current health, the same config snapshot), or undefined. */
+  replan(): Plan | undefined;
+}
