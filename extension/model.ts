@@ -32,7 +32,7 @@ export function reduce(state: ViewState, message: ServerMessage): ViewState {
     case 'deployment.state': {
       if (!state.snapshot) return state;
       const c = message.change;
-      const deployments = state.snapshot.deployments.map((d) => (d.id === c.deployment ? { ...d, state: c.to, circuit: c.circuit } : d));
+      const deployments = state.snapshot.deployments.map((d) => (d.id === c.deployment ? { ...d, state: c.to, circuit: c.circuit, keyRejected: c.keyRejected ?? null } : d));
       const groups = state.snapshot.groups.map((g) => (g.name === c.group ? { ...g, down: groupDown(deployments.filter((d) => d.group === g.name)) } : g));
       return { ...state, snapshot: { ...state.snapshot, deployments, groups } };
     }

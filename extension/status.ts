@@ -55,7 +55,7 @@ export function healthTable(s: Snapshot): string {
   const down = s.groups.filter((g) => g.down).map((g) => g.name);
   const alert = down.length > 0 ? `$(error) Down: ${down.join(', ')}\n\n` : '';
   const rows = s.deployments.map((d) => {
-    const state = d.available ? d.state : `unavailable: ${d.unavailableReason ?? 'no key'}`;
+    const state = !d.available ? `unavailable: ${d.unavailableReason ?? 'no key'}` : d.keyRejected ? `key rejected: ${d.keyRejected}` : d.state;
     return `| ${escapeCell(d.id)} | ${escapeCell(state)} | ${formatMs(d.p50Ms)} | ${formatPercent(d.errorRate)} | ${d.circuit ?? '—'} |`;
   });
   return `${header}${alert}| deployment | state | p50 | errors | circuit |\n|---|---|---|---|---|\n${rows.join('\n')}`;

@@ -41,6 +41,8 @@ export const DeploymentSnapshotSchema = z.object({
   p50Ms: z.number().nullable().optional(),
   latencyMs: z.number().nullable().optional(),
   errorRate: z.number().nullable().optional(),
+  /** Set while the provider rejects this deployment's key (401/403): what it said. */
+  keyRejected: z.string().nullable().optional(),
   lastIncident: z.object({ start: z.string(), end: z.string().nullable().optional(), reason: z.string() }).nullable().optional(),
 });
 export type DeploymentSnapshot = z.infer<typeof DeploymentSnapshotSchema>;
@@ -107,6 +109,7 @@ export const DeploymentStateChangeSchema = z.object({
   circuit: z.string(),
   reason: z.string(),
   at: z.string(),
+  keyRejected: z.string().nullable().optional(),
 });
 
 export const ChatMessageSchema = z.object({

@@ -95,6 +95,9 @@ export const HealthSchema = z
     latencyHalfLife: positiveInt
       .default(10)
       .describe('Requests after which an old latency sample weighs half as much in the EWMA'),
+    keyRejectedMs: positiveInt
+      .default(300_000)
+      .describe('How long a deployment whose provider key was rejected (HTTP 401/403) is left out of plans; a reload that changes its key, or a success, clears it sooner'),
     probes: z
       .object({
         enabled: z.boolean().default(true),

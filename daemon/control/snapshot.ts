@@ -39,6 +39,7 @@ export function snapshotBase(report: StatusReport, state: ConfigSnapshot, url: s
       p50Ms: d.p50Ms,
       latencyMs: d.latencyMs,
       errorRate: d.errorRate,
+      keyRejected: d.keyRejected,
       lastIncident: d.lastIncident,
     })),
     auto: autoModels(state.config.routing.auto, names),

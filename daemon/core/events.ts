@@ -15,6 +15,8 @@ export interface DeploymentStateChange {
   circuit: string;
   reason: string;
   at: string; // ISO-8601
+  /** Set while the provider rejects the deployment's key (401/403); null once it no longer does. */
+  keyRejected: string | null;
 }
 
 /** Event name -> payload. Add new events here so every emitter and listener is type-checked. */

@@ -16,6 +16,14 @@ export interface UpstreamFailure {
   code?: string;
 }
 
+/**
+ * The deployment's own provider key was refused (401, 403). It says nothing about the request: the
+ * request may go to another deployment, and this one cannot serve anyone until its key changes.
+ */
+export function isKeyRejection(f: UpstreamFailure): boolean {
+  return f.kind === 'status' && (f.status === 401 || f.status === 403);
+}
+
 /** Thrown for failures below HTTP (refused, reset, timed out) with the router's verdict attached. */
 export class UpstreamError extends Error {
   constructor(readonly failure: UpstreamFailure) {

@@ -2,7 +2,7 @@
 // consecutive failures), active probe results, the circuit breaker and the rate limiter. The relay
 // reports outcomes here; the planner reads a snapshot. State changes become events and incidents.
 import type { DeploymentStateChange } from '../core/events';
-import type { UpstreamFailure } from '../core/failure';
+import { isKeyRejection, type UpstreamFailure } from '../core/failure';
 import type { Catalog, Deployment } from '../routing/catalog';
 import type { DeploymentSignals, HealthState, HealthView } from '../routing/health-view';
 import type { HealthConfig } from '../../shared/routing-config';
@@ -40,6 +40,8 @@ class Entry {
   lastFailureAt: number | undefined;
   lastError: string | undefined;
   lastProbe: { at: number; ok: boolean; error?: string } | undefined;
+  /** The provider refused this deployment's key: until when it stays out of plans, and what it said. */
+  keyRejected: { until: number; message: string } | undefined;
   /** Last reported state, to emit changes only. */
   reported: HealthState = 'unknown';
 
@@ -82,6 +84,7 @@ export class HealthBoard implements HealthView {
           this.entries.set(d.id, new Entry(d, this.health, now));
           continue;
         }
+        if (d.apiKey !== e.deployment.apiKey) e.keyRejected = undefined; // a new key deserves a try
         e.deployment = d;
         e.window.resize(this.health.window, this.health.latencyHalfLife);
         e.breaker.reconfigure(d.breaker);
@@ -120,6 +123,7 @@ export class HealthBoard implements HealthView {
       errorRate: e.window.errorRate(),
       consecutiveFailures: e.consecutiveFailures,
       lastError: e.lastError,
+      ...(e.keyRejected && e.keyRejected.until > now ? { keyRejected: e.keyRejected.message } : {}),
     };
   }
 
@@ -176,6 +180,7 @@ export class HealthBoard implements HealthView {
     e.inflight = Math.max(0, e.inflight - 1);
     e.requests++;
     e.consecutiveFailures = 0;
+    e.keyRejected = undefined;
     e.lastLatencyMs = ttfbMs;
     e.lastSuccessAt = now;
     if (tokens) e.limiter.settle(now, tokens.charged, tokens.actual);
@@ -190,9 +195,10 @@ export class HealthBoard implements HealthView {
   }
 
   /**
-   * The attempt failed. Outages (network errors, timeouts, 5xx) and a rejected key (401, 403: this
-   * deployment cannot serve anyone) count against the deployment; a 429 holds it in the rate limiter
-   * instead; the client's own errors (400, 404, 422...) and cancellations count for nothing.
+   * The attempt failed. Outages (network errors, timeouts, 5xx) count against the deployment; a 429
+   * holds it in the rate limiter instead; a rejected key (401, 403) marks it as unable to serve anyone
+   * until its key changes, which is no outage; the client's own errors (400, 404, 422...) and
+   * cancellations count for nothing.
    */
   failure(id: string, trial: boolean, failure: UpstreamFailure): void {
     const e = this.entries.get(id);
@@ -204,6 +210,14 @@ export class HealthBoard implements HealthView {
       e.breaker.release(trial);
       e.lastError = failure.message;
       e.lastFailureAt = now;
+      return;
+    }
+    if (isKeyRejection(failure)) {
+      e.breaker.release(trial);
+      e.keyRejected = { until: now + this.health.keyRejectedMs, message: `HTTP ${failure.status}: ${failure.message}` };
+      e.lastError = `key rejected: ${failure.message}`;
+      e.lastFailureAt = now;
+      this.settle(e, now, undefined);
       return;
     }
     if (!countsAgainst(failure)) {
@@ -236,6 +250,7 @@ export class HealthBoard implements HealthView {
     e.lastProbe = { at: now, ok, ...(error ? { error } : {}) };
     if (ok) {
       e.consecutiveFailures = 0;
+      e.keyRejected = undefined;
       this.settle(e, now, e.breaker.probeSucceeded(now));
       return;
     }
@@ -276,6 +291,7 @@ export class HealthBoard implements HealthView {
   }
 
   private stateOf(e: Entry, now: number): HealthState {
+    if (e.keyRejected && e.keyRejected.until > now) return 'unhealthy';
     if (e.breaker.state(now) !== 'closed') return 'unhealthy';
     if (e.window.count() === 0) return e.lastProbe?.ok ? 'healthy' : 'unknown';
     const latency = e.window.latencyEwma();
@@ -302,14 +318,15 @@ export class HealthBoard implements HealthView {
       circuit: e.breaker.state(now),
       reason: transition ? `circuit ${transition.from} -> ${transition.to}: ${transition.reason}` : reasonFor(state, e, this.health.degradedErrorRate),
       at: new Date(now).toISOString(),
+      keyRejected: e.keyRejected && e.keyRejected.until > now ? e.keyRejected.message : null,
     });
   }
 }
 
-/** Outages and a rejected provider key count; the client's own mistakes and cancellations do not. */
+/** Outages count; the client's own mistakes and cancellations do not. */
 function countsAgainst(f: UpstreamFailure): boolean {
   if (f.status === 499 || f.type === 'cancelled') return false;
-  return f.kind !== 'status' || f.status >= 500 || f.status === 408 || f.status === 401 || f.status === 403;
+  return f.kind !== 'status' || f.status >= 500 || f.status === 408;
 }
 
 function reasonFor(state: HealthState, e: Entry, degradedErrorRate: number): string {
@@ -319,6 +336,7 @@ function reasonFor(state: HealthState, e: Entry, degradedErrorRate: number): str
       ? `error rate ${Math.round(rate * 100)}% over the last ${e.window.count()} outcomes`
       : `slow: first-byte latency ${Math.round(e.window.latencyEwma() ?? 0)} ms is above health.slowMs`;
   }
+  if (state === 'unhealthy' && e.keyRejected) return `the provider rejected its key (${e.keyRejected.message})`;
   if (state === 'healthy') return e.window.count() === 0 ? 'health probe succeeded' : 'requests succeeding';
   return state;
 }

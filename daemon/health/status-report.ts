@@ -41,6 +41,7 @@ export function statusReport(health: HealthBoard, state: ConfigSnapshot, info: R
         lastSuccessAt: h.lastSuccessAt ?? null,
         lastFailureAt: h.lastFailureAt ?? null,
         lastError: h.lastError ?? null,
+        keyRejected: h.keyRejected ?? null,
         lastProbe: h.lastProbe ?? null,
         lastIncident: incident ? { start: incident.start, end: incident.end, reason: incident.reason } : null,
       });

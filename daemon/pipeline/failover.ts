@@ -5,7 +5,7 @@
 // up to retry.rounds times. Everything is bounded by the request's deadline (upstream.totalMs).
 import { abortFailure } from '../core/abort';
 import type { Cancel } from '../core/cancel';
-import type { UpstreamFailure } from '../core/failure';
+import { isKeyRejection, type UpstreamFailure } from '../core/failure';
 import { HttpError } from '../core/http-error';
 import { backoff } from '../routing/backoff';
 import type { Deployment } from '../routing/catalog';
@@ -38,6 +38,8 @@ export async function failover(deps: PipelineDeps, x: Exchange): Promise<void> {
         if (result.kind === 'answered') return;
         failures.push({ deployment: result.deployment, failure: result.failure });
         logFailure(deps, x.id, result.deployment, result.failure);
+        // A rejected key says nothing about the request: the next deployment may serve it (no retry here).
+        if (isKeyRejection(result.failure)) break;
         if (!result.failure.retryable || signal.aborted) return fail(deps, x, failures, attempts);
         if (tryNo === groupRetry.perDeployment) break;
         const wait = backoff(groupRetry, tryNo, result.failure.retryAfterMs, Math.random);
@@ -99,39 +101,56 @@ function fail(deps: PipelineDeps, x: Exchange, failures: Failed[], attempts: num
   return finish(deps, x.id, x.arrival, facts, { kind: 'error', error, headers });
 }
 
-/** What the client hears when no deployment answered. */
+/**
+ * What the client hears when no deployment answered: the upstream's own answer when one verdict
+ * settles it (the request's own fault, or the only deployment there was), otherwise every deployment
+ * of the plan with what happened to it, tried or left out.
+ */
 function clientError(x: Exchange, failures: Failed[]): HttpError {
+  const notTried = skippedText(x);
   if (x.cancel.aborted) {
     const f = abortFailure(x.cancel);
     const tried = failures.length ? `; tried ${describeAll(failures)}` : '';
-    return new HttpError(f.status, `${f.message}${f.status === 504 ? tried : ''}`, f.type === 'cancelled' ? 'invalid_request_error' : f.type, f.code ?? null);
+    return new HttpError(f.status, `${f.message}${f.status === 504 ? tried + notTried : ''}`, f.type === 'cancelled' ? 'invalid_request_error' : f.type, f.code ?? null);
   }
   const last = failures[failures.length - 1];
-  if (!last) return new HttpError(503, `no deployment of "${x.plan.group.name}" could be tried`, 'api_error', 'no_deployment');
+  if (!last) return new HttpError(503, `no deployment of "${x.plan.group.name}" could be tried${notTried}`, 'api_error', 'no_deployment');
+  const retryAfter = (ms: number | undefined): Record<string, string> => (ms !== undefined ? { 'retry-after': String(Math.ceil(ms / 1000)) } : {});
+  // The client's own mistake (400, 404, 422...): final, in the upstream's words.
+  if (!last.failure.retryable && !isKeyRejection(last.failure)) {
+    return new HttpError(last.failure.status, last.failure.message, last.failure.type, last.failure.code ?? null, null, retryAfter(last.failure.retryAfterMs));
+  }
   const distinct = new Set(failures.map((f) => f.deployment.id));
-  if (!last.failure.retryable || distinct.size === 1) {
-    // A final verdict (bad request, auth) or a single deployment: the client sees the upstream's own answer.
-    const retry = last.failure.retryAfterMs;
+  if (distinct.size === 1) {
     return new HttpError(
       last.failure.status,
-      distinct.size === 1 && last.failure.retryable ? `${last.deployment.id}: ${last.failure.message}` : last.failure.message,
+      `${last.deployment.id}: ${last.failure.message}${notTried}`,
       last.failure.type,
       last.failure.code ?? null,
       null,
-      retry !== undefined ? { 'retry-after': String(Math.ceil(retry / 1000)) } : {},
+      retryAfter(last.failure.retryAfterMs),
     );
+  }
+  if (failures.every((f) => isKeyRejection(f.failure))) {
+    return new HttpError(401, `every deployment of "${x.plan.group.name}" tried had its provider key rejected: ${describeAll(failures)}${notTried}`, 'authentication_error', 'upstream_key_rejected');
   }
   const allRateLimited = failures.every((f) => f.failure.status === 429);
   const waits = failures.map((f) => f.failure.retryAfterMs).filter((ms): ms is number => ms !== undefined);
-  const headers: Record<string, string> = waits.length ? { 'retry-after': String(Math.ceil(Math.min(...waits) / 1000)) } : {};
   return new HttpError(
     allRateLimited ? 429 : 503,
-    `all ${distinct.size} deployments of "${x.plan.group.name}"${x.plan.panic ? ' (every one ejected; tried anyway)' : ''} failed: ${describeAll(failures)}`,
+    `all ${distinct.size} deployments of "${x.plan.group.name}"${x.plan.panic ? ' (every one ejected; tried anyway)' : ''} failed: ${describeAll(failures)}${notTried}`,
     allRateLimited ? 'rate_limit_error' : 'api_error',
     'all_deployments_failed',
     null,
-    headers,
+    retryAfter(waits.length ? Math.min(...waits) : undefined),
   );
+}
+
+/** The plan's deployments that were left out, with why (no key, circuit open, rate limited, over budget). */
+function skippedText(x: Exchange): string {
+  const skipped = x.plan.skipped;
+  if (skipped.length === 0) return '';
+  return `; not tried: ${skipped.map((s) => `${s.deployment.id} (${s.reason})`).join('; ')}`;
 }
 
 /** Each deployment once, with its last failure and how many tries it had. */

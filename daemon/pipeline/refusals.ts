@@ -10,6 +10,7 @@ export function planError(planned: Exclude<PlanResult, { ok: true }>, id: string
     case 'unknown_model':
       return new HttpError(404, planned.message, 'invalid_request_error', 'model_not_found', 'model', headers);
     case 'no_deployment':
+      if (planned.keysRejected) return new HttpError(401, planned.message, 'authentication_error', 'upstream_key_rejected', null, headers);
       return new HttpError(503, planned.message, 'api_error', 'no_deployment', null, headers);
     case 'saturated':
       return new HttpError(429, planned.message, 'rate_limit_error', 'rate_limited_by_shepherd', null, {

@@ -17,6 +17,8 @@ export interface DeploymentSignals {
   errorRate: number;
   consecutiveFailures: number;
   lastError: string | undefined;
+  /** Set while the provider rejects this deployment's key (401/403): why, as the upstream said. */
+  keyRejected?: string;
 }
 
 export interface HealthView {

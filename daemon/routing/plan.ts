@@ -28,6 +28,8 @@ export interface PlannedAttempt {
 export interface SkippedDeployment {
   deployment: Deployment;
   reason: string;
+  /** Left out because the provider rejected its key (401/403). */
+  keyRejected?: true;
 }
 
 export interface Plan {
@@ -48,7 +50,7 @@ export interface Plan {
 export type PlanResult =
   | { ok: true; plan: Plan }
   | { ok: false; reason: 'unknown_model'; message: string }
-  | { ok: false; reason: 'no_deployment'; group: string; message: string; skipped: SkippedDeployment[] }
+  | { ok: false; reason: 'no_deployment'; group: string; message: string; skipped: SkippedDeployment[]; keysRejected: boolean }
   | { ok: false; reason: 'saturated'; group: string; message: string; retryAfterMs: number; skipped: SkippedDeployment[] };
 
 export interface PlanContext {
@@ -86,6 +88,10 @@ export function planRoute(ctx: PlanContext, requestedModel: string, body: ChatBo
         continue;
       }
       const h = ctx.health.get(d.id);
+      if (h.keyRejected !== undefined) {
+        skipped.push({ deployment: d, reason: `its provider key was rejected (${h.keyRejected})`, keyRejected: true });
+        continue;
+      }
       if (h.circuit === 'open') {
         skipped.push({ deployment: d, reason: `circuit open (${h.lastError ?? 'failing'})` });
         ejected.push({ deployment: d, group: g.name, retryAt: h.circuitRetryAt ?? 0 });
@@ -132,6 +138,8 @@ export function planRoute(ctx: PlanContext, requestedModel: string, body: ChatBo
         group: group.name,
         message: `model group "${group.name}" has no usable deployment: ${skipped.map((s) => `${s.deployment.id}: ${s.reason}`).join('; ')}`,
         skipped,
+        // Every deployment that has a key had it rejected: an authentication problem, not an outage.
+        keysRejected: skipped.some((s) => s.keyRejected) && skipped.every((s) => s.keyRejected || s.deployment.unavailable !== undefined),
       };
     }
     panic = true;

@@ -242,18 +242,28 @@ describe('gateway: answers through the openai client', function () {
   });
 
   it('masks a provider key that an upstream error echoes, and never logs or records keys', async () => {
-    await h.sandboxes[0].setFaults([{ fault: { type: 'status', status: 401, message: 'Incorrect API key provided: sk-test-0-secret' } }]);
-    await assert.rejects(h.client.chat.completions.create({ model: 'chat', messages }), (err: unknown) => {
-      assert.ok(err instanceof OpenAI.AuthenticationError);
-      assert.match(err.message, /Incorrect API key provided: \*\*\*/);
-      assert.doesNotMatch(err.message, /sk-test-0-secret/);
-      return true;
-    });
-    const ledgerText = JSON.stringify(await h.ledgerEntries());
-    assert.doesNotMatch(ledgerText, /sk-test-\d-secret/);
-    assert.doesNotMatch(h.logs.join(''), /sk-test-\d-secret/);
-    // The key did reach the upstream, as a bearer token.
-    assert.equal(h.sandboxes[0].requests.at(-1)?.headers.authorization, 'Bearer sk-test-0-secret');
+    // Its own daemon: a rejected key keeps a deployment out of plans for minutes.
+    const pair = await startSandboxes(2);
+    const own = await startHarness(configFor(pair), { sandboxes: pair });
+    try {
+      for (const [i, s] of pair.entries()) {
+        await s.setFaults([{ fault: { type: 'status', status: 401, message: `Incorrect API key provided: sk-test-${i}-secret` } }]);
+      }
+      await assert.rejects(own.client.chat.completions.create({ model: 'chat', messages }), (err: unknown) => {
+        assert.ok(err instanceof OpenAI.AuthenticationError);
+        assert.match(err.message, /Incorrect API key provided: \*\*\*/);
+        assert.doesNotMatch(err.message, /sk-test-\d-secret/);
+        return true;
+      });
+      const ledgerText = JSON.stringify(await own.ledgerEntries());
+      assert.doesNotMatch(ledgerText, /sk-test-\d-secret/);
+      assert.doesNotMatch(own.logs.join(''), /sk-test-\d-secret/);
+      // The keys did reach the upstreams, as bearer tokens.
+      assert.equal(pair[0].requests.at(-1)?.headers.authorization, 'Bearer sk-test-0-secret');
+      assert.equal(pair[1].requests.at(-1)?.headers.authorization, 'Bearer sk-test-1-secret');
+    } finally {
+      await own.close();
+    }
   });
 
   it('lists groups and aliases at /v1/models and deployment state at /v1/shepherd/status', async () => {

@@ -289,7 +289,7 @@ describe('health board: events', () => {
     board.success('p/a', false, 100);
     board.success('p/a', false, 100);
     assert.deepEqual(events, [
-      { deployment: 'p/a', group: 'g', from: 'unknown', to: 'healthy', circuit: 'closed', reason: 'requests succeeding', at: new Date(clock.t).toISOString() },
+      { deployment: 'p/a', group: 'g', from: 'unknown', to: 'healthy', circuit: 'closed', reason: 'requests succeeding', at: new Date(clock.t).toISOString(), keyRejected: null },
     ]);
     board.failure('p/a', false, upstream5xx());
     assert.equal(events.length, 2);
@@ -310,6 +310,7 @@ describe('health board: events', () => {
       circuit: 'open',
       reason: 'circuit closed -> open: 3 consecutive failures; open for 1000 ms',
       at: new Date(clock.t).toISOString(),
+      keyRejected: null,
     });
   });
 
@@ -457,11 +458,29 @@ describe('health board: configure() on reload', () => {
 });
 
 describe('health board: a rejected provider key', () => {
-  it('counts 401 and 403 from the upstream against the deployment: it cannot serve anyone', () => {
-    const { board } = setup({ breaker: { failureThreshold: 2 } });
-    const rejected = (status: number) => ({ kind: 'status' as const, status, retryable: false, message: 'invalid key', type: 'authentication_error' });
+  const rejected = (status: number) => ({ kind: 'status' as const, status, retryable: false, message: 'invalid key', type: 'authentication_error' });
+
+  it('marks the deployment as unable to serve (not an outage) until keyRejectedMs passes', () => {
+    const { board, clock } = setup({ breaker: { failureThreshold: 1 }, health: { keyRejectedMs: 60_000 } });
     board.failure('p/a', false, rejected(401));
+    const h = board.get('p/a');
+    assert.equal(h.circuit, 'closed', 'no circuit opens: the upstream is not down');
+    assert.equal(h.keyRejected, 'HTTP 401: invalid key');
+    assert.equal(h.state, 'unhealthy');
+    assert.equal(board.incidentsList().length, 0, 'no outage incident');
+    clock.advance(60_001);
+    assert.equal(board.get('p/a').keyRejected, undefined);
+  });
+
+  it('clears the mark when the deployment succeeds or its key changes on reload', () => {
+    const { board } = setup({ health: { keyRejectedMs: 60_000 } });
     board.failure('p/a', false, rejected(403));
-    assert.equal(board.get('p/a').circuit, 'open');
+    assert.ok(board.begin('p/a', 0).ok);
+    board.success('p/a', false, 10);
+    assert.equal(board.get('p/a').keyRejected, undefined);
+
+    board.failure('p/a', false, rejected(401));
+    board.configure(catalogOf({ providers: { p: LOCAL }, models: { g: { deployments: [{ provider: 'p', model: 'a' }, { provider: 'p', model: 'b' }] } }, routing: { health: { keyRejectedMs: 60_000 } } }, () => 'k-new'));
+    assert.equal(board.get('p/a').keyRejected, undefined);
   });
 });
