@@ -32,6 +32,19 @@ describe('status bar: health', () => {
     assert.match(item.tooltip, /Down: claude/);
   });
 
+  it('says plainly when a provider rejected a deployment\'s key, and follows the change event', () => {
+    const s = snapshot();
+    s.deployments[0] = deployment('openai/gpt-4.1', 'gpt-4.1', { state: 'unhealthy', keyRejected: 'HTTP 401: Incorrect API key provided' });
+    const item = healthItem(view(s));
+    assert.equal(item.severity, 'warning');
+    assert.match(item.tooltip, /\| openai\/gpt-4\.1 \| key rejected: HTTP 401: Incorrect API key provided \|/);
+    const fixed = reduce(view(s), {
+      type: 'deployment.state',
+      change: { deployment: 'openai/gpt-4.1', group: 'gpt-4.1', from: 'unhealthy', to: 'healthy', circuit: 'closed', reason: 'requests succeeding', at: '', keyRejected: null },
+    });
+    assert.match(healthItem(fixed).tooltip, /\| openai\/gpt-4\.1 \| healthy \|/);
+  });
+
   it('leaves out deployments without a key from the count, but lists why in the tooltip', () => {
     const s = snapshot();
     s.deployments[2] = deployment('anthropic/claude', 'claude', { available: false, unavailableReason: 'ANTHROPIC_API_KEY is not set' });
