@@ -5,12 +5,13 @@ import type { Cancel } from '../core/cancel';
 import { explainPlan, listIncidents } from './admin-routes';
 import { anthropicClient } from '../formats/anthropic/client-answer';
 import { handleAnthropicMessages } from './messages-endpoint';
-import { handleChatCompletions } from '../pipeline/request';
+import { handleChatCompletions } from './chat-endpoint';
 import type { HttpError } from '../core/http-error';
 import type { ConfigSnapshot } from '../config/snapshot';
 import type { GatewayDeps } from './server';
 import { serveMetrics } from './metrics-route';
 import { listModels } from './models-route';
+import { sendJson } from './send-json';
 import { serveBudgets, serveSpend } from './spend-routes';
 import { statusReport } from '../health/status-report';
 
@@ -47,9 +48,3 @@ export const routes: Record<string, Route> = {
   '/v1/shepherd/budgets': { method: 'GET', handle: serveBudgets },
   '/metrics': { method: 'GET', handle: serveMetrics },
 };
-
-export function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
-  const body = JSON.stringify(value);
-  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
-}

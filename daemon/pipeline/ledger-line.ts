@@ -14,7 +14,7 @@ export interface LedgerRequest {
   receivedAt: number; // performance.now() when the request arrived
   body: ChatBody;
   clientKeyId?: string;
-  /** Who is asking, when the client named itself (x-shepherd-client; see caller.ts). */
+  /** Who is asking, when the client named itself (x-shepherd-client; see core/caller.ts). */
   caller?: string;
 }
 

@@ -2,27 +2,32 @@
 // when every deployment is at its rate limit), let the spend rules allow, downgrade or refuse it,
 // register it for shutdown and cancel it upstream when the client goes away.
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Cancel } from '../core/cancel';
 import type { ChatBody } from '../core/chat';
 import { planRoute, type Plan, type PlanContext, type PlanResult } from '../routing/plan';
 import type { SpendCheck } from '../spend/gate';
-import { readJsonBody } from '../http/body';
-import { CLIENT_HEADER, clientTag } from '../http/caller';
-import { openaiClient, type ClientFormat } from '../formats/client-format';
+import { CLIENT_HEADER, clientTag } from '../core/caller';
+import type { ClientFormat } from '../formats/client-format';
 import { HttpError } from '../core/http-error';
 import type { ConfigSnapshot } from '../config/snapshot';
 import type { PipelineDeps } from './deps';
 import { recordRefusal, type LedgerRequest } from './ledger-line';
 import { relayChat, type RequestInfo } from './failover';
 import { DeadlineAbort } from '../core/abort';
-import type { RouteContext } from '../http/routes';
 import { budgetError, planError } from './refusals';
-import { parseChatRequest } from '../formats/openai/client-request';
 
-export async function handleChatCompletions(ctx: RouteContext): Promise<void> {
-  const receivedAt = performance.now();
-  const body = parseChatRequest(await readJsonBody(ctx.req, ctx.state.config.server.bodyLimitBytes));
-  await routeChat(ctx, body, openaiClient, receivedAt);
+/** What a chat request needs from the front door (http/routes.ts's RouteContext has all of it). */
+export interface ChatContext {
+  deps: PipelineDeps;
+  /** The config, catalog and keys as they were when this request arrived. */
+  state: ConfigSnapshot;
+  req: IncomingMessage;
+  res: ServerResponse;
+  /** Label of the local API key presented, when keys are in use. */
+  clientKeyId: string | undefined;
+  /** Registers the request so shutdown can wait for it or cancel it; call the result when done. */
+  track(cancel: Cancel): () => void;
 }
 
 export function planContext(deps: PipelineDeps, state: ConfigSnapshot, cursors = deps.cursors): PlanContext {
@@ -33,7 +38,7 @@ export function planContext(deps: PipelineDeps, state: ConfigSnapshot, cursors =
  * Routes one chat request, already translated to an OpenAI chat body, and answers in the client's
  * format. Errors before any attempt are thrown as HttpError for the caller to send in its shape.
  */
-export async function routeChat(ctx: RouteContext, body: ChatBody, client: ClientFormat, receivedAt: number): Promise<void> {
+export async function routeChat(ctx: ChatContext, body: ChatBody, client: ClientFormat, receivedAt: number): Promise<void> {
   const { deps, state, res } = ctx;
   const id = `shep-${randomUUID()}`;
   const caller = clientTag(ctx.req.headers[CLIENT_HEADER]);
