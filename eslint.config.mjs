@@ -62,13 +62,11 @@ const zones = [
   { target: 'extension', from: ['daemon', 'test'], message: `The extension never imports the daemon: only shared/ and extension/ (${RULES}).` },
 ];
 
-// Node modules and packages that do I/O: none in routing/ (no Node module at all there: no clock, no
-// randomness, no I/O) and none in formats/ (translation only).
-const IO_MODULES =
-  '^(node:)?(fs|net|http|https|http2|child_process|dgram|dns|tls|worker_threads|cluster|readline|inspector|v8|vm)(/.*)?$|^(undici|ws|prom-client)(/.*)?$';
-const noIo = (folder) => ({
-  patterns: [{ regex: IO_MODULES, message: `${folder} does no I/O (${RULES}).` }],
-});
+// Node modules and packages that do I/O: none in formats/ (translation only); routing/ imports no Node
+// module at all (no I/O, and its clock and randomness are injected) and none of these packages.
+const IO_PACKAGES = '^(undici|ws|prom-client)(/.*)?$';
+const IO_MODULES = `^(node:)?(fs|net|http|https|http2|child_process|dgram|dns|tls|worker_threads|cluster|readline|inspector|v8|vm)(/.*)?$|${IO_PACKAGES}`;
+const noIo = (folder, regex) => ({ patterns: [{ regex, message: `${folder} does no I/O (${RULES}).` }] });
 
 export default defineConfig(
   {
@@ -128,11 +126,11 @@ export default defineConfig(
     files: ['daemon/routing/**/*.ts'],
     rules: {
       'import-x/no-nodejs-modules': 'error',
-      'no-restricted-imports': ['error', noIo('daemon/routing')],
+      'no-restricted-imports': ['error', noIo('daemon/routing', IO_PACKAGES)],
     },
   },
   {
     files: ['daemon/formats/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', noIo('daemon/formats')] },
+    rules: { 'no-restricted-imports': ['error', noIo('daemon/formats', IO_MODULES)] },
   },
 );
