@@ -81,7 +81,7 @@ const webview = {
  */
 function asciiOnly(file) {
   const text = readFileSync(file, 'utf8');
-  const ascii = text.replace(/[^\x00-\x7f]/g, '?');
+  const ascii = text.replace(/[\u0080-\uffff]/g, '?');
   if (ascii !== text) writeFileSync(file, ascii);
 }
 

@@ -10,7 +10,7 @@ import { isRecord } from '../../shared/is-record';
 import type { LedgerEntry } from '../../shared/ledger';
 import type { LmDelta, LmRequestBody, LmToolCallDelta } from '../../shared/lm-protocol';
 import type { ChatMessage, ServerMessage } from '../../shared/protocol';
-import { CLIENT_HEADER } from '../http/caller';
+import { CLIENT_HEADER } from '../core/caller';
 
 export interface ChatRun {
   id: string;

@@ -2,4 +2,5 @@
 declare const SHEPHERD_VERSION: string | undefined;
 
 export const VERSION: string =
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- only unbundled; the bundle never reads package.json
   typeof SHEPHERD_VERSION === 'string' ? SHEPHERD_VERSION : (require('../../package.json') as { version: string }).version;

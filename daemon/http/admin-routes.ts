@@ -4,7 +4,8 @@ import { planRoute } from '../routing/plan';
 import { readJsonBody } from './body';
 import { planContext } from '../pipeline/chat';
 import { HttpError } from '../core/http-error';
-import { sendJson, type RouteContext } from './routes';
+import type { RouteContext } from './route';
+import { sendJson } from './send-json';
 import { parseChatRequest } from '../formats/openai/client-request';
 
 export async function explainPlan(ctx: RouteContext): Promise<void> {

@@ -3,8 +3,8 @@
 import type { ChatEndpoint } from '../formats/client-format';
 import { runChat } from '../pipeline/chat';
 import { readJsonBody } from './body';
-import { CLIENT_HEADER, clientTag } from './caller';
-import type { Route } from './routes';
+import { CLIENT_HEADER, clientTag } from '../core/caller';
+import type { Route } from './route';
 
 export function chatRoute(endpoint: ChatEndpoint): Route {
   return {

@@ -1,6 +1,6 @@
 // GET /metrics: Prometheus text exposition of the daemon's metrics (see daemon/metrics/metrics.ts).
 import { HttpError } from '../core/http-error';
-import type { RouteContext } from './routes';
+import type { RouteContext } from './route';
 
 export async function serveMetrics(ctx: RouteContext): Promise<void> {
   const metrics = ctx.deps.metrics;

@@ -2,7 +2,8 @@
 // and its profiles when at least one tier's group is configured.
 import { TIERS } from '../../shared/routing-config';
 import { listModelNames, resolveGroup } from '../routing/catalog';
-import { sendJson, type RouteContext } from './routes';
+import type { RouteContext } from './route';
+import { sendJson } from './send-json';
 
 export function listModels({ req, res, state, deps }: RouteContext): void {
   const created = Math.floor(deps.startedAt.getTime() / 1000);

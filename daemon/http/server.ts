@@ -9,7 +9,8 @@ import type { Budgets } from '../spend/budgets';
 import { HttpError, sendError } from '../core/http-error';
 import { checkApiKey, checkHost, checkOrigin } from './guard';
 import { ShutdownAbort } from '../core/abort';
-import { routes, sendJson } from './routes';
+import { routes } from './routes';
+import { sendJson } from './send-json';
 
 /** The pipeline's dependencies plus what the front door's own routes read. */
 export interface GatewayDeps extends PipelineDeps {

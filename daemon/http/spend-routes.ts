@@ -2,7 +2,8 @@
 // state in its current period). Both read the daemon's in-memory spend: no ledger I/O per query.
 import { parseSpendQuery, reportContext, spendReport } from '../spend/spend-query';
 import { HttpError } from '../core/http-error';
-import { sendJson, type RouteContext } from './routes';
+import type { RouteContext } from './route';
+import { sendJson } from './send-json';
 
 export function serveSpend(ctx: RouteContext): void {
   const budgets = requireBudgets(ctx);

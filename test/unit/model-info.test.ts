@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { ModelGroupSchema } from '../../shared/config';
 import { AutoSchema } from '../../shared/routing-config';
 import { autoModels, groupModelInfo } from '../../daemon/config/model-info';
-import { clientTag } from '../../daemon/http/caller';
+import { clientTag } from '../../daemon/core/caller';
 
 const group = (input: unknown) => ModelGroupSchema.parse(input);
 

@@ -1,7 +1,8 @@
 // Who is asking: a client may name itself in the `x-shepherd-client` header (the VS Code extension
 // sends the id of the extension that used a Shepherd model), and the request's ledger line keeps it.
-// chat.ts reads it once and carries it on the request to the ledger line. (Not AsyncLocalStorage:
-// its first use turns on promise hooks for the whole process, a cost every later request would pay.)
+// pipeline/request.ts reads it once and carries it on the request to the ledger line. (Not
+// AsyncLocalStorage: its first use turns on promise hooks for the whole process, a cost every later
+// request would pay.)
 
 export const CLIENT_HEADER = 'x-shepherd-client';
 /** Extension ids are publisher.name; 100 characters is far more than any real one needs. */
