@@ -21,7 +21,7 @@ describe('layer rules (eslint.config.mjs)', function () {
     ['daemon/routing/x.ts', "import { readFileSync } from 'node:fs';\nvoid readFileSync;\n", /no-nodejs-modules/],
     ['daemon/routing/x.ts', "import type { Dispatcher } from 'undici';\nexport type D = Dispatcher;\n", /daemon\/routing does no I\/O/],
     ['daemon/formats/x.ts', "import type { PipelineDeps } from '../pipeline/deps';\nexport type D = PipelineDeps;\n", /daemon\/formats may import only/],
-    ['daemon/spend/x.ts', "import { routeChat } from '../pipeline/request';\nvoid routeChat;\n", /daemon\/spend may import only/],
+    ['daemon/spend/x.ts', "import { runChat } from '../pipeline/chat';\nvoid runChat;\n", /daemon\/spend may import only/],
     ['daemon/http/x.ts', "import type { ControlChannel } from '../control/channel';\nexport type C = ControlChannel;\n", /daemon\/http may import only/],
     ['daemon/control/x.ts', "import type { GatewayDeps } from '../http/server';\nexport type G = GatewayDeps;\n", /only guard\.ts/],
     ['extension/x.ts', "import { VERSION } from '../daemon/core/version';\nvoid VERSION;\n", /The extension never imports the daemon/],
