@@ -34,5 +34,7 @@ export const LedgerEntrySchema = z.object({
     .optional()
     .catch(undefined)
     .describe('Who asked, as the caller named itself in the x-shepherd-client header (e.g. the VS Code extension that used a Shepherd model)'),
+  parent: z.string().optional().describe('Set on an extra upstream call made for another request (its id): the losing attempt of a hedged request'),
+  role: z.enum(['hedge']).optional().describe('Why this extra upstream call was made: hedge = the slower attempt of a hedged pair, cancelled when the other answered'),
 });
 export type LedgerEntry = z.infer<typeof LedgerEntrySchema>;

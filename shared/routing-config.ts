@@ -85,6 +85,36 @@ export type RetryConfig = z.infer<typeof RetrySchema>;
 export const RetryOverrideSchema = z.object(retryFields).partial().strict();
 export type RetryOverride = z.infer<typeof RetryOverrideSchema>;
 
+const hedgeFields = {
+  enabled: z.boolean().describe('Send a slow request to the next deployment as well, and keep whichever answers first'),
+  quantile: ratio.describe("Hedge once the first deployment has taken longer than this quantile of its recent times to first byte"),
+  minDelayMs: z.number().int().min(0).describe('Never hedge sooner than this'),
+  coldDelayMs: positiveInt.describe('Streams only: the hedge delay for a deployment with too few measured requests to know its normal'),
+  maxTokens: positiveInt.describe('Non-streaming requests are hedged only when they set max_tokens at or below this (their first byte comes after the whole answer)'),
+};
+
+export const HedgeSchema = z
+  .object({
+    enabled: hedgeFields.enabled.default(true),
+    quantile: hedgeFields.quantile.default(0.95),
+    minDelayMs: hedgeFields.minDelayMs.default(250),
+    coldDelayMs: hedgeFields.coldDelayMs.default(2_000),
+    maxTokens: hedgeFields.maxTokens.default(256),
+  })
+  .strict();
+export type HedgeConfig = z.infer<typeof HedgeSchema>;
+export const HedgeOverrideSchema = z.object(hedgeFields).partial().strict();
+
+export const FirstByteSchema = z
+  .object({
+    adaptive: z.boolean().default(true).describe('Give up on a deployment that is far slower to its first byte than usual, long before upstream.firstByteMs'),
+    multiplier: z.number().min(1).default(4).describe('The adaptive deadline: this many times the deployment\'s recent p99 time to first byte'),
+    floorMs: positiveInt.default(2_000).describe('The adaptive deadline is never shorter than this'),
+    minSamples: positiveInt.default(10).describe('Measured requests (of the same kind: streamed or whole) before the deadline adapts'),
+  })
+  .strict();
+export type FirstByteConfig = z.infer<typeof FirstByteSchema>;
+
 export const HealthSchema = z
   .object({
     window: positiveInt.default(50).describe('Outcomes kept per deployment for error rate and latency'),
@@ -168,6 +198,8 @@ export const RoutingSchema = z
     health: HealthSchema.default(HealthSchema.parse({})),
     breaker: BreakerSchema.default(BreakerSchema.parse({})),
     retry: RetrySchema.default(RetrySchema.parse({})),
+    hedge: HedgeSchema.default(HedgeSchema.parse({})).describe('Hedged requests: a second deployment asked when the first is slower than usual'),
+    firstByte: FirstByteSchema.default(FirstByteSchema.parse({})),
     waitWhenSaturatedMs: z
       .number()
       .int()
@@ -187,6 +219,7 @@ export const GroupRoutingFields = {
     .describe('Model groups tried, in order, when every deployment of this group failed'),
   breaker: BreakerOverrideSchema.optional(),
   retry: RetryOverrideSchema.optional(),
+  hedge: HedgeOverrideSchema.optional().describe('Overrides routing.hedge for this group'),
 };
 
 /** Routing fields of one deployment. */

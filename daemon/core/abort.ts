@@ -7,6 +7,13 @@ export class ShutdownAbort extends Error {}
 /** The abort reason when a request used up its total time (upstream.totalMs). */
 export class DeadlineAbort extends Error {}
 
+/** The abort reason of a hedged attempt when the other one answered first. */
+export class HedgeLost extends Error {
+  constructor(readonly winner: string) {
+    super(`cancelled: ${winner} answered first (hedged request)`);
+  }
+}
+
 /** The failure an aborted attempt ends with: shutdown 503, deadline 504, client gone 499. */
 export function abortFailure(signal: { readonly reason: unknown }): UpstreamFailure {
   if (signal.reason instanceof ShutdownAbort) {
@@ -14,6 +21,9 @@ export function abortFailure(signal: { readonly reason: unknown }): UpstreamFail
   }
   if (signal.reason instanceof DeadlineAbort) {
     return { kind: 'timeout', status: 504, retryable: false, message: signal.reason.message, type: 'api_error', code: 'deadline_exceeded' };
+  }
+  if (signal.reason instanceof HedgeLost) {
+    return { kind: 'reset', status: 499, retryable: false, message: signal.reason.message, type: 'cancelled', code: 'hedge_lost' };
   }
   return { kind: 'reset', status: 499, retryable: false, message: 'client closed the request', type: 'cancelled', code: 'client_closed' };
 }

@@ -16,5 +16,17 @@ export class Cancel extends EventEmitter {
   }
 }
 
+/**
+ * A cancel that follows `parent` (aborted with the parent's reason) and can also be aborted alone:
+ * one attempt of a hedged pair. `detach` stops the following once the attempt is over.
+ */
+export function childCancel(parent: Cancel): { signal: Cancel; detach(): void } {
+  const signal = new Cancel();
+  const follow = () => signal.abort(parent.reason);
+  if (parent.aborted) follow();
+  else parent.once('abort', follow);
+  return { signal, detach: () => parent.off('abort', follow) };
+}
+
 /** Either kind of signal, as upstream calls take it (probes use AbortController's). */
 export type CancelSignal = Cancel | AbortSignal;

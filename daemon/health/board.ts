@@ -9,7 +9,12 @@ import type { HealthConfig } from '../../shared/routing-config';
 import { Breaker, type Admission, type Transition } from './breaker';
 import { IncidentLog, type Incident } from './incidents';
 import { RateLimiter } from './rate-limit';
+import type { FirstByteFigures, RequestKind } from '../routing/timing';
+import { FirstByteWindow } from './first-byte';
 import { OutcomeWindow } from './window';
+
+/** Times to first byte kept per deployment and kind: enough for a p99 that means something. */
+const FIRST_BYTE_SAMPLES = 100;
 
 
 /** begin()'s answer: go (as a half-open trial or not, with the tokens charged to the tpm bucket), or skip. */
@@ -40,6 +45,8 @@ class Entry {
   lastFailureAt: number | undefined;
   lastError: string | undefined;
   lastProbe: { at: number; ok: boolean; error?: string } | undefined;
+  /** Times to first byte, per kind of request, for the adaptive deadline and hedging. */
+  readonly firstByte = { stream: new FirstByteWindow(FIRST_BYTE_SAMPLES), whole: new FirstByteWindow(FIRST_BYTE_SAMPLES) };
   /** The provider refused this deployment's key: until when it stays out of plans, and what it said. */
   keyRejected: { until: number; message: string } | undefined;
   /** Last reported state, to emit changes only. */
@@ -145,6 +152,11 @@ export class HealthBoard implements HealthView {
     };
   }
 
+  /** Recent times to first byte of one kind of request (empty for an unknown deployment). */
+  firstByteFigures(id: string, kind: RequestKind): FirstByteFigures {
+    return this.entries.get(id)?.firstByte[kind] ?? NO_FIGURES;
+  }
+
   /** When real traffic last succeeded here (epoch ms). */
   lastSuccess(id: string): number | undefined {
     return this.entries.get(id)?.lastSuccessAt;
@@ -173,7 +185,7 @@ export class HealthBoard implements HealthView {
 
   /** The attempt answered (first byte arrived and the answer completed). */
   /** `tokens`: what begin() charged and what the upstream reported using, to square the tpm bucket. */
-  success(id: string, trial: boolean, ttfbMs: number, tokens?: { charged: number; actual: number }): void {
+  success(id: string, trial: boolean, ttfbMs: number, tokens?: { charged: number; actual: number }, kind?: RequestKind): void {
     const e = this.entries.get(id);
     if (!e) return;
     const now = this.now();
@@ -182,6 +194,7 @@ export class HealthBoard implements HealthView {
     e.consecutiveFailures = 0;
     e.keyRejected = undefined;
     e.lastLatencyMs = ttfbMs;
+    if (kind) e.firstByte[kind].push(ttfbMs);
     e.lastSuccessAt = now;
     if (tokens) e.limiter.settle(now, tokens.charged, tokens.actual);
     // A panic attempt that succeeds while the circuit is open is as good as a probe: let trial
@@ -374,3 +387,5 @@ function round(ms: number | undefined): number | undefined {
 function iso(ms: number | undefined): string | undefined {
   return ms === undefined ? undefined : new Date(ms).toISOString();
 }
+
+const NO_FIGURES: FirstByteFigures = { samples: 0, quantile: () => undefined };

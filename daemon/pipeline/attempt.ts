@@ -2,12 +2,14 @@
 // a 2xx relay the answer to the client (relay.ts). Health hears the attempt's begin and its outcome
 // here, once each. A failure before any byte reached the client is returned to failover, which may try
 // elsewhere; after the first byte, a stream can only end with an error event.
-import { redact } from '../core/abort';
+import { HedgeLost, redact } from '../core/abort';
+import type { Cancel } from '../core/cancel';
 import type { UpstreamFailure } from '../core/failure';
 import type { Usage } from '../core/usage';
 import { adapterFor } from '../formats';
 import { upstreamTarget, type Deployment } from '../routing/catalog';
 import type { Plan, PlannedAttempt } from '../routing/plan';
+import { firstByteDeadline, type RequestKind } from '../routing/timing';
 import { toUpstreamError, type UpstreamResponse, type UpstreamTimeouts } from '../upstream/pool';
 import type { PipelineDeps } from './deps';
 import type { Exchange } from './exchange';
@@ -27,6 +29,15 @@ export interface AttemptInput {
   attemptNo: number;
   /** Upstream statuses the deployment's group treats as retryable, when configured. */
   retryableStatuses: readonly number[] | undefined;
+  /** This attempt's own cancel: the request's, or a child of it when the attempt is one of a hedged pair. */
+  signal: Cancel;
+  /** Called before the first byte goes to the client; false means the other attempt of a hedged pair won. */
+  claim(): boolean;
+  /**
+   * Of a hedged pair: how long without response headers counts as slow, should the other attempt win
+   * (a health failure rather than a mere cancellation).
+   */
+  slowAfterMs?: number;
 }
 
 export async function attempt(input: AttemptInput): Promise<AttemptResult> {
@@ -35,28 +46,32 @@ export async function attempt(input: AttemptInput): Promise<AttemptResult> {
   const admission = deps.health.begin(deployment.id, plan.estimatedTokens, planned.panic === true);
   if (!admission.ok) return { kind: 'skipped' };
   const { trial, charged } = admission;
-  const signal = x.cancel;
+  const signal = input.signal;
+  const kind: RequestKind = x.arrival.body.stream === true ? 'stream' : 'whole';
   const adapter = adapterFor(deployment.provider.type);
   const target = upstreamTarget(deployment);
   const startedAt = performance.now();
   let settled = false;
+  let headersAt: number | undefined = undefined; // set when the upstream's response headers arrive
   const fail = (raw: UpstreamFailure): Failed => {
     const failure = reclassify(redact(raw, deployment.apiKey), input.retryableStatuses);
     if (!settled) {
       settled = true;
-      if (signal.aborted) deps.health.abandon(deployment.id, trial);
-      else deps.health.failure(deployment.id, trial, failure);
+      if (!signal.aborted) deps.health.failure(deployment.id, trial, failure);
+      else if (isSlowLoser(signal, headersAt, startedAt, input.slowAfterMs)) deps.health.failure(deployment.id, trial, slowFailure(input.slowAfterMs ?? 0));
+      else deps.health.abandon(deployment.id, trial);
     }
     return { kind: 'failed', failure, deployment };
   };
 
   let upstream: UpstreamResponse;
   try {
-    upstream = await deps.upstreams.send(target, adapter.chatRequest(target, x.arrival.body), timeoutsFor(x, deployment), signal);
+    upstream = await deps.upstreams.send(target, adapter.chatRequest(target, x.arrival.body), timeoutsFor(deps, x, deployment, kind), signal);
   } catch (err) {
     return fail(toUpstreamError(err, signal).failure);
   }
-  const ttfbMs = performance.now() - startedAt;
+  headersAt = performance.now();
+  const ttfbMs = headersAt - startedAt;
   if (upstream.status < 200 || upstream.status >= 300) {
     const text = await readBounded(upstream, MAX_ERROR_BODY).catch(() => '');
     return fail(adapter.classifyStatus(upstream.status, upstream.headers, text));
@@ -64,20 +79,27 @@ export async function attempt(input: AttemptInput): Promise<AttemptResult> {
   const succeed = (usage: Usage | undefined) => {
     settled = true;
     const tokens = charged > 0 && usage ? { charged, actual: usage.promptTokens + usage.completionTokens } : undefined;
-    deps.health.success(deployment.id, trial, ttfbMs, tokens);
+    deps.health.success(deployment.id, trial, ttfbMs, tokens, kind);
   };
   // The input is kept as one field rather than spread into a new object: V8 builds an object that is
   // spread and then extended slowly (microseconds), and this runs for every request.
-  const relay: Relay = { deps, x, plan, planned, attemptNo: input.attemptNo, adapter, upstream, fail, succeed };
+  const relay: Relay = { deps, x, plan, planned, attemptNo: input.attemptNo, adapter, upstream, fail, succeed, signal, claim: input.claim };
   return x.arrival.body.stream === true ? relayStream(relay) : relayWhole(relay);
 }
 
-function timeoutsFor(x: Exchange, deployment: Deployment): UpstreamTimeouts {
+/**
+ * The attempt's timeouts. A stream's first byte (its response headers) comes early whatever the
+ * answer's length, so its deadline adapts to what the deployment usually takes (routing/timing.ts),
+ * with the configured value as the ceiling. A whole answer's first byte comes after all of it.
+ */
+function timeoutsFor(deps: PipelineDeps, x: Exchange, deployment: Deployment, kind: RequestKind): UpstreamTimeouts {
   const d = x.arrival.state.config.upstream;
   const p = deployment.provider.timeouts;
   const body = x.arrival.body;
   let firstByteMs = p?.firstByteMs ?? d.firstByteMs;
-  if (body.stream !== true) {
+  if (kind === 'stream') {
+    firstByteMs = firstByteDeadline(deps.health.firstByteFigures(deployment.id, kind), x.arrival.state.catalog.routing.firstByte, firstByteMs);
+  } else {
     // Without streaming the whole answer is generated before the headers: allow for its size.
     const max = body.max_completion_tokens ?? body.max_tokens;
     if (typeof max === 'number' && Number.isFinite(max) && max > 0) firstByteMs += Math.round(max * d.firstBytePerTokenMs);
@@ -103,4 +125,20 @@ async function readBounded(upstream: UpstreamResponse, limit: number): Promise<s
     }
   }
   return text.slice(0, limit);
+}
+
+/** A hedged attempt that lost without even sending its response headers, after waiting past its norm. */
+function isSlowLoser(signal: Cancel, headersAt: number | undefined, startedAt: number, slowAfterMs: number | undefined): boolean {
+  return signal.reason instanceof HedgeLost && headersAt === undefined && slowAfterMs !== undefined && performance.now() - startedAt >= slowAfterMs;
+}
+
+function slowFailure(afterMs: number): UpstreamFailure {
+  return {
+    kind: 'timeout',
+    status: 504,
+    retryable: true,
+    message: `no response headers within ${afterMs} ms, far slower than usual, while another deployment answered`,
+    type: 'upstream_error',
+    code: 'slow_first_byte',
+  };
 }

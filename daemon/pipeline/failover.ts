@@ -3,21 +3,20 @@
 // place when retry.perDeployment asks for it. When the whole plan failed it waits (exponential
 // backoff with full jitter, or the upstream's Retry-After) and makes another pass with a fresh plan,
 // up to retry.rounds times. Everything is bounded by the request's deadline (upstream.totalMs).
-import { abortFailure } from '../core/abort';
-import type { Cancel } from '../core/cancel';
+import { abortFailure, HedgeLost } from '../core/abort';
+import { childCancel, type Cancel } from '../core/cancel';
 import { isKeyRejection, type UpstreamFailure } from '../core/failure';
 import { HttpError } from '../core/http-error';
 import { backoff } from '../routing/backoff';
 import type { Deployment } from '../routing/catalog';
-import { attempt } from './attempt';
+import type { Plan, PlannedAttempt } from '../routing/plan';
+import { hedgeDelay, slowAfterMs } from '../routing/timing';
+import { attempt, type AttemptResult, type Failed } from './attempt';
 import type { PipelineDeps } from './deps';
 import type { Exchange } from './exchange';
-import { finish } from './finish';
+import { finish, recordExtra } from './finish';
+import { usageOrEstimate } from './usage-fallback';
 
-interface Failed {
-  deployment: Deployment;
-  failure: UpstreamFailure;
-}
 
 export async function failover(deps: PipelineDeps, x: Exchange): Promise<void> {
   const signal = x.cancel;
@@ -29,23 +28,30 @@ export async function failover(deps: PipelineDeps, x: Exchange): Promise<void> {
   let plan = x.plan;
   for (let round = 0; ; round++) {
     const before = failures.length;
-    for (const planned of plan.attempts) {
+    for (let i = 0; i < plan.attempts.length; i++) {
+      const planned = plan.attempts[i];
       const groupRetry = groups.get(planned.group)?.retry ?? retry;
       for (let tryNo = 0; tryNo <= groupRetry.perDeployment && !signal.aborted; tryNo++) {
-        const result = await attempt({ deps, x, plan, planned, attemptNo: attempts + 1, retryableStatuses: groupRetry.retryableStatuses });
-        if (result.kind === 'skipped') break; // e.g. a half-open circuit's trial slots are taken: next deployment
-        attempts++;
-        if (result.kind === 'answered') return;
-        failures.push({ deployment: result.deployment, failure: result.failure });
-        logFailure(deps, x.id, result.deployment, result.failure);
+        // The first try may be hedged with the plan's next deployment (which then is not tried again).
+        const partner = tryNo === 0 ? plan.attempts[i + 1] : undefined;
+        const outcome = await hedged(deps, x, plan, planned, partner, attempts + 1, groupRetry.retryableStatuses);
+        if (outcome.partnerTried) i++;
+        attempts += outcome.tried;
+        if (outcome.answered) return;
+        if (outcome.failed.length === 0) break; // not admitted (e.g. a half-open circuit's trial slots are taken): next deployment
+        for (const f of outcome.failed) logFailure(deps, x.id, f.deployment, f.failure);
+        failures.push(...outcome.failed);
+        const failure = outcome.failed[outcome.failed.length - 1].failure;
         // A rejected key says nothing about the request: the next deployment may serve it (no retry here).
-        if (isKeyRejection(result.failure)) break;
-        if (!result.failure.retryable || signal.aborted) return fail(deps, x, failures, attempts);
+        if (outcome.partnerTried || isKeyRejection(failure)) break;
+        if (!failure.retryable || signal.aborted) return fail(deps, x, failures, attempts);
         if (tryNo === groupRetry.perDeployment) break;
-        const wait = backoff(groupRetry, tryNo, result.failure.retryAfterMs, Math.random);
+        const wait = backoff(groupRetry, tryNo, failure.retryAfterMs, Math.random);
         if (!wait.wait || wait.ms >= remaining() || !(await sleep(wait.ms, signal))) break;
       }
       if (signal.aborted) return fail(deps, x, failures, attempts);
+      const final = failures.find((f) => !f.failure.retryable && !isKeyRejection(f.failure));
+      if (final) return fail(deps, x, [...failures.filter((f) => f !== final), final], attempts);
     }
     if (round >= retry.rounds || failures.length === before) break;
     const waits = failures.slice(before).map((f) => f.failure.retryAfterMs).filter((ms): ms is number => ms !== undefined);
@@ -56,6 +62,93 @@ export async function failover(deps: PipelineDeps, x: Exchange): Promise<void> {
     plan = next;
   }
   return fail(deps, x, failures, attempts);
+}
+
+interface HedgedOutcome {
+  answered: boolean;
+  /** Attempts that reached a deployment (admitted), 0 to 2. */
+  tried: number;
+  /** The partner deployment was tried as a hedge. */
+  partnerTried: boolean;
+  /** Failed attempts, in the order they ended; a hedge's loser is not among them when the other answered. */
+  failed: Failed[];
+}
+
+/**
+ * One attempt at `planned`; when it is slower than the deployment's usual time to first byte and a
+ * partner is there, the same request goes to the partner too, and whichever answers first is kept
+ * (the other is cancelled; its call is still a ledger line, so budgets count it).
+ */
+async function hedged(
+  deps: PipelineDeps,
+  x: Exchange,
+  plan: Plan,
+  planned: PlannedAttempt,
+  partner: PlannedAttempt | undefined,
+  attemptNo: number,
+  retryableStatuses: readonly number[] | undefined,
+): Promise<HedgedOutcome> {
+  const delay = partner ? hedgeDelayFor(deps, x, planned) : undefined;
+  if (!partner || delay === undefined) {
+    const result = await attempt({ deps, x, plan, planned, attemptNo, retryableStatuses, signal: x.cancel, claim: yes });
+    return single(result);
+  }
+  const kind = x.arrival.body.stream === true ? 'stream' : 'whole';
+  const routing = x.arrival.state.catalog.routing;
+  const group = x.arrival.state.catalog.groups.get(planned.group)?.hedge ?? routing.hedge;
+  const slowAfter = (p: PlannedAttempt) => slowAfterMs(deps.health.firstByteFigures(p.deployment.id, kind), routing.firstByte, group, kind);
+  const first = childCancel(x.cancel);
+  const second = childCancel(x.cancel);
+  let winner: PlannedAttempt | undefined;
+  const claimFor = (mine: PlannedAttempt, other: Cancel) => () => {
+    if (winner) return winner === mine;
+    winner = mine;
+    other.abort(new HedgeLost(mine.deployment.id));
+    return true;
+  };
+  try {
+    const primary = attempt({ deps, x, plan, planned, attemptNo, retryableStatuses, signal: first.signal, claim: claimFor(planned, second.signal), slowAfterMs: slowAfter(planned) });
+    const early = await Promise.race([primary, sleep(delay, x.cancel).then(() => undefined)]);
+    if (early !== undefined || x.cancel.aborted) return single(early ?? (await primary));
+    const hedge = attempt({ deps, x, plan, planned: partner, attemptNo: attemptNo + 1, retryableStatuses, signal: second.signal, claim: claimFor(partner, first.signal), slowAfterMs: slowAfter(partner) });
+    const [a, b] = await Promise.all([primary, hedge]);
+    if (b.kind === 'skipped') return single(a);
+    const answered = a.kind === 'answered' || b.kind === 'answered';
+    const lost = [a, b].filter((r): r is Failed => r.kind === 'failed' && r.failure.code === 'hedge_lost');
+    if (answered) for (const loser of lost) await recordLoser(deps, x, loser, a === loser ? attemptNo : attemptNo + 1);
+    const failed = [a, b].filter((r): r is Failed => r.kind === 'failed' && !(answered && r.failure.code === 'hedge_lost'));
+    return { answered, tried: (a.kind === 'skipped' ? 0 : 1) + 1, partnerTried: true, failed };
+  } finally {
+    first.detach();
+    second.detach();
+  }
+}
+
+const yes = () => true;
+
+function single(result: AttemptResult): HedgedOutcome {
+  if (result.kind === 'skipped') return { answered: false, tried: 0, partnerTried: false, failed: [] };
+  return { answered: result.kind === 'answered', tried: 1, partnerTried: false, failed: result.kind === 'failed' ? [result] : [] };
+}
+
+function hedgeDelayFor(deps: PipelineDeps, x: Exchange, planned: PlannedAttempt): number | undefined {
+  const { body, state } = x.arrival;
+  const cfg = state.catalog.groups.get(planned.group)?.hedge ?? state.catalog.routing.hedge;
+  if (!cfg.enabled) return undefined;
+  const kind = body.stream === true ? 'stream' : 'whole';
+  const max = body.max_completion_tokens ?? body.max_tokens;
+  const maxTokens = typeof max === 'number' && Number.isFinite(max) ? max : undefined;
+  return hedgeDelay(deps.health.firstByteFigures(planned.deployment.id, kind), cfg, state.catalog.routing.firstByte.minSamples, kind, maxTokens);
+}
+
+/**
+ * The losing attempt of a hedged pair is a ledger line of its own, tied to the request by `parent`:
+ * its upstream call was made, and its prompt most likely read, so its estimated prompt cost counts.
+ */
+async function recordLoser(deps: PipelineDeps, x: Exchange, loser: Failed, attemptNo: number): Promise<void> {
+  const counted = usageOrEstimate(x.arrival.body, undefined, () => '');
+  const facts = { group: loser.deployment.group, deployment: loser.deployment, attempts: attemptNo, status: 499, counted, endedAt: performance.now(), error: loser.failure.message };
+  await recordExtra(deps, `${x.id}:${attemptNo}`, x, facts, 'hedge');
 }
 
 function logFailure(deps: PipelineDeps, request: string, deployment: Deployment, failure: UpstreamFailure): void {

@@ -5,7 +5,7 @@
 import type { LedgerEntry } from '../../shared/ledger';
 import { sendError, type HttpError } from '../core/http-error';
 import type { PipelineDeps } from './deps';
-import type { Arrival } from './exchange';
+import type { Arrival, Exchange } from './exchange';
 import { entryFor, type LineFacts } from './ledger-line';
 
 export type Ending =
@@ -33,6 +33,17 @@ export async function finish(deps: PipelineDeps, id: string, arrival: Arrival, f
       if (res.destroyed) return;
       sendError(res, ending.error, ending.headers, arrival.client.errorBody(ending.error));
   }
+}
+
+/**
+ * An extra upstream call made for request `x` (the losing attempt of a hedged pair): a ledger line of
+ * its own, with `parent` naming the request, so budgets and spend count its cost. No response.
+ */
+export async function recordExtra(deps: PipelineDeps, id: string, x: Exchange, facts: LineFacts, role: 'hedge'): Promise<void> {
+  const entry = entryFor(id, x.arrival, facts);
+  entry.parent = x.id;
+  entry.role = role;
+  await record(deps, entry);
 }
 
 async function record(deps: PipelineDeps, entry: LedgerEntry): Promise<void> {

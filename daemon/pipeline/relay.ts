@@ -3,6 +3,7 @@
 import type { ServerResponse } from 'node:http';
 import { createParser } from 'eventsource-parser';
 import { abortFailure } from '../core/abort';
+import type { Cancel } from '../core/cancel';
 import type { UpstreamFailure } from '../core/failure';
 import type { Usage } from '../core/usage';
 import type { ClientStreamEncoder } from '../formats/client-format';
@@ -27,6 +28,10 @@ export interface Relay {
   /** Reports the failure to health (once) and returns it, redacted and with the group's verdict. */
   fail: (f: UpstreamFailure) => Failed;
   succeed: (usage: Usage | undefined) => void;
+  /** The attempt's own cancel (a child of the request's when hedged). */
+  signal: Cancel;
+  /** Before the first byte to the client: false when the other attempt of a hedged pair answered first. */
+  claim(): boolean;
 }
 
 export async function relayWhole(r: Relay): Promise<AttemptResult> {
@@ -38,8 +43,9 @@ export async function relayWhole(r: Relay): Promise<AttemptResult> {
     if (err instanceof SyntaxError) {
       return fail({ kind: 'protocol', status: 502, retryable: true, message: 'upstream answered with invalid JSON', type: 'upstream_error' });
     }
-    return fail(toUpstreamError(err, x.cancel).failure);
+    return fail(toUpstreamError(err, r.signal).failure);
   }
+  if (!r.claim()) return fail(abortFailure(r.signal));
   const now = performance.now();
   succeed(parsed.usage);
   const counted = usageOrEstimate(x.arrival.body, parsed.usage, () => completionText(parsed.body));
@@ -51,7 +57,7 @@ export async function relayWhole(r: Relay): Promise<AttemptResult> {
 export async function relayStream(r: Relay): Promise<AttemptResult> {
   const { adapter, upstream, fail, succeed, x } = r;
   const { body, res } = x.arrival;
-  const signal = x.cancel;
+  const signal = r.signal;
   const translator = adapter.streamTranslator({ clientWantsUsage: body.stream_options?.include_usage === true });
   const encoder = x.arrival.client.streamEncoder();
   const sent = new StreamedText();
@@ -78,7 +84,10 @@ export async function relayStream(r: Relay): Promise<AttemptResult> {
     for await (const chunk of upstream.body as AsyncIterable<Uint8Array>) {
       parser.feed(decoder.decode(chunk, { stream: true }));
       if (pending === '') continue;
-      if (firstByteAt === undefined) startClientStream();
+      if (firstByteAt === undefined) {
+        if (!r.claim()) break; // the other attempt of a hedged pair answered first: signal is aborted now
+        startClientStream();
+      }
       sent.add(pending);
       const out = encoder.push(pending);
       pending = '';
@@ -100,7 +109,10 @@ export async function relayStream(r: Relay): Promise<AttemptResult> {
     // Not one event (an upstream that ignored `stream` and sent JSON, say): not an answer, so try elsewhere.
     return fail({ kind: 'protocol', status: 502, retryable: true, message: 'upstream ended the stream without sending any event', type: 'upstream_error' });
   }
-  if (firstByteAt === undefined) startClientStream();
+  if (firstByteAt === undefined) {
+    if (!r.claim()) return fail(abortFailure(signal));
+    startClientStream();
+  }
   const now = performance.now();
   succeed(translator.usage());
   const last = pending + translator.end().join('');
@@ -120,7 +132,7 @@ async function endStreamWithError(
   raw: UpstreamFailure,
 ): Promise<AttemptResult> {
   const { failure } = r.fail(raw);
-  const status = r.x.cancel.aborted ? abortFailure(r.x.cancel).status : failure.status;
+  const status = r.signal.aborted ? abortFailure(r.signal).status : failure.status;
   const facts = { group: r.planned.group, deployment: r.planned.deployment, attempts: r.attemptNo, status, counted, endedAt: performance.now(), firstTokenAt: firstByteAt, error: failure.message };
   const tail = encoder.error(`stream interrupted: ${failure.message}`, failure.type, failure.code ?? null);
   await finish(r.deps, r.x.id, r.x.arrival, facts, { kind: 'stream', tail });

@@ -1,7 +1,7 @@
 // The catalog: what clients can ask for (model groups and aliases) and what serves it
 // (deployments), resolved from a validated config. Pure: keys come in as a lookup result.
 import type { Price, ProviderConfig, ShepherdConfig } from '../../shared/config';
-import type { BreakerConfig, RetryConfig, RoutingConfig, Strategy } from '../../shared/routing-config';
+import type { BreakerConfig, HedgeConfig, RetryConfig, RoutingConfig, Strategy } from '../../shared/routing-config';
 import type { UpstreamTarget } from '../core/target';
 
 export interface Deployment {
@@ -40,6 +40,8 @@ export interface ModelGroup {
   fallbacks: string[];
   /** The global retry settings with the group's overrides applied. */
   retry: RetryConfig;
+  /** The global hedging settings with the group's overrides applied. */
+  hedge: HedgeConfig;
 }
 
 export interface Catalog {
@@ -86,6 +88,7 @@ export function buildCatalog(config: ShepherdConfig, keyFor: (providerName: stri
       strategy: model.strategy ?? config.routing.strategy,
       fallbacks: model.fallbacks ?? [],
       retry: { ...config.routing.retry, ...model.retry },
+      hedge: { ...config.routing.hedge, ...model.hedge },
     });
     names.set(name.toLowerCase(), name);
     for (const alias of aliases) names.set(alias.toLowerCase(), name);

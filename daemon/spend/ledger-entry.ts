@@ -33,6 +33,8 @@ export function ledgerEntryProblem(value: unknown): string | undefined {
   if (e.ttftMs !== undefined && !isAmount(e.ttftMs)) return wrong('ttftMs', e.ttftMs, AMOUNT);
   if (e.sandbox !== undefined && typeof e.sandbox !== 'boolean') return wrong('sandbox', e.sandbox, BOOLEAN);
   if (e.key !== undefined && typeof e.key !== 'string') return wrong('key', e.key, STRING);
+  if (e.parent !== undefined && typeof e.parent !== 'string') return wrong('parent', e.parent, STRING);
+  if (e.role !== undefined && e.role !== 'hedge') return wrong('role', e.role, '"hedge"');
   return undefined;
 }
 

@@ -49,6 +49,8 @@ const SHAPE = new RegExp(
     `(?:,"key":${STRING})?`,
     `(?:,"client":${STRING})?`,
     `(?:,"error":${STRING})?`,
+    `(?:,"parent":${STRING})?`,
+    `(?:,"role":"hedge")?`,
     '\\}$',
   ].join(''),
 );
@@ -57,6 +59,7 @@ const SHAPE = new RegExp(
 export const FAST_FIELDS: readonly string[] = [
   'id', 'time', 'requestedModel', 'model', 'servedModel', 'deployment', 'provider', 'attempts', 'status', 'ok', 'error', 'stream',
   'promptTokens', 'completionTokens', 'cachedTokens', 'reasoningTokens', 'usageSource', 'costUsd', 'latencyMs', 'ttftMs', 'sandbox', 'key', 'client',
+  'parent', 'role',
 ];
 
 /** Characters from the ',' before a field to its value: `,"name":`. */
@@ -71,6 +74,7 @@ const LETTER_C = 0x63;
 const LETTER_E = 0x65;
 const LETTER_K = 0x6b;
 const LETTER_N = 0x6e;
+const LETTER_P = 0x70;
 const LETTER_R = 0x72;
 const LETTER_S = 0x73;
 const LETTER_T = 0x74;
@@ -128,6 +132,9 @@ export function parseLedgerLine(line: string): LedgerEntry | undefined {
     if (e.error !== undefined) return undefined; // twice: JSON.parse keeps the last
     e.error = string(line, keyLength('error'));
   }
+  // An extra upstream call made for another request (a hedge's loser) names it.
+  if (nextField(line) === LETTER_P) e.parent = string(line, keyLength('parent'));
+  if (nextField(line) === LETTER_R) e.role = string(line, keyLength('role'));
   return e as unknown as LedgerEntry;
 }
 

@@ -3,6 +3,7 @@
 import { Pool, errors as undiciErrors } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { CancelSignal } from '../core/cancel';
+import { abortFailure } from '../core/abort';
 import { UpstreamError } from '../core/failure';
 import type { UpstreamHttpRequest } from '../formats/types';
 import type { UpstreamTarget } from '../core/target';
@@ -82,11 +83,10 @@ export function joinPath(base: URL, path: string): string {
 }
 
 /** Maps undici and socket errors to a failure verdict; all of these are worth another deployment. */
-export function toUpstreamError(err: unknown, signal?: { readonly aborted: boolean }): UpstreamError {
+export function toUpstreamError(err: unknown, signal?: { readonly aborted: boolean; readonly reason: unknown }): UpstreamError {
   if (err instanceof UpstreamError) return err;
-  if (signal?.aborted) {
-    return new UpstreamError({ kind: 'reset', status: 499, retryable: false, message: 'request cancelled', type: 'cancelled' });
-  }
+  // Cancelled by Shepherd or the client: why (shutdown, deadline, client gone, hedge lost) says what follows.
+  if (signal?.aborted) return new UpstreamError(abortFailure(signal));
   const code = errorCode(err);
   const detail = err instanceof Error ? err.message : String(err);
   if (err instanceof undiciErrors.HeadersTimeoutError || code === 'UND_ERR_HEADERS_TIMEOUT') {
