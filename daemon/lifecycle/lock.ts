@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { link, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { EXIT_ALREADY_RUNNING, STATE_FILE_NAME } from '../../shared/protocol';
 import { StartError } from './start-error';
 
@@ -26,6 +27,7 @@ export async function lockDataDir(dataDir: string, pid = process.pid): Promise<D
   if (heldHere.has(file)) throw await heldError(dataDir, pid);
   // Bounded: each round either takes the lock, finds a live holder, or removes a dead one.
   for (let round = 0; round < 10; round++) {
+    if (round > 0) await delay(20); // another starter is mid-takeover: give it a moment
     if (await createExclusive(file, { pid })) {
       heldHere.add(file);
       return { release: () => release(file, pid) };
