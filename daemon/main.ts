@@ -5,7 +5,7 @@ import { exportCommand, SPEND_USAGE, spendCommand } from './cli/spend-commands';
 import { formatProblems, keyStatus, loadConfigFile } from './config/load';
 import { createLogger, parseLevel } from './core/log';
 import { startSandbox } from './sandbox/server';
-import { startDaemon, StartError } from './start';
+import { startDaemon, StartError, type RunningDaemon } from './start';
 import { VERSION } from './core/version';
 
 const USAGE = `Shepherd ${VERSION}: a local LLM router with an OpenAI-compatible port
@@ -68,18 +68,28 @@ async function start(args: string[]): Promise<number> {
   const log = createLogger({ level, json: process.env.SHEPHERD_LOG_FORMAT === 'json' });
   // The port answers before start-up has finished (state file, checkpoints): a signal in that window
   // is held until the start completes, then stops the daemon cleanly instead of killing it half-way.
+  // A second one exits at once, and a failed start hands the signals back (it has closed everything).
   let earlySignal: NodeJS.Signals | undefined;
-  const holdSignal = (signal: NodeJS.Signals) => void (earlySignal ??= signal);
+  const holdSignal = (signal: NodeJS.Signals) => {
+    if (earlySignal !== undefined) process.exit(1);
+    earlySignal = signal;
+  };
   process.on('SIGINT', holdSignal);
   process.on('SIGTERM', holdSignal);
-  const daemon = await startDaemon({
-    configPath: values.config,
-    dataDir: values['data-dir'],
-    port: values.port === undefined ? undefined : portNumber(values.port),
-    host: values.host,
-    sandbox: values.sandbox,
-    log,
-  });
+  let daemon: RunningDaemon;
+  try {
+    daemon = await startDaemon({
+      configPath: values.config,
+      dataDir: values['data-dir'],
+      port: values.port === undefined ? undefined : portNumber(values.port),
+      host: values.host,
+      sandbox: values.sandbox,
+      log,
+    });
+  } finally {
+    process.off('SIGINT', holdSignal);
+    process.off('SIGTERM', holdSignal);
+  }
   const sandboxNote = daemon.sandbox()
     ? ` (SANDBOX: simulated upstreams, ${daemon.sandboxReason()}; set a provider key such as OPENAI_API_KEY for real models)`
     : '';
@@ -106,8 +116,6 @@ async function start(args: string[]): Promise<number> {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
-    process.off('SIGINT', holdSignal);
-    process.off('SIGTERM', holdSignal);
     if (earlySignal) onSignal(earlySignal);
   });
   log.info('stopped');
@@ -172,19 +180,23 @@ function portNumber(value: string): number {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
+  (code) => exit(code),
   (err: unknown) => {
     if (err instanceof UsageError) {
-      process.stderr.write(`shepherd: ${err.message}\n\n${USAGE}`);
-      process.exitCode = 2;
+      process.stderr.write(`shepherd: ${err.message}\nRun "shepherd --help" for usage.\n`);
+      exit(2);
     } else if (err instanceof StartError) {
       process.stderr.write(`shepherd: ${err.message}\n`);
-      process.exitCode = 1;
+      exit(err.exitCode);
     } else {
       process.stderr.write(`shepherd: unexpected error: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-      process.exitCode = 1;
+      exit(1);
     }
   },
 );
+
+/** Exits once the event loop drains; if something still holds it after a few seconds, exits anyway. */
+function exit(code: number): void {
+  process.exitCode = code;
+  setTimeout(() => process.exit(code), 3_000).unref();
+}

@@ -1,36 +1,39 @@
 // Starts a whole daemon: config, ledger replay, the sandbox when no keys are set, the HTTP gateway,
 // live config reload and clean shutdown. The CLI and the integration tests both start it this way.
+// The composition root: an ordered list of steps, each with its undo (lifecycle/steps.ts); a failed
+// step closes what the earlier ones opened, and stop() runs the same undos.
 import { once } from 'node:events';
-import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ShepherdConfig } from '../shared/config';
-import { keyStatus, resolveApiKey, ensureConfigFile, formatProblems, loadConfigFile, type LoadResult } from './config/load';
+import { PROTOCOL_VERSION } from '../shared/protocol';
+import { ensureConfigFile, formatProblems, loadConfigFile, type LoadResult } from './config/load';
 import { configPathFor, resolveDataDir } from './config/paths';
-import { SANDBOX_ENDPOINTS, sandboxOverlay } from './config/sandbox-overlay';
 import { watchConfig } from './config/watch';
+import { attachControlChannel } from './control/channel';
+import { snapshotBase } from './control/snapshot';
 import { EventBus } from './core/events';
+import { createLogger, type Logger } from './core/log';
+import { VERSION } from './core/version';
 import { HealthBoard } from './health/board';
 import { startProbes } from './health/probes';
-import { createLogger, type Logger } from './core/log';
-import { Upstreams } from './upstream/pool';
-import { buildCatalog } from './routing/catalog';
-import { distanceTable } from './routing/regions';
-import { RoutingCursors } from './routing/strategies';
-import { startSandbox, type Sandbox } from './sandbox/server';
-import { attachControlChannel } from './control/channel';
-import { SpendHistory } from './spend/history';
-import { snapshotBase } from './control/snapshot';
-import type { ConfigSnapshot } from './config/snapshot';
-import { createGateway, type GatewayDeps } from './http/server';
 import { statusReport } from './health/status-report';
-import { checkpointedMonths } from './spend/checkpoints';
-import { summaryStore } from './spend/month-summaries';
-import { openSpend } from './spend/service';
-import { Ledger } from './spend/ledger';
+import { createGateway, type GatewayDeps } from './http/server';
+import { Composer } from './lifecycle/compose';
+import { prepareDataDir } from './lifecycle/data-dir';
+import { lockDataDir } from './lifecycle/lock';
+import { Reloader, warnAddressChange } from './lifecycle/reloader';
+import { messageOf, StartError } from './lifecycle/start-error';
 import { newControlToken, removeStateFile, writeStateFile } from './lifecycle/state-file';
-import { PROTOCOL_VERSION } from '../shared/protocol';
-import { VERSION } from './core/version';
+import { Steps } from './lifecycle/steps';
+import { RoutingCursors } from './routing/strategies';
+import { checkpointedMonths } from './spend/checkpoints';
+import { SpendHistory } from './spend/history';
+import { Ledger } from './spend/ledger';
+import { summaryStore } from './spend/month-summaries';
+import { openSpend, type SpendService } from './spend/service';
+
+export { StartError };
 
 export interface StartOptions {
   configPath?: string;
@@ -65,14 +68,146 @@ export interface RunningDaemon {
   stop(): Promise<void>;
 }
 
-/** A start-up failure with a message meant for the user, not a stack trace. */
-export class StartError extends Error {}
-
 export async function startDaemon(options: StartOptions = {}): Promise<RunningDaemon> {
   const env = options.env ?? process.env;
   const log = options.log ?? createLogger();
   const dataDir = resolveDataDir(options.dataDir, env);
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const steps = new Steps((step, err) => log.error(`stopping: could not undo "${step}"`, { error: messageOf(err) }));
+
+  await steps.run('prepare the data directory', () => prepareDataDir(dataDir, log));
+  await steps.run('lock the data directory', () => lockDataDir(dataDir), (lock) => lock.release());
+  // Only the lock holder writes the state file; removing it (if it is still ours) comes just before unlocking.
+  steps.defer('remove the state file', () => removeStateFile(dataDir, process.pid));
+  const { configPath, first } = await steps.run('read the config', () => readConfig(options, dataDir, log));
+  const config = withOverrides(first.config, options);
+
+  const ledger = await steps.run('open the ledger', () => Ledger.open(dataDir, { warn: (m) => log.warn(m) }), (l) => l.close());
+  // Metrics read the gateway's live numbers while the gateway needs the metrics: filled in below.
+  const live: { report?: () => ReturnType<typeof statusReport>; inflight?: () => number } = {};
+  const spend = await steps.run(
+    'open spend tracking',
+    () => openSpend({ dataDir, log, metricsSources: { deployments: () => live.report?.().deployments ?? [], inflight: () => live.inflight?.() ?? 0 } }),
+    (s) => s.stop(),
+  );
+  // Spend by day and group for the extension, rebuilt from the same replay and kept live below.
+  const history = new SpendHistory();
+  await steps.run('replay the ledger', () => replayLedger(ledger, spend, history, log));
+
+  const composer = new Composer(env, options.sandbox === true);
+  // Deferred before composing: a compose that fails half-way may have started sandboxes already.
+  steps.defer('close the upstreams and sandboxes', () => composer.close());
+  let state = await steps.run('compose the config', () => composer.compose(config));
+
+  const events = new EventBus((event, err) => log.error('an event listener failed', { event, error: messageOf(err) }));
+  const health = new HealthBoard(state.catalog, (change) => {
+    log.info('deployment state changed', { ...change });
+    events.emit('deployment.state', change);
+  });
+  const probes = startProbes({ health, upstreams: composer.upstreams, current: () => state, log });
+  steps.defer('stop the probes', () => probes.stop());
+  const gatewayDeps: GatewayDeps = {
+    current: () => state,
+    upstreams: composer.upstreams,
+    ledger,
+    health,
+    cursors: new RoutingCursors(),
+    events,
+    spend: spend.budgets,
+    budgets: spend.budgets,
+    metrics: spend.metrics,
+    log,
+    version: VERSION,
+    startedAt: new Date(),
+  };
+  const gateway = createGateway(gatewayDeps);
+  live.report = () => statusReport(health, state, gatewayDeps);
+  live.inflight = () => gateway.inflight();
+  spend.start(events, state.config);
+
+  const host = config.server.host;
+  await steps.run(`listen on ${host}:${config.server.port}`, () => listen(gateway.server, config.server.port, host), () => gateway.shutdown(options.graceMs ?? 10_000));
+  const port = (gateway.server.address() as AddressInfo).port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  events.on('request.finished', (entry) => history.add(entry));
+
+  const reloader = new Reloader(configPath, log, async (next) => {
+    const nextConfig = withOverrides(next, options);
+    warnAddressChange(log, url, config.server, state.config.server, nextConfig.server);
+    state = await composer.compose(nextConfig);
+    health.configure(state.catalog);
+    spend.configure(state.config);
+    log.info('config reloaded', { groups: state.catalog.groups.size, sandbox: state.sandbox });
+    events.emit('config.reloaded', { groups: [...state.catalog.groups.keys()], sandbox: state.sandbox });
+  });
+  const reload = () => reloader.reload();
+
+  const controlToken = newControlToken();
+  await steps.run(
+    'open the control channel',
+    () =>
+      attachControlChannel({
+        server: gateway.server,
+        token: controlToken,
+        version: VERSION,
+        url,
+        configPath,
+        events,
+        history,
+        budgets: () => spend.budgets.statuses(),
+        log,
+        serverConfig: () => state.config.server,
+        base: () => snapshotBase(statusReport(health, state, gatewayDeps), state, url, composer.configuredProviders),
+        clientKey: () => state.clientKeys[0],
+        reload: async () => {
+          const result = await reload();
+          return result.ok ? { ok: true } : { ok: false, message: formatProblems(configPath, result.problems) };
+        },
+        setKey: async (provider, key) => {
+          if (!composer.setKey(provider, key)) return `unknown provider "${provider}"`;
+          const result = await reload();
+          return result.ok ? undefined : 'the key is kept, but the config file has problems; see the log';
+        },
+      }),
+    (control) => control.close(),
+  );
+  await steps.run('write the state file', () =>
+    writeStateFile(dataDir, {
+      pid: process.pid,
+      version: VERSION,
+      host,
+      port,
+      url,
+      sandbox: state.sandbox,
+      startedAt: new Date().toISOString(),
+      controlToken,
+      protocol: PROTOCOL_VERSION,
+    }),
+  );
+  if (options.watch !== false) {
+    await steps.run(
+      'watch the config file',
+      () => watchConfig(configPath, (result) => void reloader.enqueue(result), { initialText: first.text }),
+      (watcher) => watcher.close(),
+    );
+  }
+
+  return {
+    url,
+    host,
+    port,
+    dataDir,
+    configPath,
+    ledger,
+    events,
+    sandbox: () => state.sandbox,
+    sandboxReason: () => composer.sandboxReason,
+    reload,
+    stop: () => steps.unwind(),
+  };
+}
+
+/** The config file (a starter one is written when the default path has none), parsed and checked. */
+async function readConfig(options: StartOptions, dataDir: string, log: Logger) {
   const configPath = options.configPath ?? configPathFor(dataDir);
   if (options.configPath === undefined) {
     const { created } = await ensureConfigFile(configPath);
@@ -80,17 +215,11 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
   }
   const first = await loadConfigFile(configPath);
   if (!first.ok) throw new StartError(formatProblems(configPath, first.problems));
-  const config = withOverrides(first.config, options);
+  return { configPath, first };
+}
 
-  const ledger = await Ledger.open(dataDir, { warn: (m) => log.warn(m) });
-  // Spend by day and group for the extension, rebuilt from the same replay and kept live below.
-  const history = new SpendHistory();
-  // Budgets, alerts and metrics; the same replay rebuilds spend per day for budgets and /v1/shepherd/spend.
-  const spend = await openSpend({
-    dataDir,
-    log,
-    metricsSources: { deployments: () => statusReport(health, state, gatewayDeps).deployments, inflight: () => gateway.inflight() },
-  });
+/** Rebuilds budgets and the spend history from the ledger. */
+async function replayLedger(ledger: Ledger, spend: SpendService, history: SpendHistory, log: Logger): Promise<void> {
   // Months before last month are closed: they are read from their summaries (history keeps no older month).
   const closedMonths = summaryStore(ledger.dir, Date.now(), (summary) => spend.budgets.addBuckets(summary.buckets));
   // Open months come whole: from their checkpoints plus the lines written after them (the ledger
@@ -107,188 +236,6 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
     fromCheckpoints: replay.restored,
     ms: Math.round(replay.ms),
   });
-
-  const sandboxes: Sandbox[] = [];
-  let sandboxReason: string | undefined;
-  const upstreams = new Upstreams();
-  const events = new EventBus((event, err) =>
-    log.error('an event listener failed', { event, error: err instanceof Error ? err.message : String(err) }),
-  );
-
-  // The effective config: the file's, or its sandbox twin when no provider can be reached with a key.
-  // Provider keys handed over by the extension: memory only, never written anywhere.
-  const memoryKeys = new Map<string, string>();
-  // The providers the user configured (the sandbox overlay replaces them in the effective config).
-  let configuredProviders: string[] = [];
-  const compose = async (fileConfig: ShepherdConfig): Promise<ConfigSnapshot> => {
-    const cfg = withMemoryKeys(fileConfig, memoryKeys);
-    configuredProviders = Object.keys(cfg.providers).filter((name) => !cfg.providers[name].sandbox);
-    const keys = keyStatus(cfg, env);
-    sandboxReason = options.sandbox
-      ? 'started with --sandbox'
-      : cfg.sandbox === true
-        ? 'config sets "sandbox": true'
-        : cfg.sandbox === 'auto' && keys.withKey.length === 0
-          ? 'no provider API keys are set'
-          : undefined;
-    let effective = cfg;
-    if (sandboxReason !== undefined) {
-      if (sandboxes.length === 0) {
-        for (const e of SANDBOX_ENDPOINTS) {
-          sandboxes.push(await startSandbox({ name: e.provider, ttftMs: 120, tokensPerSecond: 80, models: Object.keys(cfg.models) }));
-        }
-      }
-      effective = sandboxOverlay(cfg, SANDBOX_ENDPOINTS.map((e, i) => ({ ...e, url: sandboxes[i].url })));
-    }
-    const catalog = buildCatalog(effective, (name) => resolveApiKey(effective.providers[name], env));
-    upstreams.retain(new Set(Object.values(effective.providers).map((p) => new URL(p.baseUrl).origin)));
-    return {
-      config: effective,
-      catalog,
-      sandbox: sandboxReason !== undefined,
-      clientKeys: clientKeys(cfg, env),
-      distances: distanceTable(effective.routing.regionDistances),
-    };
-  };
-
-  let state = await compose(config);
-  const health = new HealthBoard(state.catalog, (change) => {
-    log.info('deployment state changed', { ...change });
-    events.emit('deployment.state', change);
-  });
-  const probes = startProbes({ health, upstreams, current: () => state, log });
-  const gatewayDeps: GatewayDeps = {
-    current: () => state,
-    upstreams,
-    ledger,
-    health,
-    cursors: new RoutingCursors(),
-    events,
-    spend: spend.budgets,
-    budgets: spend.budgets,
-    metrics: spend.metrics,
-    log,
-    version: VERSION,
-    startedAt: new Date(),
-  };
-  const gateway = createGateway(gatewayDeps);
-  spend.start(events, state.config);
-
-  const host = config.server.host;
-  try {
-    await listen(gateway.server, config.server.port, host);
-  } catch (err) {
-    // Nothing started so far may keep the process alive after a failed start.
-    probes.stop();
-    await spend.stop();
-    await ledger.close();
-    await upstreams.close();
-    await Promise.all(sandboxes.map((s) => s.close()));
-    throw err;
-  }
-  const port = (gateway.server.address() as AddressInfo).port;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  events.on('request.finished', (entry) => history.add(entry));
-  const controlToken = newControlToken();
-  const control = attachControlChannel({
-    server: gateway.server,
-    token: controlToken,
-    version: VERSION,
-    url,
-    configPath,
-    events,
-    history,
-    budgets: () => spend.budgets.statuses(),
-    log,
-    serverConfig: () => state.config.server,
-    base: () => snapshotBase(statusReport(health, state, gatewayDeps), state, url, configuredProviders),
-    clientKey: () => state.clientKeys[0],
-    reload: async () => {
-      const result = await reload();
-      return result.ok ? { ok: true } : { ok: false, message: formatProblems(configPath, result.problems) };
-    },
-    setKey: async (provider, key) => {
-      if (!configuredProviders.includes(provider)) return `unknown provider "${provider}"`;
-      if (key === null) memoryKeys.delete(provider);
-      else memoryKeys.set(provider, key);
-      const result = await reload();
-      return result.ok ? undefined : 'the key is kept, but the config file has problems; see the log';
-    },
-  });
-  await writeStateFile(dataDir, {
-    pid: process.pid,
-    version: VERSION,
-    host,
-    port,
-    url,
-    sandbox: state.sandbox,
-    startedAt: new Date().toISOString(),
-    controlToken,
-    protocol: PROTOCOL_VERSION,
-  });
-
-  // Reloads apply everything but the listening address, which needs a restart.
-  const apply = async (result: LoadResult): Promise<LoadResult> => {
-    if (!result.ok) {
-      log.error(`config not reloaded; keeping the last good config.\n${formatProblems(configPath, result.problems)}`);
-      return result;
-    }
-    try {
-      state = await compose(withOverrides(result.config, options));
-      health.configure(state.catalog);
-      spend.configure(state.config);
-      log.info('config reloaded', { groups: state.catalog.groups.size, sandbox: state.sandbox });
-      events.emit('config.reloaded', { groups: [...state.catalog.groups.keys()], sandbox: state.sandbox });
-    } catch (err) {
-      log.error('config reload failed; keeping the last good config', { error: err instanceof Error ? err.message : String(err) });
-    }
-    return result;
-  };
-  let reloading = Promise.resolve<unknown>(undefined);
-  const watcher =
-    options.watch === false
-      ? undefined
-      : watchConfig(
-          configPath,
-          (result) => {
-            reloading = reloading.then(() => apply(result));
-          },
-          { initialText: first.text },
-        );
-
-  async function reload(): Promise<LoadResult> {
-    const result = await loadConfigFile(configPath);
-    await (reloading = reloading.then(() => apply(result)));
-    return result;
-  }
-
-  let stopping: Promise<void> | undefined;
-  return {
-    url,
-    host,
-    port,
-    dataDir,
-    configPath,
-    ledger,
-    events,
-    sandbox: () => state.sandbox,
-    sandboxReason: () => sandboxReason,
-    reload,
-    stop() {
-      stopping ??= (async () => {
-        watcher?.close();
-        probes.stop();
-        control.close();
-        await gateway.shutdown(options.graceMs ?? 10_000);
-        await spend.stop();
-        await ledger.close();
-        await upstreams.close();
-        await Promise.all(sandboxes.map((s) => s.close()));
-        await removeStateFile(dataDir, process.pid);
-      })();
-      return stopping;
-    },
-  };
 }
 
 function withOverrides(config: ShepherdConfig, options: StartOptions): ShepherdConfig {
@@ -297,19 +244,6 @@ function withOverrides(config: ShepherdConfig, options: StartOptions): ShepherdC
     ...config,
     server: { ...config.server, port: options.port ?? config.server.port, host: options.host ?? config.server.host },
   };
-}
-
-/** The config with keys set over the control channel in place of the file's or the environment's. */
-function withMemoryKeys(config: ShepherdConfig, keys: ReadonlyMap<string, string>): ShepherdConfig {
-  if (keys.size === 0) return config;
-  const providers = { ...config.providers };
-  for (const [name, key] of keys) if (providers[name]) providers[name] = { ...providers[name], apiKey: key };
-  return { ...config, providers };
-}
-
-function clientKeys(config: ShepherdConfig, env: NodeJS.ProcessEnv): string[] {
-  const fromEnv = config.server.apiKeysEnv ? (env[config.server.apiKeysEnv] ?? '').split(',') : [];
-  return [...(config.server.apiKeys ?? []), ...fromEnv].map((k) => k.trim()).filter((k) => k.length > 0);
 }
 
 async function listen(server: Server, port: number, host: string): Promise<void> {
@@ -322,6 +256,6 @@ async function listen(server: Server, port: number, host: string): Promise<void>
       throw new StartError(`port ${port} on ${host} is already in use (is another Shepherd running?); choose another with --port`);
     }
     if (code === 'EACCES') throw new StartError(`not allowed to listen on ${host}:${port}; choose a port above 1024 with --port`);
-    throw new StartError(`cannot listen on ${host}:${port}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new StartError(`cannot listen on ${host}:${port}: ${messageOf(err)}`);
   }
 }

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
-import { DaemonStateSchema, PROTOCOL_VERSION, STATE_FILE_NAME, type DaemonState } from '../shared/protocol';
+import { DaemonStateSchema, EXIT_ALREADY_RUNNING, PROTOCOL_VERSION, STATE_FILE_NAME, type DaemonState } from '../shared/protocol';
 
 export const LOG_FILE_NAME = 'daemon.log';
 
@@ -60,7 +60,10 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** Starts a detached daemon whose output goes to <dataDir>/daemon.log, and waits for its state file. */
+/**
+ * Starts a detached daemon whose output goes to <dataDir>/daemon.log, and waits for its state file; if
+ * another daemon already holds the data directory, waits for that one's state file instead (attaches).
+ */
 export async function launchDaemon(options: LaunchOptions): Promise<DaemonState> {
   const dataDir = isAbsolute(options.dataDir) ? options.dataDir : resolve(options.dataDir);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
@@ -74,7 +77,13 @@ export async function launchDaemon(options: LaunchOptions): Promise<DaemonState>
       env: { ...options.env, ELECTRON_RUN_AS_NODE: '1' },
       windowsHide: true,
     });
-    child.once('exit', (code, signal) => (exited = `the daemon exited at start (${signal ?? `code ${code}`}); see ${join(dataDir, LOG_FILE_NAME)}`));
+    let attaching = false;
+    child.once('exit', (code, signal) => {
+      // Another daemon holds the data directory (another window, or a CLI start, won the race): it is
+      // just as good, so wait for its state file instead of failing.
+      if (code === EXIT_ALREADY_RUNNING) attaching = true;
+      else exited = `the daemon exited at start (${signal ?? `code ${code}`}); see ${join(dataDir, LOG_FILE_NAME)}`;
+    });
     child.once('error', (err) => (exited = `could not start the daemon: ${err.message}`));
     child.unref();
     const deadline = Date.now() + (options.timeoutMs ?? 20_000);
@@ -83,7 +92,11 @@ export async function launchDaemon(options: LaunchOptions): Promise<DaemonState>
       // Another window may have won the race: its daemon is just as good.
       if (state) return state;
       if (exited) throw new Error(exited);
-      if (Date.now() > deadline) throw new Error(`the daemon did not start within ${Math.round((options.timeoutMs ?? 20_000) / 1000)} s; see ${join(dataDir, LOG_FILE_NAME)}`);
+      if (Date.now() > deadline) {
+        const seconds = Math.round((options.timeoutMs ?? 20_000) / 1000);
+        const who = attaching ? 'the daemon already running there did not finish starting' : 'the daemon did not start';
+        throw new Error(`${who} within ${seconds} s; see ${join(dataDir, LOG_FILE_NAME)}`);
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
   } finally {

@@ -251,3 +251,8 @@ export const DaemonStateSchema = z.object({
 });
 export type DaemonState = z.infer<typeof DaemonStateSchema>;
 export const STATE_FILE_NAME = 'daemon.json';
+/**
+ * `shepherd start` exits with this code when another live daemon holds the data directory: a caller
+ * that only needs *a* daemon (the extension) attaches to that one instead of failing.
+ */
+export const EXIT_ALREADY_RUNNING = 3;

@@ -217,13 +217,30 @@ describe('the shepherd CLI', function () {
     }
   });
 
-  it('rejects an unknown command or flag with usage and exit 2', () => {
+  it('rejects an unknown command or flag with the message, a one-line hint and exit 2', () => {
     const cmd = run(['launch']);
     assert.equal(cmd.status, 2);
-    assert.match(cmd.stderr, /unknown command "launch"/);
+    assert.equal(cmd.stderr, 'shepherd: unknown command "launch"\nRun "shepherd --help" for usage.\n');
     const flag = run(['start', '--prot', '1']);
     assert.equal(flag.status, 2);
-    assert.match(flag.stderr, /--prot/);
+    assert.match(flag.stderr, /^shepherd: .*--prot.*\nRun "shepherd --help" for usage\.\n$/);
+  });
+
+  it('runs as `npx shepherd` in the checkout, and is on PATH after `npm link` (into a temp prefix)', async () => {
+    const npx = spawnSync('npx', ['--no-install', 'shepherd', '--version'], { cwd: root, encoding: 'utf8', timeout: 30_000 });
+    assert.equal(npx.status, 0, npx.stderr);
+    assert.match(npx.stdout, /^\d+\.\d+\.\d+\n$/);
+    const prefix = await mkdtemp(join(tmpdir(), 'shepherd-link-'));
+    try {
+      const env = { ...process.env, npm_config_prefix: prefix };
+      const linked = spawnSync('npm', ['link', '--ignore-scripts', '--offline', '--no-audit', '--no-fund'], { cwd: root, encoding: 'utf8', env, timeout: 60_000 });
+      assert.equal(linked.status, 0, linked.stderr);
+      const onPath = spawnSync('shepherd', ['--version'], { encoding: 'utf8', env: { ...env, PATH: `${join(prefix, 'bin')}:${process.env.PATH}` } });
+      assert.equal(onPath.status, 0, onPath.stderr);
+      assert.equal(onPath.stdout, npx.stdout);
+    } finally {
+      await rm(prefix, { recursive: true, force: true });
+    }
   });
 
   it('starts on the embedded defaults without keys (sandbox), answers, and stops cleanly on SIGTERM mid-request', async () => {

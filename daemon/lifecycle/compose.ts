@@ -1,0 +1,84 @@
+// Turns the config file into the effective config snapshot requests are served with: keys handed over
+// by the extension (memory only, never written anywhere) in place of the file's, and the sandbox twin
+// when no provider can be reached with a key. Owns the upstream pools and the sandboxes it starts.
+import type { ShepherdConfig } from '../../shared/config';
+import { keyStatus, resolveApiKey } from '../config/load';
+import { SANDBOX_ENDPOINTS, sandboxOverlay } from '../config/sandbox-overlay';
+import type { ConfigSnapshot } from '../config/snapshot';
+import { buildCatalog } from '../routing/catalog';
+import { distanceTable } from '../routing/regions';
+import { startSandbox, type Sandbox } from '../sandbox/server';
+import { Upstreams } from '../upstream/pool';
+
+export class Composer {
+  readonly upstreams = new Upstreams();
+  private readonly sandboxes: Sandbox[] = [];
+  private readonly memoryKeys = new Map<string, string>();
+  /** The providers the user configured (the sandbox overlay replaces them in the effective config). */
+  configuredProviders: string[] = [];
+  /** Why the sandbox serves, for the start-up line; undefined when real providers do. */
+  sandboxReason: string | undefined;
+
+  constructor(
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly forceSandbox: boolean,
+  ) {}
+
+  /** Sets (or with null, forgets) a key handed over for `provider`; false if no such provider is configured. */
+  setKey(provider: string, key: string | null): boolean {
+    if (!this.configuredProviders.includes(provider)) return false;
+    if (key === null) this.memoryKeys.delete(provider);
+    else this.memoryKeys.set(provider, key);
+    return true;
+  }
+
+  async compose(fileConfig: ShepherdConfig): Promise<ConfigSnapshot> {
+    const cfg = withMemoryKeys(fileConfig, this.memoryKeys);
+    this.configuredProviders = Object.keys(cfg.providers).filter((name) => !cfg.providers[name].sandbox);
+    this.sandboxReason = this.whySandbox(cfg);
+    let effective = cfg;
+    if (this.sandboxReason !== undefined) {
+      if (this.sandboxes.length === 0) {
+        for (const e of SANDBOX_ENDPOINTS) {
+          this.sandboxes.push(await startSandbox({ name: e.provider, ttftMs: 120, tokensPerSecond: 80, models: Object.keys(cfg.models) }));
+        }
+      }
+      effective = sandboxOverlay(cfg, SANDBOX_ENDPOINTS.map((e, i) => ({ ...e, url: this.sandboxes[i].url })));
+    }
+    const catalog = buildCatalog(effective, (name) => resolveApiKey(effective.providers[name], this.env));
+    this.upstreams.retain(new Set(Object.values(effective.providers).map((p) => new URL(p.baseUrl).origin)));
+    return {
+      config: effective,
+      catalog,
+      sandbox: this.sandboxReason !== undefined,
+      clientKeys: clientKeys(cfg, this.env),
+      distances: distanceTable(effective.routing.regionDistances),
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.upstreams.close();
+    await Promise.all(this.sandboxes.splice(0).map((s) => s.close()));
+  }
+
+  private whySandbox(cfg: ShepherdConfig): string | undefined {
+    if (this.forceSandbox) return 'started with --sandbox';
+    if (cfg.sandbox === true) return 'config sets "sandbox": true';
+    if (cfg.sandbox === 'auto' && keyStatus(cfg, this.env).withKey.length === 0) return 'no provider API keys are set';
+    return undefined;
+  }
+}
+
+/** The config with keys set over the control channel in place of the file's or the environment's. */
+function withMemoryKeys(config: ShepherdConfig, keys: ReadonlyMap<string, string>): ShepherdConfig {
+  if (keys.size === 0) return config;
+  const providers = { ...config.providers };
+  for (const [name, key] of keys) if (providers[name]) providers[name] = { ...providers[name], apiKey: key };
+  return { ...config, providers };
+}
+
+/** Keys clients must present: the config's list plus the comma-separated list in its environment variable. */
+function clientKeys(config: ShepherdConfig, env: NodeJS.ProcessEnv): string[] {
+  const fromEnv = config.server.apiKeysEnv ? (env[config.server.apiKeysEnv] ?? '').split(',') : [];
+  return [...(config.server.apiKeys ?? []), ...fromEnv].map((k) => k.trim()).filter((k) => k.length > 0);
+}
