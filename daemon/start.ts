@@ -5,6 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ShepherdConfig } from '../shared/config';
+import type { LedgerHealth } from '../shared/ledger';
 import { keyStatus, resolveApiKey, ensureConfigFile, formatProblems, loadConfigFile, type LoadResult } from './config/load';
 import { configPathFor, resolveDataDir } from './config/paths';
 import { SANDBOX_ENDPOINTS, sandboxOverlay } from './config/sandbox-overlay';
@@ -82,14 +83,29 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
   if (!first.ok) throw new StartError(formatProblems(configPath, first.problems));
   const config = withOverrides(first.config, options);
 
+  const events = new EventBus((event, err) =>
+    log.error('an event listener failed', { event, error: err instanceof Error ? err.message : String(err) }),
+  );
   const ledger = await Ledger.open(dataDir, { warn: (m) => log.warn(m) });
+  // One log line per change of the ledger's state, not one per request.
+  const logLedger = (h: LedgerHealth) =>
+    h.state === 'ok'
+      ? log.info('ledger: writes work again; every waiting line is written')
+      : log.error('ledger: lines cannot be written; they wait in memory and are written when the disk accepts them', { ...h });
+  let ledgerLogged = ledger.health();
+  if (ledgerLogged.state === 'failing') logLedger(ledgerLogged);
+  ledger.onStateChange((h) => {
+    if (h.state !== ledgerLogged.state || (h.dropped ?? 0) > 0 !== (ledgerLogged.dropped ?? 0) > 0) logLedger(h);
+    ledgerLogged = h;
+    events.emit('ledger.state', h);
+  });
   // Spend by day and group for the extension, rebuilt from the same replay and kept live below.
   const history = new SpendHistory();
   // Budgets, alerts and metrics; the same replay rebuilds spend per day for budgets and /v1/shepherd/spend.
   const spend = await openSpend({
     dataDir,
     log,
-    metricsSources: { deployments: () => statusReport(health, state, gatewayDeps).deployments, inflight: () => gateway.inflight() },
+    metricsSources: { deployments: () => statusReport(health, state, gatewayDeps).deployments, inflight: () => gateway.inflight(), ledger: () => ledger.health() },
   });
   // Months before last month are closed: they are read from their summaries (history keeps no older month).
   const closedMonths = summaryStore(ledger.dir, Date.now(), (summary) => spend.budgets.addBuckets(summary.buckets));
@@ -111,9 +127,6 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
   const sandboxes: Sandbox[] = [];
   let sandboxReason: string | undefined;
   const upstreams = new Upstreams();
-  const events = new EventBus((event, err) =>
-    log.error('an event listener failed', { event, error: err instanceof Error ? err.message : String(err) }),
-  );
 
   // The effective config: the file's, or its sandbox twin when no provider can be reached with a key.
   // Provider keys handed over by the extension: memory only, never written anywhere.

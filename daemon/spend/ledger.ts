@@ -122,6 +122,8 @@ export class Ledger {
   /** Set while writes wait for the next retry. */
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly stateListeners = new Set<(health: LedgerHealth) => void>();
+  /** How many lines waited when listeners were last told. */
+  private toldWaiting = 0;
   private readonly retryMs: number;
   private readonly maxWaiting: number;
   /** Set while replay() reads the files; the writer waits for it. */
@@ -164,7 +166,7 @@ export class Ledger {
 
   /**
    * Calls `listener` when writes start or stop failing, when lines are first dropped, and while
-   * failing after each retry that changed how many wait (at most once per retry interval).
+   * failing after a failed retry when the number of waiting lines changed (at most once a retry).
    */
   onStateChange(listener: (health: LedgerHealth) => void): () => void {
     this.stateListeners.add(listener);
@@ -425,7 +427,6 @@ export class Ledger {
           return;
         }
         if (this.failure && this.queue.length === 0) this.recovered();
-        else if (this.failure) this.changed(); // a retry made progress; more to write
       }
     })().finally(() => {
       this.draining = undefined;
@@ -452,7 +453,8 @@ export class Ledger {
       }, this.retryMs);
       this.retryTimer.unref();
     }
-    if (first || changedError) this.changed();
+    // Listeners hear of the start, of another error, and of how many wait, at most once a retry.
+    if (first || changedError || this.queue.length !== this.toldWaiting) this.changed();
   }
 
   private recovered(): void {
@@ -470,6 +472,7 @@ export class Ledger {
 
   private changed(): void {
     const health = this.health();
+    this.toldWaiting = health.waiting;
     for (const listener of this.stateListeners) {
       try {
         listener(health);

@@ -316,7 +316,9 @@ describe('ledger', () => {
       await waitFor(() => ledger.health().state === 'ok');
       assert.deepEqual(await ids(), ['waits', 'behind']);
       assert.deepEqual(ledger.health(), { state: 'ok', waiting: 0 });
-      assert.deepEqual(states, ['failing:1', 'ok:0'], 'one change each way');
+      assert.equal(states[0], 'failing:1');
+      assert.equal(states.at(-1), 'ok:0');
+      assert.ok(states.slice(1, -1).every((s) => s === 'failing:2'), `between: only how many wait (${states.join(', ')})`);
       await new Promise((r) => setImmediate(r));
       assert.deepEqual(unhandled, []);
     });
