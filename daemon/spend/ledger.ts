@@ -580,8 +580,10 @@ export class Ledger {
     let end = prefix;
     let lines = 0;
     for (const p of run) {
-      end += Buffer.byteLength(p.line);
-      if (failure && end > written) break;
+      if (failure) {
+        end += Buffer.byteLength(p.line);
+        if (end > written) break;
+      }
       p.resolve?.();
       p.resolve = undefined;
       lines += 1;
