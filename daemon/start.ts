@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ShepherdConfig } from '../shared/config';
+import type { LedgerHealth } from '../shared/ledger';
 import { PROTOCOL_VERSION } from '../shared/protocol';
 import { ensureConfigFile, formatProblems, loadConfigFile, type LoadResult } from './config/load';
 import { configPathFor, resolveDataDir } from './config/paths';
@@ -81,12 +82,19 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
   const { configPath, first } = await steps.run('read the config', () => readConfig(options, dataDir, log));
   const config = withOverrides(first.config, options);
 
+  const events = new EventBus((event, err) => log.error('an event listener failed', { event, error: messageOf(err) }));
   const ledger = await steps.run('open the ledger', () => Ledger.open(dataDir, { warn: (m) => log.warn(m) }), (l) => l.close());
+  watchLedgerState(ledger, events, log);
   // Metrics read the gateway's live numbers while the gateway needs the metrics: filled in below.
   const live: { report?: () => ReturnType<typeof statusReport>; inflight?: () => number } = {};
   const spend = await steps.run(
     'open spend tracking',
-    () => openSpend({ dataDir, log, metricsSources: { deployments: () => live.report?.().deployments ?? [], inflight: () => live.inflight?.() ?? 0 } }),
+    () =>
+      openSpend({
+        dataDir,
+        log,
+        metricsSources: { deployments: () => live.report?.().deployments ?? [], inflight: () => live.inflight?.() ?? 0, ledger: () => ledger.health() },
+      }),
     (s) => s.stop(),
   );
   // Spend by day and group for the extension, rebuilt from the same replay and kept live below.
@@ -98,7 +106,6 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
   steps.defer('close the upstreams and sandboxes', () => composer.close());
   let state = await steps.run('compose the config', () => composer.compose(config));
 
-  const events = new EventBus((event, err) => log.error('an event listener failed', { event, error: messageOf(err) }));
   const health = new HealthBoard(state.catalog, (change) => {
     log.info('deployment state changed', { ...change });
     events.emit('deployment.state', change);
@@ -258,4 +265,19 @@ async function listen(server: Server, port: number, host: string): Promise<void>
     if (code === 'EACCES') throw new StartError(`not allowed to listen on ${host}:${port}; choose a port above 1024 with --port`);
     throw new StartError(`cannot listen on ${host}:${port}: ${messageOf(err)}`);
   }
+}
+
+/** One log line per change of the ledger's state (not one per request), and an event for listeners. */
+function watchLedgerState(ledger: Ledger, events: EventBus, log: Logger): void {
+  const logLedger = (h: LedgerHealth) =>
+    h.state === 'ok'
+      ? log.info('ledger: writes work again; every waiting line is written')
+      : log.error('ledger: lines cannot be written; they wait in memory and are written when the disk accepts them', { ...h });
+  let logged = ledger.health();
+  if (logged.state === 'failing') logLedger(logged);
+  ledger.onStateChange((h) => {
+    if (h.state !== logged.state || (h.dropped ?? 0) > 0 !== (logged.dropped ?? 0) > 0) logLedger(h);
+    logged = h;
+    events.emit('ledger.state', h);
+  });
 }

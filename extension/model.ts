@@ -3,6 +3,7 @@
 import type { BudgetAlert, BudgetStatus } from '../shared/budget-status';
 import type { LedgerEntry } from '../shared/ledger';
 import type { DeploymentSnapshot, ServerMessage, Snapshot, SpendTotals } from '../shared/protocol';
+import { roundUsd } from '../shared/money';
 
 /** idle: this window has not asked for the daemon yet (activation does not start it unless autoStart). */
 export type Connection = 'idle' | 'starting' | 'connecting' | 'connected' | 'stopped';
@@ -113,6 +114,6 @@ function add(t: SpendTotals, e: LedgerEntry): SpendTotals {
     errors: t.errors + (e.ok ? 0 : 1),
     promptTokens: t.promptTokens + e.promptTokens,
     completionTokens: t.completionTokens + e.completionTokens,
-    costUsd: Math.round((t.costUsd + e.costUsd) * 1e10) / 1e10,
+    costUsd: roundUsd(t.costUsd + e.costUsd),
   };
 }

@@ -79,9 +79,18 @@ export function spendItem(state: ViewState, currency: DisplayCurrency): StatusIt
   if (state.connection !== 'connected' || !s) return undefined;
   const month = formatMoney(s.spend.month.costUsd, currency);
   const budget = mainBudget(s.budgets);
-  const severity = budgetSeverity(budget);
-  const text = budget ? `$(credit-card) ${month} / ${formatMoney(budget.limitUsd, currency)}` : `$(credit-card) ${month}`;
+  const failing = s.ledger?.state === 'failing' ? s.ledger : undefined;
+  const budgetLevel = budgetSeverity(budget);
+  // Spend shown while the ledger cannot be written is not yet on disk: say so first.
+  const severity: Severity = failing && budgetLevel === 'ok' ? 'warning' : budgetLevel;
+  const ledgerNote = failing ? ` $(warning) ledger: ${failing.waiting} waiting` : '';
+  const text = `${budget ? `$(credit-card) ${month} / ${formatMoney(budget.limitUsd, currency)}` : `$(credit-card) ${month}`}${ledgerNote}`;
   const lines = [
+    ...(failing
+      ? [
+          `$(warning) **The ledger cannot be written** since ${failing.since ?? 'recently'} (${failing.lastError ?? 'write failed'}): ${failing.waiting} line(s) wait in memory and are written when the disk accepts them${failing.dropped ? `; ${failing.dropped} dropped (the wait queue was full)` : ''}.`,
+        ]
+      : []),
     `**Spend this month:** ${month} (${s.spend.month.requests} requests)`,
     `**Today:** ${formatMoney(s.spend.today.costUsd, currency)} (${s.spend.today.requests} requests)`,
   ];
@@ -97,7 +106,7 @@ export function spendItem(state: ViewState, currency: DisplayCurrency): StatusIt
     text,
     tooltip: lines.join('\n\n'),
     severity,
-    accessibility: `Shepherd spend this month ${month}${budget ? ` of ${formatMoney(budget.limitUsd, currency)} budget` : ''}`,
+    accessibility: `Shepherd spend this month ${month}${budget ? ` of ${formatMoney(budget.limitUsd, currency)} budget` : ''}${failing ? `; ledger cannot be written, ${failing.waiting} lines waiting` : ''}`,
   };
 }
 

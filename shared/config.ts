@@ -208,6 +208,17 @@ export const CurrencySchema = z
   })
   .strict();
 
+export const LedgerConfigSchema = z
+  .object({
+    onWriteFailure: z
+      .enum(['serve', 'refuse'])
+      .default('serve')
+      .describe(
+        'While ledger lines cannot be written (disk full or read-only): serve keeps answering (lines wait in memory and are written when the disk recovers); refuse answers new requests with 503 ledger_unavailable',
+      ),
+  })
+  .strict();
+
 const ConfigObject = z
   .object({
     $schema: z.string().optional(),
@@ -225,6 +236,7 @@ const ConfigObject = z
     budgets: z.record(z.string().min(1), BudgetSchema).default({}).describe('Spending limits by name, with alerts and what happens at 100 %'),
     alerts: AlertsSchema.default(AlertsSchema.parse({})).describe('Where budget alerts go besides connected editors'),
     currency: CurrencySchema.default(CurrencySchema.parse({})).describe('Display currency; applied when amounts are shown, never to the ledger'),
+    ledger: LedgerConfigSchema.default(LedgerConfigSchema.parse({})).describe('The request ledger: what happens while its lines cannot be written'),
     savingsBaseline: z
       .string()
       .min(1)

@@ -13,7 +13,6 @@ export const LedgerEntrySchema = z.object({
   attempts: z.number().int().nonnegative(),
   status: z.number().int().describe('HTTP status the client received'),
   ok: z.boolean(),
-  error: z.string().optional().describe('Why it failed (no prompt text, no keys)'),
   stream: z.boolean(),
   promptTokens: z.number().int().nonnegative(),
   completionTokens: z.number().int().nonnegative(),
@@ -34,7 +33,34 @@ export const LedgerEntrySchema = z.object({
     .optional()
     .catch(undefined)
     .describe('Who asked, as the caller named itself in the x-shepherd-client header (e.g. the VS Code extension that used a Shepherd model)'),
+  // After the other fields, where the daemon writes it (failures only). Earlier daemons wrote the fields in an order with
+  // `error` after `ok` and cachedTokens/reasoningTokens after completionTokens; replay reads both.
+  error: z.string().optional().describe('Why it failed (no prompt text, no keys)'),
   parent: z.string().optional().describe('Set on an extra upstream call made for another request (its id): the losing attempt of a hedged request'),
   role: z.enum(['hedge']).optional().describe('Why this extra upstream call was made: hedge = the slower attempt of a hedged pair, cancelled when the other answered'),
 });
 export type LedgerEntry = z.infer<typeof LedgerEntrySchema>;
+
+/** The schema's fields, in its order. */
+export const LEDGER_FIELDS: readonly (keyof LedgerEntry)[] = Object.keys(LedgerEntrySchema.shape) as (keyof LedgerEntry)[];
+
+/**
+ * The order a ledger line's fields are written in (entryFor in daemon/pipeline/ledger-line.ts) and the
+ * replay's fast path expects (daemon/spend/ledger-parse.ts): the required fields in the schema's order,
+ * then the optional ones present, in the schema's order. Derived once here; tests hold the writer and
+ * the fast path to it, so adding a field to the schema fails the build until both know it.
+ */
+export const LEDGER_LINE_ORDER: readonly (keyof LedgerEntry)[] = [
+  ...LEDGER_FIELDS.filter((k) => !LedgerEntrySchema.shape[k].safeParse(undefined).success),
+  ...LEDGER_FIELDS.filter((k) => LedgerEntrySchema.shape[k].safeParse(undefined).success),
+];
+
+/** Whether ledger lines reach the disk: in /v1/shepherd/status, the control snapshot and the `ledger.state` event. */
+export const LedgerHealthSchema = z.object({
+  state: z.enum(['ok', 'failing']).describe('failing: lines cannot be written now; they wait in memory and are written, in order, when the disk accepts them'),
+  since: z.string().optional().describe('ISO-8601 time writes started failing'),
+  waiting: z.number().int().nonnegative().describe('Lines not yet written'),
+  dropped: z.number().int().nonnegative().optional().describe('Lines given up since writes started failing: the wait queue was full'),
+  lastError: z.string().optional().describe('Why the last write failed, e.g. ENOSPC'),
+});
+export type LedgerHealth = z.infer<typeof LedgerHealthSchema>;

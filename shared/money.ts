@@ -11,6 +11,17 @@ export interface DisplayCurrency {
 
 export const USD: DisplayCurrency = { code: 'USD', rate: 1 };
 
+/**
+ * Amounts are kept to 1e-10 USD (a ten-thousandth of a micro-dollar, far below any price step) and
+ * summed as integer counts of this unit, so sums are exact and do not depend on the order of adding.
+ */
+export const COST_UNITS_PER_USD = 1e10;
+
+/** Rounds to the cost unit; values too large to carry that precision are already as exact as floats get. */
+export function roundUsd(usd: number): number {
+  return Math.round(usd * COST_UNITS_PER_USD) / COST_UNITS_PER_USD;
+}
+
 /** "$1.23", "CN¥8.73", "$0.0042": sub-cent amounts keep four decimals so they do not show as zero. */
 export function formatMoney(usd: number, currency: DisplayCurrency = USD): string {
   const value = usd * currency.rate;

@@ -3,7 +3,7 @@
 // receive against these schemas; the daemon disconnects a client that sends anything else.
 import { z } from 'zod';
 import { BudgetAlertSchema, BudgetStatusSchema } from './budget-status';
-import { LedgerEntrySchema } from './ledger';
+import { LedgerEntrySchema, LedgerHealthSchema } from './ledger';
 import { LmClientSchema, LmDeltaSchema, LmRequestBodySchema } from './lm-protocol';
 
 /** Bumped when a message changes incompatibly; a mismatch ends the connection with a clear error. */
@@ -98,6 +98,8 @@ export const SnapshotSchema = z.object({
   recent: z.array(LedgerEntrySchema),
   /** `auto` and each `auto:<profile>` a client may ask for, with the group each tier goes to. */
   auto: z.array(z.object({ name: z.string(), tiers: z.record(z.string(), z.string()) })).optional(),
+  /** Whether ledger lines reach the disk (absent from daemons that do not say). */
+  ledger: LedgerHealthSchema.optional(),
 });
 export type Snapshot = z.infer<typeof SnapshotSchema>;
 

@@ -1,6 +1,6 @@
 // How `shepherd spend` prints a report: an aligned table for people (amounts in the display currency),
 // CSV for spreadsheets (USD and the display currency side by side), or the JSON the daemon serves.
-import { formatMoney } from '../../shared/money';
+import { formatMoney, roundUsd } from '../../shared/money';
 import type { SpendReport } from '../spend/spend-query';
 import { csvLine } from './csv';
 
@@ -20,7 +20,7 @@ function spendCsv(r: SpendReport): string {
   const lines = [csvLine(header)];
   for (const row of [...r.rows, { key: 'total', ...r.totals }]) {
     const cells: (string | number)[] = [row.key, row.requests, row.errors, row.promptTokens, row.cachedTokens, row.completionTokens, row.reasoningTokens, row.estimatedRequests, row.costUsd];
-    if (cur.code !== 'USD') cells.push(Math.round(row.costUsd * cur.rate * 1e10) / 1e10);
+    if (cur.code !== 'USD') cells.push(roundUsd(row.costUsd * cur.rate)); // the cost unit's precision, in the display currency
     lines.push(csvLine(cells));
   }
   return lines.join('');

@@ -31,7 +31,7 @@ import { HttpError } from '../core/http-error';
 import { checkHost } from '../http/guard';
 
 /** What the snapshot needs from the daemon besides spend: see controlSnapshotBase in start.ts. */
-export type SnapshotBase = Pick<Snapshot, 'version' | 'url' | 'sandbox' | 'startedAt' | 'providers' | 'groups' | 'deployments' | 'auto'>;
+export type SnapshotBase = Pick<Snapshot, 'version' | 'url' | 'sandbox' | 'startedAt' | 'providers' | 'groups' | 'deployments' | 'auto' | 'ledger'>;
 
 export interface ControlOptions {
   server: Server;
@@ -107,6 +107,11 @@ export function attachControlChannel(options: ControlOptions): ControlChannel {
     options.events.on('request.finished', (entry) => broadcast({ type: 'request.finished', entry })),
     options.events.on('deployment.state', (change) => broadcast({ type: 'deployment.state', change })),
     options.events.on('budget.alert', (alert) => broadcast({ type: 'budget.alert', alert })),
+    // A fresh snapshot (it carries the ledger's state) rather than a new message type, which extensions
+    // built before it would take for a broken connection; the ledger changes state rarely.
+    options.events.on('ledger.state', () => {
+      if (authed.size > 0) broadcast({ type: 'snapshot', snapshot: snapshot() });
+    }),
     options.events.on('config.reloaded', (info) => {
       broadcast({ type: 'config.reloaded', groups: info.groups, sandbox: info.sandbox });
       if (authed.size > 0) broadcast({ type: 'snapshot', snapshot: snapshot() });

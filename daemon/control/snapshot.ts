@@ -43,5 +43,6 @@ export function snapshotBase(report: StatusReport, state: ConfigSnapshot, url: s
       lastIncident: d.lastIncident,
     })),
     auto: autoModels(state.config.routing.auto, names),
+    ...(report.ledger ? { ledger: report.ledger } : {}),
   };
 }

@@ -3,7 +3,7 @@
 // listener that throws is logged, not propagated, so a broken subscriber cannot fail a request.
 import { EventEmitter } from 'node:events';
 import type { BudgetAlert } from '../../shared/budget-status';
-import type { LedgerEntry } from '../../shared/ledger';
+import type { LedgerEntry, LedgerHealth } from '../../shared/ledger';
 
 export interface DeploymentStateChange {
   deployment: string;
@@ -29,6 +29,8 @@ export interface DaemonEvents {
   'budget.alert': BudgetAlert;
   /** The effective config changed (file reload, key or setting changed over the control channel). */
   'config.reloaded': { groups: string[]; sandbox: boolean };
+  /** The ledger's writes started or stopped failing, or (while failing) how many lines wait changed. */
+  'ledger.state': LedgerHealth;
 }
 
 export class EventBus {

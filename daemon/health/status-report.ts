@@ -1,12 +1,14 @@
 // The daemon's status as one JSON-ready object: served at GET /v1/shepherd/status and sent to the
 // extension as its snapshot: each deployment's health, circuit, load and latency, and each group.
 import type { ConfigSnapshot } from '../config/snapshot';
+import type { LedgerHealth } from '../../shared/ledger';
 import type { HealthBoard } from './board';
 
-/** Who is reporting: the daemon's version and when it started. */
+/** Who is reporting: the daemon's version and when it started, and whether its ledger is written. */
 export interface ReporterInfo {
   version: string;
   startedAt: Date;
+  ledger?: { health(): LedgerHealth };
 }
 
 export type StatusReport = ReturnType<typeof statusReport>;
@@ -61,5 +63,6 @@ export function statusReport(health: HealthBoard, state: ConfigSnapshot, info: R
       down: g.deployments.every((d) => d.unavailable !== undefined || health.get(d.id).circuit === 'open'),
     })),
     deployments,
+    ...(info.ledger ? { ledger: info.ledger.health() } : {}),
   };
 }

@@ -6,7 +6,7 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { BudgetStatus } from '../../shared/budget-status';
-import type { LedgerEntry } from '../../shared/ledger';
+import type { LedgerEntry, LedgerHealth } from '../../shared/ledger';
 
 /** One deployment as the status report describes it; `circuit` may be absent in older reports. */
 export interface DeploymentGaugeSource {
@@ -22,6 +22,8 @@ export interface MetricsSources {
   /** Requests the gateway is serving right now. */
   inflight(): number;
   budgets(): readonly BudgetStatus[];
+  /** Whether ledger lines reach the disk. */
+  ledger?(): LedgerHealth;
 }
 
 const SECONDS_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300];
@@ -147,6 +149,21 @@ export class Metrics {
         h.reset();
       },
     });
+    if (sources.ledger) {
+      const ledger = sources.ledger;
+      const waiting: Gauge<string> = new Gauge({
+        name: 'shepherd_ledger_lines_waiting',
+        help: 'Ledger lines not yet written (they wait in memory while the disk refuses writes)',
+        registers,
+        collect: () => waiting.set(ledger().waiting),
+      });
+      const failing: Gauge<string> = new Gauge({
+        name: 'shepherd_ledger_failing',
+        help: '1 while ledger lines cannot be written (disk full, read-only), else 0',
+        registers,
+        collect: () => failing.set(ledger().state === 'failing' ? 1 : 0),
+      });
+    }
     const rss: Gauge<string> = new Gauge({
       name: 'shepherd_resident_memory_bytes',
       help: 'Resident set size of the daemon process',

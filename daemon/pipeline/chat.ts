@@ -14,7 +14,8 @@ import type { PipelineDeps } from './deps';
 import type { Arrival, Exchange } from './exchange';
 import { failover } from './failover';
 import { finish } from './finish';
-import { budgetError, planError } from './refusals';
+import { budgetError, ledgerError, planError } from './refusals';
+import { sendError } from '../core/http-error';
 
 export function planContext(deps: PipelineDeps, state: ConfigSnapshot, cursors = deps.cursors): PlanContext {
   return { catalog: state.catalog, health: deps.health, cursors, distances: state.distances, random: Math.random };
@@ -23,6 +24,14 @@ export function planContext(deps: PipelineDeps, state: ConfigSnapshot, cursors =
 export async function runChat(deps: PipelineDeps, arrival: Arrival): Promise<void> {
   const { body, state, res } = arrival;
   const id = `shep-${randomUUID()}`;
+  // Refused before anything is spent, and without a ledger line: the ledger is what cannot be written.
+  if (state.config.ledger.onWriteFailure === 'refuse') {
+    const ledger = deps.ledger.health();
+    if (ledger.state === 'failing') {
+      const error = ledgerError(ledger, id);
+      return sendError(res, error, {}, arrival.client.errorBody(error));
+    }
+  }
   const refuse = (group: string | null, error: HttpError): Promise<void> =>
     finish(deps, id, arrival, { group, deployment: null, attempts: 0, status: error.status, endedAt: performance.now(), error: error.message }, { kind: 'error', error, headers: {} });
 

@@ -1,5 +1,5 @@
 // What the request pipeline needs from the rest of the daemon, wired once by start.ts.
-import type { LedgerEntry } from '../../shared/ledger';
+import type { LedgerEntry, LedgerHealth } from '../../shared/ledger';
 import type { EventBus } from '../core/events';
 import type { Logger } from '../core/log';
 import type { ConfigSnapshot } from '../config/snapshot';
@@ -12,7 +12,7 @@ export interface PipelineDeps {
   /** The config snapshot in force now; a request takes it once, when it arrives. */
   current(): ConfigSnapshot;
   upstreams: Upstreams;
-  ledger: { append(entry: LedgerEntry): Promise<void> };
+  ledger: { append(entry: LedgerEntry): Promise<void>; health(): LedgerHealth };
   /** Health, circuit breakers and rate limits of every deployment. */
   health: HealthBoard;
   /** Round-robin and weighted-round-robin positions, kept across requests and reloads. */

@@ -147,8 +147,8 @@ function hedgeDelayFor(deps: PipelineDeps, x: Exchange, planned: PlannedAttempt)
  */
 async function recordLoser(deps: PipelineDeps, x: Exchange, loser: Failed, attemptNo: number): Promise<void> {
   const counted = usageOrEstimate(x.arrival.body, undefined, () => '');
-  const facts = { group: loser.deployment.group, deployment: loser.deployment, attempts: attemptNo, status: 499, counted, endedAt: performance.now(), error: loser.failure.message };
-  await recordExtra(deps, `${x.id}:${attemptNo}`, x, facts, 'hedge');
+  const facts = { group: loser.deployment.group, deployment: loser.deployment, attempts: attemptNo, status: 499, counted, endedAt: performance.now(), error: loser.failure.message, parent: x.id, role: 'hedge' as const };
+  await recordExtra(deps, `${x.id}:${attemptNo}`, x, facts);
 }
 
 function logFailure(deps: PipelineDeps, request: string, deployment: Deployment, failure: UpstreamFailure): void {

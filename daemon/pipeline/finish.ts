@@ -39,11 +39,8 @@ export async function finish(deps: PipelineDeps, id: string, arrival: Arrival, f
  * An extra upstream call made for request `x` (the losing attempt of a hedged pair): a ledger line of
  * its own, with `parent` naming the request, so budgets and spend count its cost. No response.
  */
-export async function recordExtra(deps: PipelineDeps, id: string, x: Exchange, facts: LineFacts, role: 'hedge'): Promise<void> {
-  const entry = entryFor(id, x.arrival, facts);
-  entry.parent = x.id;
-  entry.role = role;
-  await record(deps, entry);
+export async function recordExtra(deps: PipelineDeps, id: string, x: Exchange, facts: LineFacts): Promise<void> {
+  await record(deps, entryFor(id, x.arrival, facts));
 }
 
 async function record(deps: PipelineDeps, entry: LedgerEntry): Promise<void> {

@@ -20,6 +20,9 @@ export interface LineFacts {
   firstTokenAt?: number;
   /** Why it failed (no prompt text, no keys). */
   error?: string;
+  /** An extra upstream call made for another request: that request's id, and why it was made. */
+  parent?: string;
+  role?: 'hedge';
 }
 
 export function entryFor(id: string, arrival: Arrival, facts: LineFacts): LedgerEntry {
@@ -44,8 +47,8 @@ export function entryFor(id: string, arrival: Arrival, facts: LineFacts): Ledger
     latencyMs: round1(facts.endedAt - arrival.receivedAt),
   };
   // Optional fields are assigned rather than spread in: this runs for every request, and V8 builds
-  // objects from conditional spreads far more slowly. The optional fields follow latencyMs in the
-  // line; replay's fast path (spend/ledger-parse.ts) knows this order and the earlier one.
+  // objects from conditional spreads far more slowly. The fields go in LEDGER_LINE_ORDER (shared/ledger.ts),
+  // the order replay's fast path (spend/ledger-parse.ts) reads; test/unit/ledger-parse.test.ts holds this to it.
   if (usage?.cachedTokens) entry.cachedTokens = usage.cachedTokens;
   if (usage?.reasoningTokens) entry.reasoningTokens = usage.reasoningTokens;
   if (facts.firstTokenAt !== undefined) entry.ttftMs = round1(facts.firstTokenAt - arrival.receivedAt);
@@ -53,6 +56,8 @@ export function entryFor(id: string, arrival: Arrival, facts: LineFacts): Ledger
   if (arrival.clientKeyId) entry.key = arrival.clientKeyId;
   if (arrival.caller) entry.client = arrival.caller;
   if (facts.error !== undefined) entry.error = facts.error;
+  if (facts.parent !== undefined) entry.parent = facts.parent;
+  if (facts.role !== undefined) entry.role = facts.role;
   return entry;
 }
 

@@ -3,6 +3,7 @@
 import { HttpError } from '../core/http-error';
 import type { PlanResult } from '../routing/plan';
 import type { BudgetBlock } from '../spend/budget-rules';
+import type { LedgerHealth } from '../../shared/ledger';
 
 export function planError(planned: Exclude<PlanResult, { ok: true }>, id: string): HttpError {
   const headers = { 'x-request-id': id };
@@ -18,6 +19,12 @@ export function planError(planned: Exclude<PlanResult, { ok: true }>, id: string
         'retry-after': String(Math.max(1, Math.ceil(planned.retryAfterMs / 1000))),
       });
   }
+}
+
+/** HTTP 503 while ledger lines cannot be written and the config says to refuse (ledger.onWriteFailure). */
+export function ledgerError(health: LedgerHealth, id: string): HttpError {
+  const message = `Shepherd is not taking requests: its ledger cannot be written since ${health.since ?? 'recently'} (${health.lastError ?? 'write failed'}), and ledger.onWriteFailure is "refuse". Free space on the data directory's disk or make it writable.`;
+  return new HttpError(503, message, 'api_error', 'ledger_unavailable', null, { 'x-request-id': id, 'retry-after': '5' });
 }
 
 /** HTTP 402 with OpenAI's quota error type, the budget's name, and Retry-After until its period resets. */

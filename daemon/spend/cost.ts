@@ -4,14 +4,13 @@
 // includes reasoning tokens in the same way, billed at the reasoning price when one is set.
 import type { Price } from '../../shared/config';
 import type { Usage } from '../core/usage';
+import { COST_UNITS_PER_USD, roundUsd } from '../../shared/money';
 
-/**
- * Costs are rounded to 1e-10 USD (a ten-thousandth of a micro-dollar, far below any price step).
- * Why: raw float products carry noise (0.1 * 3 = 0.30000000000000004) that would be written into every
- * ledger line and make equal costs compare unequal; rounding keeps lines short and deterministic.
- * Sums stay exact because Aggregates adds costs as integer counts of this unit (see aggregates.ts).
- */
-export const COST_UNITS_PER_USD = 1e10;
+// Costs are rounded to the cost unit (COST_UNITS_PER_USD, shared/money.ts). Why: raw float products
+// carry noise (0.1 * 3 = 0.30000000000000004) that would be written into every ledger line and make
+// equal costs compare unequal; rounding keeps lines short and deterministic. Sums stay exact because
+// spend is added as integer counts of that unit (spend-index.ts).
+export { COST_UNITS_PER_USD, roundUsd };
 
 /** Usage as billed; reasoningTokens are the part of completionTokens a provider may price apart. */
 export type BillableUsage = Usage & { reasoningTokens?: number };
@@ -31,11 +30,6 @@ export function costUsd(usage: BillableUsage, price: Price | undefined): number 
       reasoning * (price.reasoning ?? price.output)) /
     1_000_000;
   return roundUsd(usd);
-}
-
-/** Rounds to 1e-10 USD; values too large to carry that precision are already as exact as floats get. */
-export function roundUsd(usd: number): number {
-  return Math.round(usd * COST_UNITS_PER_USD) / COST_UNITS_PER_USD;
 }
 
 /** Token counts come from upstream JSON: anything not a finite non-negative number counts as zero. */

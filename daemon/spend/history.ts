@@ -4,17 +4,9 @@
 import type { LedgerEntry } from '../../shared/ledger';
 import type { SpendSnapshot, SpendTotals } from '../../shared/protocol';
 import { previousMonth } from './month-summaries';
+import { COST_UNITS_PER_USD } from './cost';
 import { RECENT_KEPT as RECENT_MAX, type MonthView } from './month-tally';
-// Costs are summed as integers of 1e-10 USD so the totals do not depend on the order entries arrive in.
-const UNITS_PER_USD = 1e10;
-
-interface Sum {
-  requests: number;
-  errors: number;
-  promptTokens: number;
-  completionTokens: number;
-  units: number;
-}
+import { addCounts as merge, countEntry as bump, zeroCounts as zero, type Counts as Sum } from './spend-index';
 
 export class SpendHistory {
   /** YYYY-MM-DD -> totals; only the current and previous month are kept. */
@@ -127,27 +119,7 @@ function getOr<K, V>(map: Map<K, V>, key: K, make: () => V): V {
   return value;
 }
 
-function zero(): Sum {
-  return { requests: 0, errors: 0, promptTokens: 0, completionTokens: 0, units: 0 };
-}
-
-function bump(sum: Sum, e: LedgerEntry): void {
-  sum.requests += 1;
-  if (!e.ok) sum.errors += 1;
-  sum.promptTokens += e.promptTokens;
-  sum.completionTokens += e.completionTokens;
-  sum.units += Math.round(e.costUsd * UNITS_PER_USD);
-}
-
-function merge(into: Sum, from: Sum): void {
-  into.requests += from.requests;
-  into.errors += from.errors;
-  into.promptTokens += from.promptTokens;
-  into.completionTokens += from.completionTokens;
-  into.units += from.units;
-}
-
+/** The wire shape (shared/protocol.ts) of the spend counted in `sum`. */
 function totals(sum: Sum): SpendTotals {
-  const { units, ...rest } = sum;
-  return { ...rest, costUsd: units / UNITS_PER_USD };
+  return { requests: sum.requests, errors: sum.errors, promptTokens: sum.promptTokens, completionTokens: sum.completionTokens, costUsd: sum.units / COST_UNITS_PER_USD };
 }

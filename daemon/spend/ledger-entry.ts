@@ -4,7 +4,10 @@
 // lines through zod costs more than the whole start-up budget. Unknown fields are kept, not rejected,
 // so a ledger written by a newer daemon still replays.
 
-/** Why `value` is not a valid LedgerEntry (naming the field), or undefined when it is one. */
+/**
+ * Why `value` is not a valid LedgerEntry (naming the field), or undefined when it is one. Like the
+ * schema's .catch, a malformed `client` label is dropped from `value` rather than failing the line.
+ */
 // Plain property reads on purpose: a table of field names read with e[field] is several times slower.
 export function ledgerEntryProblem(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a JSON object';
@@ -35,6 +38,7 @@ export function ledgerEntryProblem(value: unknown): string | undefined {
   if (e.key !== undefined && typeof e.key !== 'string') return wrong('key', e.key, STRING);
   if (e.parent !== undefined && typeof e.parent !== 'string') return wrong('parent', e.parent, STRING);
   if (e.role !== undefined && e.role !== 'hedge') return wrong('role', e.role, '"hedge"');
+  if (e.client !== undefined && typeof e.client !== 'string') delete e.client;
   return undefined;
 }
 

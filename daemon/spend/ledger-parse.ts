@@ -17,8 +17,9 @@ const NAME_OR_NULL = `(?:null|${STRING})`;
 const NUMBER = String.raw`-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?`;
 const FLAG = '(?:true|false)';
 
-// The whole line, in the order written: the schema's order, or entryFor's (the required fields, then
-// the optional ones, then `error`, spread in last on failures); ledgers hold both. No captures:
+// The whole line, in the order written (LEDGER_LINE_ORDER: the required fields, then the optional
+// ones, `error` last), or in the order earlier daemons wrote (`error` after `ok`, cachedTokens and
+// reasoningTokens after completionTokens); ledgers hold both. No captures:
 // matching without them is several times faster, and once a line matches, where each value is follows
 // from the characters read so far.
 const SHAPE = new RegExp(
@@ -55,10 +56,15 @@ const SHAPE = new RegExp(
   ].join(''),
 );
 
-/** The fields SHAPE knows (the test checks them against LedgerEntrySchema). */
+/**
+ * The fields SHAPE knows, in the order it expects them written: test/unit/ledger-parse.test.ts holds
+ * this to LEDGER_LINE_ORDER (shared/ledger.ts, derived from the schema) and checks that a line with
+ * every field, in that order, takes this path. SHAPE and the reads below stay written out by hand:
+ * a field the code does not know must send a line to the slow path, never be skipped in silence.
+ */
 export const FAST_FIELDS: readonly string[] = [
-  'id', 'time', 'requestedModel', 'model', 'servedModel', 'deployment', 'provider', 'attempts', 'status', 'ok', 'error', 'stream',
-  'promptTokens', 'completionTokens', 'cachedTokens', 'reasoningTokens', 'usageSource', 'costUsd', 'latencyMs', 'ttftMs', 'sandbox', 'key', 'client',
+  'id', 'time', 'requestedModel', 'model', 'servedModel', 'deployment', 'provider', 'attempts', 'status', 'ok', 'stream',
+  'promptTokens', 'completionTokens', 'usageSource', 'costUsd', 'latencyMs', 'cachedTokens', 'reasoningTokens', 'ttftMs', 'sandbox', 'key', 'client', 'error',
   'parent', 'role',
 ];
 

@@ -95,10 +95,7 @@ export async function readMonthFile(
         skips.skip(path, lineNo, `not a ledger entry: ${problem}`);
         return;
       }
-      const entry = value as LedgerEntry;
-      // `client` is a label, not a count: like the schema, drop a malformed one rather than the line.
-      if (entry.client !== undefined && typeof entry.client !== 'string') delete entry.client;
-      take(entry);
+      take(value as LedgerEntry); // a malformed `client` label was dropped by the check, as the schema does
     }, (lineNo) => skips.skip(path, lineNo, `longer than ${MAX_LINE_BYTES} bytes`), until);
   } catch (err) {
     if (callbackError) throw callbackError.error;

@@ -1,5 +1,6 @@
 // The request ledger: one JSON line per finished request, appended to <dataDir>/ledger/YYYY-MM.jsonl
-// (the UTC month of entry.time), replayed at start-up to rebuild the totals.
+// (the UTC month of entry.time), replayed at start-up: what the replay hands over rebuilds spend,
+// budgets and the extension's history (start.ts).
 //
 // Durability: append() resolves once write(2) has returned, and the daemon awaits it before a
 // response's last byte. There is deliberately no fsync: data handed to the kernel survives a crash of
@@ -13,13 +14,19 @@
 // request on a small VM); synchronously it costs a few. A disk slow enough to make a synchronous
 // write take longer than SLOW_WRITE_MS would stall the event loop, so then the ledger falls back to
 // the thread pool for a while (and says so).
+//
+// When the disk refuses (full, read-only, gone): a finished request's line is never dropped and never
+// fails the request. Lines that cannot be written wait in memory, in order, bounded by MAX_WAITING;
+// the ledger reports itself failing (health(), onStateChange) and tries again every RETRY_MS. The first
+// write that succeeds repairs a torn tail as usual and writes the waiting lines in order. At close,
+// lines still waiting go to a fallback file that the next start takes back (ledger-fallback.ts).
 import { writeSync } from 'node:fs';
 import { mkdir, open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { LedgerEntry } from '../../shared/ledger';
-import { Aggregates } from './aggregates';
+import type { LedgerEntry, LedgerHealth } from '../../shared/ledger';
 import { checkpointMismatch, decodeCheckpoint, type FileMark } from './checkpoint';
 import { Checkpointer, probeFile, type CheckpointStore, type OpenMonths } from './checkpoints';
+import { fallbackPaths, readFallback, removeFallback, saveFallback } from './ledger-fallback';
 import { ledgerEntryProblem } from './ledger-entry';
 import { errorText, LineSkips, readMonthFile } from './ledger-read';
 import type { ClosedMonths, MonthSummary } from './month-summaries';
@@ -29,8 +36,12 @@ import { DEFAULT_WORKER_BYTES, ReplaySplit, type ReadRange } from './replay-spli
 export { ledgerEntryProblem };
 
 export interface LedgerOptions {
-  /** Skipped lines, repaired files, unreadable files. Default: nothing. */
+  /** Skipped lines, repaired files, unreadable files, lines saved to or taken back from a fallback file. Default: nothing. */
   warn?: (message: string) => void;
+  /** How long after a failed write the waiting lines are tried again. Default RETRY_MS. */
+  retryMs?: number;
+  /** Most lines that wait while writes fail; more are dropped (and counted). Default MAX_WAITING. */
+  maxWaiting?: number;
   /** The synchronous write(2) of the fast path (tests stand in a short or failing one). Default: fs.writeSync. */
   writeSync?: (fd: number, buffer: Buffer, offset: number, length: number) => number;
   /**
@@ -56,13 +67,19 @@ const MAX_OPEN_FILES = 2;
 const SLOW_WRITE_MS = 5;
 /** ...for this long before synchronous writes are tried again. */
 const SLOW_DISK_BACKOFF_MS = 60_000;
+/** While writes fail, the waiting lines are tried again this often. */
+const RETRY_MS = 1_000;
+/** Lines kept waiting while writes fail (about 40 MB of lines and their entries); beyond, new ones are dropped. */
+const MAX_WAITING = 100_000;
+/** Most lines one write takes: a long wait queue is written in steps, not in one long blocking call. */
+const MAX_BATCH_LINES = 5_000;
 
 interface Pending {
   month: string;
   line: string;
   entry: LedgerEntry;
-  resolve: () => void;
-  reject: (err: Error) => void;
+  /** Called once the line is written or waits for the disk (then the request need not wait). */
+  resolve?: () => void;
 }
 
 /**
@@ -93,13 +110,22 @@ interface MonthFile {
 }
 
 export class Ledger {
-  readonly totals = new Aggregates();
   private readonly warn: (message: string) => void;
   private readonly files = new Map<string, MonthFile>();
+  /** Lines not yet written, in order: this turn's, and while writes fail, all that wait. */
   private queue: Pending[] = [];
   private draining: Promise<void> | undefined;
   /** The batch being written right now; never rejects. */
-  private writing: Promise<void> = Promise.resolve();
+  private writing: Promise<unknown> = Promise.resolve();
+  /** Whether writes fail (and since when, and why); `dropped` counts lines given up since then. */
+  private failure: { since: string; error: string; dropped: number } | undefined;
+  /** Set while writes wait for the next retry. */
+  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly stateListeners = new Set<(health: LedgerHealth) => void>();
+  /** How many lines waited when listeners were last told. */
+  private toldWaiting = 0;
+  private readonly retryMs: number;
+  private readonly maxWaiting: number;
   /** Set while replay() reads the files; the writer waits for it. */
   private replaying: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
@@ -115,19 +141,42 @@ export class Ledger {
     this.warn = options.warn ?? (() => {});
     this.writeSync = options.writeSync ?? writeSync;
     this.replayWorker = { minBytes: options.replayWorker?.minBytes ?? DEFAULT_WORKER_BYTES, script: options.replayWorker?.script };
-  }
-
-  /** Creates <dataDir>/ledger (owner-only) if missing. Files are opened lazily by the first append. */
-  static async open(dataDir: string, options: LedgerOptions = {}): Promise<Ledger> {
-    const dir = join(dataDir, 'ledger');
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    return new Ledger(dir, options);
+    this.retryMs = options.retryMs ?? RETRY_MS;
+    this.maxWaiting = options.maxWaiting ?? MAX_WAITING;
   }
 
   /**
-   * Queues one line; resolves once it has been handed to the OS. Rejects (and counts nothing) when the
-   * entry is malformed, the ledger is closed, or the write fails; the ledger stays usable either way.
-   * Totals include an entry once its line is written, so they always match what a replay would rebuild.
+   * Creates <dataDir>/ledger (owner-only) if missing, and takes back the lines an earlier run saved to
+   * a fallback file because it could not write them. Files are opened lazily by the first append.
+   */
+  static async open(dataDir: string, options: LedgerOptions = {}): Promise<Ledger> {
+    const dir = join(dataDir, 'ledger');
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const ledger = new Ledger(dir, options);
+    await ledger.takeBack();
+    return ledger;
+  }
+
+  /** Whether lines reach the disk, and how many wait. */
+  health(): LedgerHealth {
+    const f = this.failure;
+    if (!f) return { state: 'ok', waiting: this.queue.length };
+    return { state: 'failing', since: f.since, waiting: this.queue.length, ...(f.dropped > 0 ? { dropped: f.dropped } : {}), lastError: f.error };
+  }
+
+  /**
+   * Calls `listener` when writes start or stop failing, when lines are first dropped, and while
+   * failing after a failed retry when the number of waiting lines changed (at most once a retry).
+   */
+  onStateChange(listener: (health: LedgerHealth) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  /**
+   * Queues one line; resolves once it has been handed to the OS, or, when writes fail, once it waits
+   * to be written later (see the top of this file). Rejects only when the entry is malformed or the
+   * ledger is closed; the ledger stays usable either way.
    */
   append(entry: LedgerEntry): Promise<void> {
     if (this.closing) return Promise.reject(new Error(`ledger is closed; request ${entry.id} was not recorded`));
@@ -137,21 +186,37 @@ export class Ledger {
     const month = monthOf(entry.time);
     if (!month) return Promise.reject(new Error(`invalid ledger entry ${entry.id}: time "${entry.time}" is not an ISO-8601 date`));
     const line = `${JSON.stringify(entry)}\n`;
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ month, line, entry, resolve, reject });
+    if (this.failure) {
+      // The disk refuses: the line waits behind the others, and the request need not.
+      if (this.queue.length >= this.maxWaiting) this.drop();
+      else this.queue.push({ month, line, entry });
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      this.queue.push({ month, line, entry, resolve });
       this.kick();
     });
   }
 
-  /** Resolves when every append queued so far has been written or has failed (it never rejects). */
+  /** Resolves when every append queued so far has been written or waits for the disk (it never rejects). */
   async flush(): Promise<void> {
     while (this.draining) await this.draining;
   }
 
-  /** Flushes, then closes the files; appends after this reject. */
+  /**
+   * Flushes, then closes the files; appends after this reject. Lines still waiting for the disk get
+   * one more try, then go to a fallback file that the next start takes back (or, failing that, to
+   * stderr); the warning says how many and where.
+   */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      if (this.retryTimer) {
+        clearTimeout(this.retryTimer);
+        this.retryTimer = undefined;
+        this.kick();
+      }
       await this.flush();
+      if (this.queue.length > 0) await this.saveWaiting();
       await this.checkpointer?.close();
       const files = [...this.files.values()];
       this.files.clear();
@@ -161,7 +226,7 @@ export class Ledger {
   }
 
   /**
-   * Reads every month file oldest first and rebuilds `totals` from scratch. Invalid lines (a torn last
+   * Reads every month file oldest first, handing over what it finds (below). Invalid lines (a torn last
    * line, garbage) are skipped with a warning naming the file and line. Appends made meanwhile wait
    * and are written after it, so nothing is counted twice or missed. With `closed`, months before
    * `closed.before` come from their saved summaries (made on first sight) instead of line by line:
@@ -182,7 +247,6 @@ export class Ledger {
       const started = performance.now();
       const summary: ReplaySummary = { files: 0, entries: 0, skipped: 0, ms: 0 };
       const names = await monthFileNames(this.dir);
-      this.totals.clear();
       await this.checkpointer?.stop();
       this.checkpointer = open ? new Checkpointer(this.dir, open.store, this.warn, open.policy) : undefined;
       const skips = new LineSkips(this.warn);
@@ -216,15 +280,11 @@ export class Ledger {
             summary.entries += month.tally.entries;
             summary.skipped += month.tally.skipped;
             if (month.restored) summary.restored += 1;
-            this.totals.addMonth(month.tally);
             open.onMonth(month.tally);
             if (month.mark) this.checkpointer?.track(month.tally.month, month.tally, month.mark, month.dirty);
           }
         } else {
-          const read = await readMonthFiles(this.dir, openNames, skips, (entry) => {
-            this.totals.add(entry);
-            onEntry?.(entry);
-          });
+          const read = await readMonthFiles(this.dir, openNames, skips, (entry) => onEntry?.(entry));
           summary.files += read.files;
           summary.entries += read.entries;
           summary.skipped += read.skipped;
@@ -292,7 +352,6 @@ export class Ledger {
         }
       }
     }
-    for (const b of summary.buckets) this.totals.addBucket(b);
     closed.onSummary(summary);
     return summary;
   }
@@ -347,43 +406,155 @@ export class Ledger {
   }
 
   // One writer loop at a time. It takes everything queued so far as one batch, so appends that
-  // arrive while a write is in flight are coalesced into the next single write.
+  // arrive while a write is in flight are coalesced into the next single write. After a failed write
+  // it stops; the retry timer starts it again.
   private kick(): void {
-    if (this.draining) return;
+    if (this.draining || this.retryTimer) return;
     this.draining = (async () => {
       while (this.queue.length > 0) {
         // Wait for the end of this turn of the event loop, so every request that finished in it (under
         // load, dozens) joins one write, at the cost of microseconds.
         await new Promise<void>((resolve) => setImmediate(resolve));
         while (this.replaying) await this.replaying;
-        const batch = this.queue;
-        this.queue = [];
-        this.writing = this.writeBatch(batch);
-        await this.writing;
+        const batch = this.queue.slice(0, MAX_BATCH_LINES);
+        const writing = this.writeBatch(batch);
+        this.writing = writing;
+        const { lines, error } = await writing;
+        // Only appends (at the end) change the queue meanwhile: the batch is still its front.
+        this.queue.splice(0, lines);
+        if (error) {
+          this.failed(error);
+          return;
+        }
+        if (this.failure && this.queue.length === 0) this.recovered();
       }
     })().finally(() => {
       this.draining = undefined;
-      if (this.queue.length > 0) this.kick(); // queued after the loop's last check
+      // Queued after the loop's last check (while writes fail, the retry timer or close() starts it).
+      if (this.queue.length > 0 && !this.failure) this.kick();
     });
   }
 
-  /** Writes a batch in order, one write per run of same-month lines; never rejects. */
-  private async writeBatch(batch: Pending[]): Promise<void> {
-    for (let i = 0; i < batch.length; ) {
-      let j = i + 1;
-      while (j < batch.length && batch[j].month === batch[i].month) j++;
-      await this.writeRun(batch.slice(i, j));
-      i = j;
+  /** A write failed: what is not written waits (its requests go on), and a retry is due. */
+  private failed(err: Error): void {
+    for (const p of this.queue) {
+      p.resolve?.();
+      p.resolve = undefined;
+    }
+    const error = errorText(err.cause ?? err);
+    const first = this.failure === undefined;
+    this.failure ??= { since: new Date().toISOString(), error, dropped: 0 };
+    const changedError = this.failure.error !== error;
+    this.failure.error = error;
+    if (!this.closing) {
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        this.kick();
+      }, this.retryMs);
+      this.retryTimer.unref();
+    }
+    // Listeners hear of the start, of another error, and of how many wait, at most once a retry.
+    if (first || changedError || this.queue.length !== this.toldWaiting) this.changed();
+  }
+
+  private recovered(): void {
+    this.failure = undefined;
+    this.changed();
+  }
+
+  /** The wait queue is full: this line is given up, counted in health() (listeners hear of the first). */
+  private drop(): void {
+    const f = this.failure;
+    if (!f) return;
+    f.dropped += 1;
+    if (f.dropped === 1) this.changed();
+  }
+
+  private changed(): void {
+    const health = this.health();
+    this.toldWaiting = health.waiting;
+    for (const listener of this.stateListeners) {
+      try {
+        listener(health);
+      } catch (err) {
+        this.warn(`ledger: a state listener failed (${errorText(err)})`);
+      }
     }
   }
 
-  private async writeRun(run: Pending[]): Promise<void> {
+  /** At close: the lines that could not be written go where the next start finds them. */
+  private async saveWaiting(): Promise<void> {
+    const text = this.queue.map((p) => p.line).join('');
+    const n = this.queue.length;
+    this.queue = [];
+    const saved = await saveFallback(this.dir, text);
+    if ('path' in saved) {
+      this.warn(`ledger: ${n} line(s) could not be written to ${this.dir} (${this.failure?.error ?? 'unknown error'}); saved to ${saved.path}; the next start takes them back into the ledger`);
+      return;
+    }
+    process.stderr.write(text);
+    this.warn(`ledger: ${n} line(s) could not be written to ${this.dir} nor to a fallback file (${saved.error}); they were written to stderr, one JSON line each`);
+  }
+
+  /**
+   * At open: lines an earlier run saved to a fallback file are appended to the ledger, leaving out any
+   * the month files already hold (by request id); the files are removed once the lines are written.
+   */
+  private async takeBack(): Promise<void> {
+    let found;
+    try {
+      found = await readFallback(this.dir);
+    } catch (err) {
+      this.warn(`ledger: could not read a fallback file (${errorText(err)}); looked at ${fallbackPaths(this.dir).join(' and ')}`);
+      return;
+    }
+    if (found.paths.length === 0) return;
+    const ids = new Set(found.entries.map((e) => e.id));
+    const months = new Set(found.entries.map((e) => monthOf(e.time)));
+    const present = new Set<string>();
+    for (const name of await monthFileNames(this.dir)) {
+      if (!months.has(name.slice(0, 7))) continue;
+      await readMonthFile(join(this.dir, name), { offset: 0, lines: 0 }, new LineSkips(() => {}), (e) => {
+        if (ids.has(e.id)) present.add(e.id);
+      });
+    }
+    const fresh = found.entries.filter((e) => !present.has(e.id));
+    const appended = await Promise.allSettled(fresh.map((e) => this.append(e)));
+    await this.flush();
+    const invalid = found.skipped + appended.filter((r) => r.status === 'rejected').length;
+    const skipped = invalid > 0 ? `, ${invalid} invalid line(s) skipped` : '';
+    if (this.failure) {
+      this.warn(`ledger: ${fresh.length} line(s) from ${found.paths.join(' and ')} wait to be written (${this.failure.error}); the files stay until they are`);
+      return;
+    }
+    await removeFallback(found.paths);
+    this.warn(`ledger: took back ${fresh.length} line(s) saved by an earlier run in ${found.paths.join(' and ')} (${present.size} already in the ledger${skipped})`);
+  }
+
+  /** Writes a batch in order, one write per run of same-month lines; stops at the first failure. Never rejects. */
+  private async writeBatch(batch: Pending[]): Promise<{ lines: number; error?: Error }> {
+    let lines = 0;
+    for (let i = 0; i < batch.length; ) {
+      let j = i + 1;
+      while (j < batch.length && batch[j].month === batch[i].month) j++;
+      const run = await this.writeRun(batch.slice(i, j));
+      lines += run.lines;
+      if (run.error) return { lines, error: run.error };
+      i = j;
+    }
+    return { lines };
+  }
+
+  /** Writes one month's lines; says how many reached the file whole (their appends resolve). */
+  private async writeRun(run: Pending[]): Promise<{ lines: number; error?: Error }> {
     const month = run[0].month;
     let file: MonthFile | undefined;
     let written = 0;
     let failure: Error | undefined;
+    let prefix = 0;
     try {
       file = await this.fileFor(month);
+      prefix = file.prefix.length;
       let text = file.prefix;
       for (const p of run) text += p.line;
       written = await this.write(file, Buffer.from(text, 'utf8'));
@@ -397,7 +568,7 @@ export class Ledger {
       failure = new Error(`could not write to the ledger ${file?.path ?? join(this.dir, `${month}.jsonl`)}: ${errorText(err)}`, { cause: err });
       // Some bytes of this run reached the file: what it now ends with is not known exactly.
       if (written > 0) this.checkpointer?.failed(month);
-      // The file may now end mid-line or the handle may be broken: drop it, so the next append reopens
+      // The file may now end mid-line or the handle may be broken: drop it, so the next write reopens
       // it and repairs the tail before writing.
       if (file && this.files.get(month) === file) {
         this.files.delete(month);
@@ -405,17 +576,19 @@ export class Ledger {
       }
     }
     // After a write that failed part-way, the lines that did reach the file complete are recorded (a
-    // replay will count them), so they resolve; only the rest reject.
-    let end = file?.prefix.length ?? 0;
+    // replay will count them); the rest wait.
+    let end = prefix;
+    let lines = 0;
     for (const p of run) {
-      end += failure ? Buffer.byteLength(p.line) : 0;
-      if (failure && end > written) {
-        p.reject(failure);
-        continue;
+      if (failure) {
+        end += Buffer.byteLength(p.line);
+        if (end > written) break;
       }
-      this.totals.add(p.entry);
-      p.resolve();
+      p.resolve?.();
+      p.resolve = undefined;
+      lines += 1;
     }
+    return { lines, error: failure };
   }
 
   /** Synchronously while the disk is fast (see the top of this file), else through the thread pool. */

@@ -1,6 +1,7 @@
 // Budget periods and burn-rate projections. Pure: every function takes the time it needs. Periods are
 // UTC, like the ledger's month files, so a period's spend is the same on every machine.
 
+import { roundUsd } from '../../shared/money';
 export type PeriodKind = 'monthly' | 'daily';
 
 export interface Period {
@@ -38,7 +39,7 @@ export function projectSpend(spentUsd: number, period: Period, now: number): num
   const length = period.end - period.start;
   const elapsed = Math.max(now - period.start, Math.min(HOUR_MS, length));
   const projected = spentUsd + (spentUsd / elapsed) * (period.end - now);
-  return Math.round(projected * 1e10) / 1e10;
+  return roundUsd(projected);
 }
 
 /** "YYYY-MM-DD" of an epoch ms, UTC. */

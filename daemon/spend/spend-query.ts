@@ -2,7 +2,7 @@
 // month-end projection and the savings against a baseline group. Pure; the HTTP route and the CLI
 // (reading the ledger itself when no daemon runs) both build their answer here.
 import type { Price, ShepherdConfig } from '../../shared/config';
-import { COST_UNITS_PER_USD, costUsd } from './cost';
+import { COST_UNITS_PER_USD, costUsd, roundUsd } from './cost';
 import type { DisplayCurrency } from '../../shared/money';
 import { dayOf, periodAt, projectSpend } from './period';
 import { addCounts, GROUP_BY, zeroCounts, type Bucket, type Counts, type GroupBy, type SpendIndex } from './spend-index';
@@ -107,7 +107,7 @@ export function spendReport(index: SpendIndex, q: SpendQuery, ctx: ReportContext
   if (ctx.baseline?.price) {
     const baselineUsd = baselineCost(total, ctx.baseline.price);
     const actualUsd = total.units / COST_UNITS_PER_USD;
-    report.savings = { baseline: ctx.baseline.name, baselineUsd, actualUsd, savedUsd: Math.round((baselineUsd - actualUsd) * 1e10) / 1e10 };
+    report.savings = { baseline: ctx.baseline.name, baselineUsd, actualUsd, savedUsd: roundUsd(baselineUsd - actualUsd) };
   }
   return report;
 }

@@ -102,7 +102,7 @@ export async function readLedger(dataDir: string): Promise<LedgerEntry[]> {
   const ledgerDir = join(dataDir, 'ledger');
   let files: string[];
   try {
-    files = (await readdir(ledgerDir)).filter((f) => f.endsWith('.jsonl')).sort();
+    files = (await readdir(ledgerDir)).filter((f) => /^\d{4}-\d{2}\.jsonl$/.test(f)).sort(); // month files, not a fallback file
   } catch {
     return [];
   }

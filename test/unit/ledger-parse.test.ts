@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LedgerEntrySchema, type LedgerEntry } from '../../shared/ledger';
+import { LEDGER_FIELDS, LEDGER_LINE_ORDER, LedgerEntrySchema, type LedgerEntry } from '../../shared/ledger';
 import { sampleEntry } from '../support/ledger-entry';
 import { Ledger } from '../../daemon/spend/ledger';
 import { ledgerEntryProblem } from '../../daemon/spend/ledger-entry';
@@ -43,24 +43,42 @@ function assertAgrees(line: string): LedgerEntry | undefined {
   return fast;
 }
 
-/** The line in the schema's field order (entryFor writes that order). */
-function schemaLine(e: LedgerEntry): string {
-  const fields = Object.keys(LedgerEntrySchema.shape).filter((k) => k in e);
-  return JSON.stringify(Object.fromEntries(fields.map((k) => [k, e[k as keyof LedgerEntry]])));
+/** The field order of earlier daemons' lines (the schema's order before `error` moved last). Historical: never changes. */
+const LEGACY_ORDER = ['id', 'time', 'requestedModel', 'model', 'servedModel', 'deployment', 'provider', 'attempts', 'status', 'ok', 'error', 'stream',
+  'promptTokens', 'completionTokens', 'cachedTokens', 'reasoningTokens', 'usageSource', 'costUsd', 'latencyMs', 'ttftMs', 'sandbox', 'key', 'client'];
+
+function lineIn(order: readonly string[], e: Partial<LedgerEntry>): string {
+  return JSON.stringify(Object.fromEntries(order.filter((k) => k in e).map((k) => [k, e[k as keyof LedgerEntry]])));
 }
 
-/** Earlier daemons' lines: the schema's order, with `error` spread in last on failures. */
+/** The schema's order before `error` moved last: what earlier daemons wrote. */
+function schemaLine(e: LedgerEntry): string {
+  return lineIn(LEGACY_ORDER, e);
+}
+
+/** Earlier daemons' lines: that order, with `error` spread in last on failures. */
 function oldDaemonLine(e: LedgerEntry): string {
   const { error, ...rest } = e;
   const line = schemaLine(rest);
   return error === undefined ? line : `${line.slice(0, -1)},"error":${JSON.stringify(error)}}`;
 }
 
-/** Today's entryFor: the required fields, then the optional ones, then `error` spread in last. */
+/** Today's entryFor: LEDGER_LINE_ORDER (the required fields, then the optional ones, `error` last). */
 function daemonLine(e: LedgerEntry): string {
-  const optional = ['cachedTokens', 'reasoningTokens', 'ttftMs', 'sandbox', 'key', 'client', 'error'];
-  const fields = Object.keys(LedgerEntrySchema.shape).filter((k) => !optional.includes(k)).concat(optional);
-  return JSON.stringify(Object.fromEntries(fields.filter((k) => k in e).map((k) => [k, e[k as keyof LedgerEntry]])));
+  return lineIn(LEDGER_LINE_ORDER, e);
+}
+
+/** For each schema field, a value the schema accepts, found by asking the schema (so a new field gets one too). */
+function schemaSample(): Record<string, unknown> {
+  const candidates: unknown[] = ['x', 'upstream', 'hedge', 3, 1.5, true];
+  const out: Record<string, unknown> = {};
+  for (const k of LEDGER_FIELDS) {
+    const field = LedgerEntrySchema.shape[k];
+    const v = candidates.find((c) => { const r = field.safeParse(c); return r.success && r.data === c; });
+    assert.ok(v !== undefined, `no sample value for ${k}: teach schemaSample its kind`);
+    out[k] = v;
+  }
+  return out;
 }
 
 const GOOD: LedgerEntry[] = [
@@ -78,8 +96,25 @@ const GOOD: LedgerEntry[] = [
 ];
 
 describe('ledger line fast path', () => {
-  it('knows exactly the fields of LedgerEntrySchema', () => {
-    assert.deepEqual([...FAST_FIELDS].sort(), Object.keys(LedgerEntrySchema.shape).sort());
+  it('knows exactly the fields of LedgerEntrySchema, in the order lines are written', () => {
+    assert.deepEqual([...FAST_FIELDS], [...LEDGER_LINE_ORDER]);
+    assert.deepEqual([...LEDGER_LINE_ORDER].sort(), Object.keys(LedgerEntrySchema.shape).sort());
+  });
+
+  it('takes a line with every schema field, in LEDGER_LINE_ORDER (a new field fails here until the fast path knows it)', () => {
+    const line = lineIn(LEDGER_LINE_ORDER, schemaSample() as Partial<LedgerEntry>);
+    assert.ok(assertAgrees(line), `taken: ${line}`);
+  });
+
+  it("entryFor writes LEDGER_LINE_ORDER when every optional field is set, and its required fields alone in that order", () => {
+    const arrival = { receivedAt: performance.now() - 812.3, body: { model: 'chat', messages: [], stream: true }, clientKeyId: 'key-1', caller: 'acme.helper' } as unknown as Arrival;
+    const deployment = { id: 'openai/gpt-4o-mini@us-east', upstreamModel: 'gpt-4o-mini', providerName: 'openai', sandbox: true, price: { input: 0.15, output: 0.6 } } as unknown as Deployment;
+    const counted = { usage: { promptTokens: 1000, completionTokens: 500, cachedTokens: 200, reasoningTokens: 50 }, estimated: false };
+    const every = entryFor('shep-1', arrival, { group: 'chat', deployment, attempts: 2, status: 200, counted, endedAt: performance.now(), firstTokenAt: performance.now() - 700, error: 'cut off', parent: 'shep-0', role: 'hedge' });
+    assert.deepEqual(Object.keys(every), [...LEDGER_LINE_ORDER], 'every field, in order');
+    const bare = entryFor('shep-2', { ...arrival, clientKeyId: undefined, caller: undefined }, { group: null, deployment: null, attempts: 0, status: 404, endedAt: performance.now() });
+    assert.deepEqual(Object.keys(bare), LEDGER_LINE_ORDER.filter((k) => k in bare));
+    assert.ok(LedgerEntrySchema.safeParse(every).success && LedgerEntrySchema.safeParse(bare).success);
   });
 
   it('takes the lines the daemon writes (today and before), giving what JSON.parse gives', () => {

@@ -1,5 +1,5 @@
 // A cold replay split between the main thread and a worker thread (daemon/spend/replay-split.ts) gives
-// exactly what one thread gives: totals, the months handed over (buckets, groups, latest entries, in
+// exactly what one thread gives: the months handed over (buckets, groups, latest entries, in
 // their order), the budgets' spend and the extension's spend history, the closed months' summaries and
 // the open months' checkpoints written, and the same warnings with the same line numbers. A worker
 // that cannot start or fails changes nothing but one warning. Every test forces the split with
@@ -69,7 +69,6 @@ function monthText(month: string, count: number, odd: Map<number, number>, torn:
 
 interface Outcome {
   result: unknown;
-  totals: unknown;
   months: unknown[];
   summaries: MonthSummary[];
   history: unknown;
@@ -131,7 +130,6 @@ describe('ledger replay split with a worker thread', function () {
     }
     return {
       result: { ...result, ms: 0 },
-      totals: { all: ledger.totals.all, byModel: [...ledger.totals.byModel] }, // in the order groups were first seen
       months,
       summaries,
       history: history.snapshot(),

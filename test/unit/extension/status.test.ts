@@ -93,4 +93,18 @@ describe('status bar: spend', () => {
   it('shows nothing until connected', () => {
     assert.equal(spendItem(INITIAL, USD), undefined);
   });
+
+  it('warns while the ledger cannot be written, with how many lines wait, and clears when a snapshot says it is ok again', () => {
+    const failing = { state: 'failing' as const, since: '2025-01-15T10:00:00.000Z', waiting: 42, lastError: 'ENOSPC: no space left on device, write' };
+    const item = spendItem(view(snapshot({ ledger: failing })), USD)!;
+    assert.equal(item.text, '$(credit-card) $3.00 $(warning) ledger: 42 waiting');
+    assert.equal(item.severity, 'warning');
+    assert.match(item.tooltip, /The ledger cannot be written.*ENOSPC.*42 line\(s\) wait/);
+    assert.match(item.accessibility, /ledger cannot be written, 42 lines waiting/);
+    const exhausted = spendItem(view(snapshot({ ledger: failing, budgets: [budget({ usedRatio: 1.02, state: 'exhausted', spentUsd: 10.2 })] })), USD)!;
+    assert.equal(exhausted.severity, 'error', 'an exhausted budget stays an error');
+    const again = withConnection(reduce(view(snapshot({ ledger: failing })), { type: 'snapshot', snapshot: snapshot({ ledger: { state: 'ok', waiting: 0 } }) }), 'connected');
+    assert.equal(spendItem(again, USD)!.text, '$(credit-card) $3.00');
+    assert.equal(spendItem(again, USD)!.severity, 'ok');
+  });
 });
