@@ -10,12 +10,12 @@ export class DeadlineAbort extends Error {}
 /** The failure an aborted attempt ends with: shutdown 503, deadline 504, client gone 499. */
 export function abortFailure(signal: { readonly reason: unknown }): UpstreamFailure {
   if (signal.reason instanceof ShutdownAbort) {
-    return { kind: 'reset', status: 503, retryable: false, message: 'Shepherd is shutting down', type: 'api_error', code: 'shutting_down' };
+    return { kind: 'reset', class: 'cancelled', status: 503, retryable: false, message: 'Shepherd is shutting down', type: 'api_error', code: 'shutting_down' };
   }
   if (signal.reason instanceof DeadlineAbort) {
-    return { kind: 'timeout', status: 504, retryable: false, message: signal.reason.message, type: 'api_error', code: 'deadline_exceeded' };
+    return { kind: 'timeout', class: 'outage', status: 504, retryable: false, message: signal.reason.message, type: 'api_error', code: 'deadline_exceeded' };
   }
-  return { kind: 'reset', status: 499, retryable: false, message: 'client closed the request', type: 'cancelled', code: 'client_closed' };
+  return { kind: 'reset', class: 'cancelled', status: 499, retryable: false, message: 'client closed the request', type: 'cancelled', code: 'client_closed' };
 }
 
 /** Upstream messages sometimes echo the key they were sent; it never travels further. */

@@ -199,7 +199,7 @@ export class HealthBoard implements HealthView {
     if (!e) return;
     const now = this.now();
     e.inflight = Math.max(0, e.inflight - 1);
-    if (failure.status === 429) {
+    if (failure.class === 'rate_limit') {
       e.limiter.rateLimited(now, failure.retryAfterMs);
       e.breaker.release(trial);
       e.lastError = failure.message;
@@ -308,8 +308,7 @@ export class HealthBoard implements HealthView {
 
 /** Outages and a rejected provider key count; the client's own mistakes and cancellations do not. */
 function countsAgainst(f: UpstreamFailure): boolean {
-  if (f.status === 499 || f.type === 'cancelled') return false;
-  return f.kind !== 'status' || f.status >= 500 || f.status === 408 || f.status === 401 || f.status === 403;
+  return f.class === 'outage' || f.class === 'key';
 }
 
 function reasonFor(state: HealthState, e: Entry, degradedErrorRate: number): string {

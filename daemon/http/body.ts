@@ -2,16 +2,63 @@
 import type { IncomingMessage } from 'node:http';
 import { HttpError } from '../core/http-error';
 
-export async function readJsonBody(req: IncomingMessage, limitBytes: number): Promise<unknown> {
+export interface BodyLimits {
+  /** Largest body accepted (server.bodyLimitBytes). */
+  bodyLimitBytes: number;
+  /** Deepest nesting of arrays and objects accepted (server.maxJsonDepth). */
+  maxJsonDepth: number;
+}
+
+export async function readJsonBody(req: IncomingMessage, limits: BodyLimits): Promise<unknown> {
+  const limitBytes = limits.bodyLimitBytes;
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limitBytes) throw tooLarge(limitBytes);
   const raw = await readLimited(req, limitBytes);
   if (raw.length === 0) throw new HttpError(400, 'request body is empty; expected a JSON object', 'invalid_request_error', 'empty_body');
+  checkDepth(raw, limits.maxJsonDepth);
   try {
     return JSON.parse(raw.toString('utf8'));
   } catch (err) {
     const detail = err instanceof SyntaxError ? err.message : 'invalid JSON';
     throw new HttpError(400, `request body is not valid JSON: ${detail}`, 'invalid_request_error', 'invalid_json');
+  }
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACKET = 0x5b;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACKET = 0x5d;
+const CLOSE_BRACE = 0x7d;
+
+/**
+ * Refuses arrays and objects nested deeper than `max`. Everything after parsing (validation, token
+ * counts, each adapter's serialiser) may recurse over the body, and a few kilobytes of `[[[[...` are
+ * enough to overflow the stack there. One pass over the bytes, no recursion; brackets inside strings
+ * do not count. Malformed JSON is left for the parser to name.
+ */
+export function checkDepth(raw: Uint8Array, max: number): void {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < raw.length; i++) {
+    const b = raw[i];
+    if (inString) {
+      if (b === BACKSLASH) i++;
+      else if (b === QUOTE) inString = false;
+    } else if (b === QUOTE) {
+      inString = true;
+    } else if (b === OPEN_BRACKET || b === OPEN_BRACE) {
+      if (++depth > max) {
+        throw new HttpError(
+          400,
+          `request body nests arrays and objects more than ${max} levels deep (at byte ${i}); the limit is server.maxJsonDepth`,
+          'invalid_request_error',
+          'json_too_deep',
+        );
+      }
+    } else if (b === CLOSE_BRACKET || b === CLOSE_BRACE) {
+      depth--;
+    }
   }
 }
 

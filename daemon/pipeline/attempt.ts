@@ -6,6 +6,7 @@ import { redact } from '../core/abort';
 import type { UpstreamFailure } from '../core/failure';
 import type { Usage } from '../core/usage';
 import { adapterFor } from '../formats';
+import { buildChatRequest } from '../formats/build-request';
 import { upstreamTarget, type Deployment } from '../routing/catalog';
 import type { Plan, PlannedAttempt } from '../routing/plan';
 import { toUpstreamError, type UpstreamResponse, type UpstreamTimeouts } from '../upstream/pool';
@@ -32,12 +33,15 @@ export interface AttemptInput {
 export async function attempt(input: AttemptInput): Promise<AttemptResult> {
   const { deps, x, plan, planned } = input;
   const deployment = planned.deployment;
+  const adapter = adapterFor(deployment.provider.type);
+  const target = upstreamTarget(deployment);
+  // Built before admission: a request that cannot be built is the client's error, never a health event.
+  const built = buildChatRequest(adapter, target, x.arrival.body);
+  if (!built.ok) return { kind: 'failed', failure: built.failure, deployment };
   const admission = deps.health.begin(deployment.id, plan.estimatedTokens, planned.panic === true);
   if (!admission.ok) return { kind: 'skipped' };
   const { trial, charged } = admission;
   const signal = x.cancel;
-  const adapter = adapterFor(deployment.provider.type);
-  const target = upstreamTarget(deployment);
   const startedAt = performance.now();
   let settled = false;
   const fail = (raw: UpstreamFailure): Failed => {
@@ -52,7 +56,7 @@ export async function attempt(input: AttemptInput): Promise<AttemptResult> {
 
   let upstream: UpstreamResponse;
   try {
-    upstream = await deps.upstreams.send(target, adapter.chatRequest(target, x.arrival.body), timeoutsFor(x, deployment), signal);
+    upstream = await deps.upstreams.send(target, built.request, timeoutsFor(x, deployment), signal);
   } catch (err) {
     return fail(toUpstreamError(err, signal).failure);
   }

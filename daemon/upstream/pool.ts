@@ -85,7 +85,7 @@ export function joinPath(base: URL, path: string): string {
 export function toUpstreamError(err: unknown, signal?: { readonly aborted: boolean }): UpstreamError {
   if (err instanceof UpstreamError) return err;
   if (signal?.aborted) {
-    return new UpstreamError({ kind: 'reset', status: 499, retryable: false, message: 'request cancelled', type: 'cancelled' });
+    return new UpstreamError({ kind: 'reset', class: 'cancelled', status: 499, retryable: false, message: 'request cancelled', type: 'cancelled' });
   }
   const code = errorCode(err);
   const detail = err instanceof Error ? err.message : String(err);
@@ -108,7 +108,7 @@ export function toUpstreamError(err: unknown, signal?: { readonly aborted: boole
 }
 
 function failure(kind: UpstreamFailure['kind'], status: number, message: string, code?: string): UpstreamError {
-  return new UpstreamError({ kind, status, retryable: true, message, type: 'upstream_error', code: code?.toLowerCase() });
+  return new UpstreamError({ kind, class: 'outage', status, retryable: true, message, type: 'upstream_error', code: code?.toLowerCase() });
 }
 
 function errorCode(err: unknown): string | undefined {
