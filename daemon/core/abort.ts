@@ -1,5 +1,6 @@
 // Why a request was aborted, and what each reason means for the client and the ledger.
 import type { UpstreamFailure } from './failure';
+import { secretMasker } from './redact';
 
 /** The abort reason when the daemon itself ends requests because it is shutting down. */
 export class ShutdownAbort extends Error {}
@@ -18,8 +19,8 @@ export function abortFailure(signal: { readonly reason: unknown }): UpstreamFail
   return { kind: 'reset', class: 'cancelled', status: 499, retryable: false, message: 'client closed the request', type: 'cancelled', code: 'client_closed' };
 }
 
-/** Upstream messages sometimes echo the key they were sent; it never travels further. */
+/** Upstream messages sometimes echo the key they were sent; it never travels further. (The pipeline masks every provider header value and echoed prompt text too: pipeline/clean-failure.ts.) */
 export function redact(failure: UpstreamFailure, apiKey: string | undefined): UpstreamFailure {
-  if (!apiKey || apiKey.length < 6 || !failure.message.includes(apiKey)) return failure;
-  return { ...failure, message: failure.message.split(apiKey).join('***') };
+  const message = secretMasker([apiKey])(failure.message);
+  return message === failure.message ? failure : { ...failure, message };
 }

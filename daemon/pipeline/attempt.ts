@@ -2,7 +2,6 @@
 // a 2xx relay the answer to the client (relay.ts). Health hears the attempt's begin and its outcome
 // here, once each. A failure before any byte reached the client is returned to failover, which may try
 // elsewhere; after the first byte, a stream can only end with an error event.
-import { redact } from '../core/abort';
 import type { UpstreamFailure } from '../core/failure';
 import type { Usage } from '../core/usage';
 import { adapterFor } from '../formats';
@@ -10,6 +9,7 @@ import { buildChatRequest } from '../formats/build-request';
 import { upstreamTarget, type Deployment } from '../routing/catalog';
 import type { Plan, PlannedAttempt } from '../routing/plan';
 import { toUpstreamError, type UpstreamResponse, type UpstreamTimeouts } from '../upstream/pool';
+import { cleanFailure } from './clean-failure';
 import type { PipelineDeps } from './deps';
 import type { Exchange } from './exchange';
 import { relayStream, relayWhole, type Relay } from './relay';
@@ -45,7 +45,7 @@ export async function attempt(input: AttemptInput): Promise<AttemptResult> {
   const startedAt = performance.now();
   let settled = false;
   const fail = (raw: UpstreamFailure): Failed => {
-    const failure = reclassify(redact(raw, deployment.apiKey), input.retryableStatuses);
+    const failure = reclassify(cleanFailure(raw, deployment, x.arrival.body), input.retryableStatuses);
     if (!settled) {
       settled = true;
       if (signal.aborted) deps.health.abandon(deployment.id, trial);
