@@ -1,4 +1,5 @@
 // Reads a request body within a size limit and parses it as JSON, with errors a client can act on.
+import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import { HttpError } from '../core/http-error';
 
@@ -15,6 +16,16 @@ export async function readJsonBody(req: IncomingMessage, limits: BodyLimits): Pr
   if (Number.isFinite(declared) && declared > limitBytes) throw tooLarge(limitBytes);
   const raw = await readLimited(req, limitBytes);
   if (raw.length === 0) throw new HttpError(400, 'request body is empty; expected a JSON object', 'invalid_request_error', 'empty_body');
+  // Decoding would turn invalid bytes into U+FFFD silently, even inside `model`: refuse them instead.
+  if (!isUtf8(raw)) {
+    const at = invalidUtf8At(raw);
+    throw new HttpError(
+      400,
+      `request body is not valid UTF-8: byte ${at} (0x${raw[at].toString(16).padStart(2, '0')}) does not start or continue a character`,
+      'invalid_request_error',
+      'invalid_utf8',
+    );
+  }
   checkDepth(raw, limits.maxJsonDepth);
   try {
     return JSON.parse(raw.toString('utf8'));
@@ -60,6 +71,25 @@ export function checkDepth(raw: Uint8Array, max: number): void {
       depth--;
     }
   }
+}
+
+/** Offset of the first byte that is not part of a well-formed UTF-8 character (RFC 3629), or -1. */
+export function invalidUtf8At(b: Uint8Array): number {
+  for (let i = 0; i < b.length; ) {
+    const c = b[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    const n = c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : 0;
+    if (n === 0 || i + n >= b.length) return i; // not a lead byte, or the body ends mid-character
+    for (let k = 1; k <= n; k++) if ((b[i + k] & 0xc0) !== 0x80) return i + k;
+    const next = b[i + 1];
+    // Overlong forms, UTF-16 surrogates and code points above U+10FFFF.
+    if ((c === 0xe0 && next < 0xa0) || (c === 0xed && next > 0x9f) || (c === 0xf0 && next < 0x90) || (c === 0xf4 && next > 0x8f)) return i;
+    i += n + 1;
+  }
+  return -1;
 }
 
 // Events rather than `for await`: leaving an async iterator early destroys the request, and with it

@@ -7,6 +7,7 @@ import type { Metrics } from '../metrics/metrics';
 import type { PipelineDeps } from '../pipeline/deps';
 import type { Budgets } from '../spend/budgets';
 import { HttpError, sendError } from '../core/http-error';
+import { answerClientError } from './client-error';
 import { checkApiKey, checkHost, checkOrigin } from './guard';
 import { ShutdownAbort } from '../core/abort';
 import { routes, sendJson } from './routes';
@@ -46,13 +47,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
         }
       });
   });
-  // Malformed HTTP never reaches a handler; answer it and drop the socket instead of crashing.
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    if (socket.writable && err.code !== 'ECONNRESET') {
-      socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-    }
-    socket.destroy();
-  });
+  // Malformed HTTP never reaches a handler; answer it (client-error.ts) and drop the socket instead of crashing.
+  server.on('clientError', answerClientError);
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
