@@ -14,6 +14,7 @@ export function chatRoute(endpoint: ChatEndpoint): Route {
       const receivedAt = performance.now();
       const body = endpoint.parse(await readJsonBody(ctx.req, ctx.state.config.server));
       await runChat(ctx.deps, {
+        id: ctx.requestId,
         receivedAt,
         body,
         client: endpoint.client,

@@ -1,5 +1,6 @@
 // The HTTP front door: the routes of routes.ts behind the Host, Origin and local-key checks, plus
 // graceful shutdown. No handler may throw past here: every failure becomes an error response.
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Cancel } from '../core/cancel';
@@ -81,6 +82,10 @@ async function handle(
   active: Set<Cancel>,
 ): Promise<void> {
   const state = deps.current();
+  // Every answer carries the request's id, refusals included (SDKs show it as request_id); a chat
+  // request keeps it as its ledger line's id.
+  const requestId = `shep-${randomUUID()}`;
+  res.setHeader('x-request-id', requestId);
   const url = new URL(req.url ?? '/', 'http://shepherd.local');
   const path = url.pathname;
   let corsOrigin: string | null = null;
@@ -103,7 +108,7 @@ async function handle(
       active.add(cancel);
       return () => active.delete(cancel);
     };
-    await route.handle({ deps, state, req, res, url, clientKeyId, track });
+    await route.handle({ deps, state, req, res, url, clientKeyId, track, requestId });
   } catch (err) {
     if (!(err instanceof HttpError)) throw err;
     // Drain what is left of an unread body so the connection stays usable (unless told to close).

@@ -22,7 +22,7 @@ export function planContext(deps: PipelineDeps, state: ConfigSnapshot, cursors =
 
 export async function runChat(deps: PipelineDeps, arrival: Arrival): Promise<void> {
   const { body, state, res } = arrival;
-  const id = `shep-${randomUUID()}`;
+  const id = arrival.id ?? `shep-${randomUUID()}`;
   const refuse = (group: string | null, error: HttpError): Promise<void> =>
     finish(deps, id, arrival, { group, deployment: null, attempts: 0, status: error.status, endedAt: performance.now(), error: error.message }, { kind: 'error', error, headers: {} });
 
