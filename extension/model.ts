@@ -37,8 +37,14 @@ export function reduce(state: ViewState, message: ServerMessage): ViewState {
       const groups = state.snapshot.groups.map((g) => (g.name === c.group ? { ...g, down: groupDown(deployments.filter((d) => d.group === g.name)) } : g));
       return { ...state, snapshot: { ...state.snapshot, deployments, groups } };
     }
-    case 'request.finished':
-      return state.snapshot ? { ...state, snapshot: addRequest(state.snapshot, message.entry) } : state;
+    case 'request.finished': {
+      if (!state.snapshot) return state;
+      const fresh = message.deployments ?? [];
+      const snapshot = addRequest(state.snapshot, message.entry);
+      if (fresh.length === 0) return { ...state, snapshot };
+      const deployments = snapshot.deployments.map((d) => fresh.find((f) => f.id === d.id && f.group === d.group) ?? d);
+      return { ...state, snapshot: { ...snapshot, deployments } };
+    }
     case 'budget.alert': {
       const a = message.alert;
       const alerts = [...state.alerts, a].slice(-20);

@@ -1,6 +1,7 @@
 // The spend view's chart data, computed from a snapshot. Pure and DOM-free: the webview draws what
 // this returns, and the unit tests check the numbers.
 import type { Snapshot } from '../shared/protocol';
+import { formatMs, formatPercent } from './format';
 import { mainBudget } from './status';
 
 export interface SpendSeries {
@@ -32,8 +33,11 @@ export function spendSeries(s: Snapshot): SpendSeries {
   const cumulative = labels.map((_, i) => (i < elapsed ? (run = round(run + daily[i])) : null));
   const budget = mainBudget(s.budgets);
   const spent = s.spend.month.costUsd;
-  // The budget module's projection when there is one; else the month's burn rate so far.
-  const projectedUsd = budget?.projectedUsd ?? round((spent / elapsed) * daysInMonth);
+  // The chart projects all of this calendar month's spend. A budget's own projection covers only its
+  // scope and period (a key's budget, one that resets on the 15th), so it stands in only for a global
+  // budget over this very month; else the month's burn rate so far. Never below what is spent.
+  const budgetCovers = budget?.scope.kind === 'global' && budget.periodStart.slice(0, 10) === `${today.slice(0, 7)}-01`;
+  const projectedUsd = Math.max(spent, budgetCovers ? budget.projectedUsd : round((spent / elapsed) * daysInMonth));
   const projection = labels.map((_, i) => (i < elapsed - 1 ? null : round(spent + ((projectedUsd - spent) * (i - (elapsed - 1))) / Math.max(1, daysInMonth - elapsed))));
   return {
     labels,
@@ -47,6 +51,34 @@ export function spendSeries(s: Snapshot): SpendSeries {
     errors: labels.map((_, i) => days[i]?.errors ?? 0),
     groups: { labels: s.spend.byGroup.map((g) => g.group), costs: s.spend.byGroup.map((g) => g.costUsd) },
   };
+}
+
+/** One row of the spend view's health table: the group tells apart a deployment that serves several. */
+export interface HealthRow {
+  deployment: string;
+  group: string;
+  region: string;
+  state: string;
+  /** For the state cell's colour class. */
+  stateClass: string;
+  p50: string;
+  errorRate: string;
+  circuit: string;
+  lastIncident: string;
+}
+
+export function healthRows(s: Snapshot): HealthRow[] {
+  return s.deployments.map((d) => ({
+    deployment: d.id,
+    group: d.group,
+    region: d.region ?? '—',
+    state: d.available ? d.state : `unavailable (${d.unavailableReason ?? 'no key'})`,
+    stateClass: `state-${d.available ? d.state : 'error'}`,
+    p50: formatMs(d.p50Ms),
+    errorRate: formatPercent(d.errorRate),
+    circuit: d.circuit ?? '—',
+    lastIncident: d.lastIncident ? `${d.lastIncident.start.slice(0, 16).replace('T', ' ')} ${d.lastIncident.reason}` : '—',
+  }));
 }
 
 function round(n: number): number {

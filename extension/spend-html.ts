@@ -42,7 +42,7 @@ export function spendPage(o: PageOptions): string {
 <section id="health-section" aria-labelledby="health-title">
   <h2 id="health-title" tabindex="-1">Health</h2>
   <table id="health" tabindex="0"><caption class="sr-only">Deployment health</caption>
-    <thead><tr><th scope="col">Deployment</th><th scope="col">Region</th><th scope="col">State</th><th scope="col">Latency p50</th><th scope="col">Error rate</th><th scope="col">Circuit</th><th scope="col">Last incident</th></tr></thead>
+    <thead><tr><th scope="col">Deployment</th><th scope="col">Group</th><th scope="col">Region</th><th scope="col">State</th><th scope="col">Latency p50</th><th scope="col">Error rate</th><th scope="col">Circuit</th><th scope="col">Last incident</th></tr></thead>
     <tbody></tbody></table>
 </section>
 <section aria-labelledby="recent-title">

@@ -114,6 +114,7 @@ export const ServerSchema = z
     host: z.string().min(1).default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(4210),
     bodyLimitBytes: positiveInt.default(8 * 1024 * 1024).describe('Largest request body accepted'),
+    maxJsonDepth: positiveInt.default(100).describe('Deepest nesting of arrays and objects accepted in a request body'),
     allowedOrigins: z
       .array(z.string())
       .default([])

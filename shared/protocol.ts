@@ -189,7 +189,12 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('welcome'), protocol: z.number().int(), version: z.string(), pid: z.number().int() }),
   z.object({ type: z.literal('snapshot'), snapshot: SnapshotSchema }),
   z.object({ type: z.literal('deployment.state'), change: DeploymentStateChangeSchema }),
-  z.object({ type: z.literal('request.finished'), entry: LedgerEntrySchema }),
+  z.object({
+    type: z.literal('request.finished'),
+    entry: LedgerEntrySchema,
+    /** The health rows (one per group it serves) of the deployment that served it, as they are now: latency and state move with every request. */
+    deployments: z.array(DeploymentSnapshotSchema).optional(),
+  }),
   z.object({ type: z.literal('budget.alert'), alert: BudgetAlertSchema }),
   z.object({ type: z.literal('config.reloaded'), groups: z.array(z.string()), sandbox: z.boolean() }),
   z.object({ type: z.literal('chat.delta'), id: requestId, text: z.string() }),

@@ -104,7 +104,12 @@ export function attachControlChannel(options: ControlOptions): ControlChannel {
   });
 
   const unsubscribe = [
-    options.events.on('request.finished', (entry) => broadcast({ type: 'request.finished', entry })),
+    options.events.on('request.finished', (entry) => {
+      if (authed.size === 0) return;
+      // With the serving deployment's fresh health, so the spend view's latency and state keep up.
+      const deployments = entry.deployment === null ? [] : options.base().deployments.filter((d) => d.id === entry.deployment);
+      broadcast({ type: 'request.finished', entry, ...(deployments.length ? { deployments } : {}) });
+    }),
     options.events.on('deployment.state', (change) => broadcast({ type: 'deployment.state', change })),
     options.events.on('budget.alert', (alert) => broadcast({ type: 'budget.alert', alert })),
     // A fresh snapshot (it carries the ledger's state) rather than a new message type, which extensions

@@ -34,5 +34,5 @@ function first(v: string | string[] | undefined): string | undefined {
  * say). Final, not retryable as an outage: the same request would fail the same way again here.
  */
 export function untranslatable(message: string): UpstreamFailure {
-  return { kind: 'status', status: 400, retryable: false, message, type: 'invalid_request_error', code: 'unsupported_by_provider' };
+  return { kind: 'status', class: 'client', status: 400, retryable: false, message, type: 'invalid_request_error', code: 'unsupported_by_provider' };
 }

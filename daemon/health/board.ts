@@ -218,7 +218,7 @@ export class HealthBoard implements HealthView {
     if (!e) return;
     const now = this.now();
     e.inflight = Math.max(0, e.inflight - 1);
-    if (failure.status === 429) {
+    if (failure.class === 'rate_limit') {
       e.limiter.rateLimited(now, failure.retryAfterMs);
       e.breaker.release(trial);
       e.lastError = failure.message;
@@ -226,6 +226,9 @@ export class HealthBoard implements HealthView {
       return;
     }
     if (isKeyRejection(failure)) {
+      // Counted in the tallies, but it marks the deployment rather than feeding the breaker: no outage.
+      e.requests++;
+      e.failures++;
       e.breaker.release(trial);
       e.keyRejected = { until: now + this.health.keyRejectedMs, message: `HTTP ${failure.status}: ${failure.message}` };
       e.lastError = `key rejected: ${failure.message}`;
@@ -338,8 +341,8 @@ export class HealthBoard implements HealthView {
 
 /** Outages count; the client's own mistakes and cancellations do not. */
 function countsAgainst(f: UpstreamFailure): boolean {
-  if (f.status === 499 || f.type === 'cancelled') return false;
-  return f.kind !== 'status' || f.status >= 500 || f.status === 408;
+  // A rejected key (class 'key') is handled before this: it marks the deployment, it is no outage.
+  return f.class === 'outage';
 }
 
 function reasonFor(state: HealthState, e: Entry, degradedErrorRate: number): string {

@@ -10,7 +10,7 @@ import { parseChatRequest } from '../formats/openai/client-request';
 
 export async function explainPlan(ctx: RouteContext): Promise<void> {
   const { deps, state } = ctx;
-  const body = parseChatRequest(await readJsonBody(ctx.req, state.config.server.bodyLimitBytes));
+  const body = parseChatRequest(await readJsonBody(ctx.req, state.config.server));
   // A copy of the cursors: a dry run must not move the round-robin or weighted turn.
   const result = planRoute(planContext(deps, state, deps.cursors.clone()), body.model, body);
   if (!result.ok) {

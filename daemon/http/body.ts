@@ -1,18 +1,95 @@
 // Reads a request body within a size limit and parses it as JSON, with errors a client can act on.
+import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import { HttpError } from '../core/http-error';
 
-export async function readJsonBody(req: IncomingMessage, limitBytes: number): Promise<unknown> {
+export interface BodyLimits {
+  /** Largest body accepted (server.bodyLimitBytes). */
+  bodyLimitBytes: number;
+  /** Deepest nesting of arrays and objects accepted (server.maxJsonDepth). */
+  maxJsonDepth: number;
+}
+
+export async function readJsonBody(req: IncomingMessage, limits: BodyLimits): Promise<unknown> {
+  const limitBytes = limits.bodyLimitBytes;
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limitBytes) throw tooLarge(limitBytes);
   const raw = await readLimited(req, limitBytes);
   if (raw.length === 0) throw new HttpError(400, 'request body is empty; expected a JSON object', 'invalid_request_error', 'empty_body');
+  // Decoding would turn invalid bytes into U+FFFD silently, even inside `model`: refuse them instead.
+  if (!isUtf8(raw)) {
+    const at = invalidUtf8At(raw);
+    throw new HttpError(
+      400,
+      `request body is not valid UTF-8: byte ${at} (0x${raw[at].toString(16).padStart(2, '0')}) does not start or continue a character`,
+      'invalid_request_error',
+      'invalid_utf8',
+    );
+  }
+  checkDepth(raw, limits.maxJsonDepth);
   try {
     return JSON.parse(raw.toString('utf8'));
   } catch (err) {
     const detail = err instanceof SyntaxError ? err.message : 'invalid JSON';
     throw new HttpError(400, `request body is not valid JSON: ${detail}`, 'invalid_request_error', 'invalid_json');
   }
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACKET = 0x5b;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACKET = 0x5d;
+const CLOSE_BRACE = 0x7d;
+
+/**
+ * Refuses arrays and objects nested deeper than `max`. Everything after parsing (validation, token
+ * counts, each adapter's serialiser) may recurse over the body, and a few kilobytes of `[[[[...` are
+ * enough to overflow the stack there. One pass over the bytes, no recursion; brackets inside strings
+ * do not count. Malformed JSON is left for the parser to name.
+ */
+export function checkDepth(raw: Uint8Array, max: number): void {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < raw.length; i++) {
+    const b = raw[i];
+    if (inString) {
+      if (b === BACKSLASH) i++;
+      else if (b === QUOTE) inString = false;
+    } else if (b === QUOTE) {
+      inString = true;
+    } else if (b === OPEN_BRACKET || b === OPEN_BRACE) {
+      if (++depth > max) {
+        throw new HttpError(
+          400,
+          `request body nests arrays and objects more than ${max} levels deep (at byte ${i}); the limit is server.maxJsonDepth`,
+          'invalid_request_error',
+          'json_too_deep',
+        );
+      }
+    } else if (b === CLOSE_BRACKET || b === CLOSE_BRACE) {
+      depth--;
+    }
+  }
+}
+
+/** Offset of the first byte that is not part of a well-formed UTF-8 character (RFC 3629), or -1. */
+export function invalidUtf8At(b: Uint8Array): number {
+  for (let i = 0; i < b.length; ) {
+    const c = b[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    const n = c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : 0;
+    if (n === 0 || i + n >= b.length) return i; // not a lead byte, or the body ends mid-character
+    for (let k = 1; k <= n; k++) if ((b[i + k] & 0xc0) !== 0x80) return i + k;
+    const next = b[i + 1];
+    // Overlong forms, UTF-16 surrogates and code points above U+10FFFF.
+    if ((c === 0xe0 && next < 0xa0) || (c === 0xed && next > 0x9f) || (c === 0xf0 && next < 0x90) || (c === 0xf4 && next > 0x8f)) return i;
+    i += n + 1;
+  }
+  return -1;
 }
 
 // Events rather than `for await`: leaving an async iterator early destroys the request, and with it

@@ -12,8 +12,9 @@ export function chatRoute(endpoint: ChatEndpoint): Route {
     errorBody: endpoint.client.errorBody,
     async handle(ctx) {
       const receivedAt = performance.now();
-      const body = endpoint.parse(await readJsonBody(ctx.req, ctx.state.config.server.bodyLimitBytes));
+      const body = endpoint.parse(await readJsonBody(ctx.req, ctx.state.config.server));
       await runChat(ctx.deps, {
+        id: ctx.requestId,
         receivedAt,
         body,
         client: endpoint.client,

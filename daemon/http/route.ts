@@ -17,6 +17,8 @@ export interface RouteContext {
   clientKeyId: string | undefined;
   /** Registers a long-running request so shutdown can wait for it or cancel it; call the result when done. */
   track(cancel: Cancel): () => void;
+  /** The id sent as x-request-id on every answer. */
+  requestId: string;
 }
 
 export interface Route {

@@ -1,5 +1,6 @@
 // The HTTP front door: the routes of routes.ts behind the Host, Origin and local-key checks, plus
 // graceful shutdown. No handler may throw past here: every failure becomes an error response.
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Cancel } from '../core/cancel';
@@ -7,6 +8,7 @@ import type { Metrics } from '../metrics/metrics';
 import type { PipelineDeps } from '../pipeline/deps';
 import type { Budgets } from '../spend/budgets';
 import { HttpError, sendError } from '../core/http-error';
+import { answerClientError } from './client-error';
 import { checkApiKey, checkHost, checkOrigin } from './guard';
 import { ShutdownAbort } from '../core/abort';
 import { routes } from './routes';
@@ -47,13 +49,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
         }
       });
   });
-  // Malformed HTTP never reaches a handler; answer it and drop the socket instead of crashing.
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    if (socket.writable && err.code !== 'ECONNRESET') {
-      socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-    }
-    socket.destroy();
-  });
+  // Malformed HTTP never reaches a handler; answer it (client-error.ts) and drop the socket instead of crashing.
+  server.on('clientError', answerClientError);
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -86,6 +83,10 @@ async function handle(
   active: Set<Cancel>,
 ): Promise<void> {
   const state = deps.current();
+  // Every answer carries the request's id, refusals included (SDKs show it as request_id); a chat
+  // request keeps it as its ledger line's id.
+  const requestId = `shep-${randomUUID()}`;
+  res.setHeader('x-request-id', requestId);
   const url = new URL(req.url ?? '/', 'http://shepherd.local');
   const path = url.pathname;
   let corsOrigin: string | null = null;
@@ -108,7 +109,7 @@ async function handle(
       active.add(cancel);
       return () => active.delete(cancel);
     };
-    await route.handle({ deps, state, req, res, url, clientKeyId, track });
+    await route.handle({ deps, state, req, res, url, clientKeyId, track, requestId });
   } catch (err) {
     if (!(err instanceof HttpError)) throw err;
     // Drain what is left of an unread body so the connection stays usable (unless told to close).

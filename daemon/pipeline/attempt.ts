@@ -2,22 +2,25 @@
 // a 2xx relay the answer to the client (relay.ts). Health hears the attempt's begin and its outcome
 // here, once each. A failure before any byte reached the client is returned to failover, which may try
 // elsewhere; after the first byte, a stream can only end with an error event.
-import { HedgeLost, redact } from '../core/abort';
+import { HedgeLost } from '../core/abort';
 import type { Cancel } from '../core/cancel';
 import type { UpstreamFailure } from '../core/failure';
 import type { Usage } from '../core/usage';
 import { adapterFor } from '../formats';
+import { buildChatRequest } from '../formats/build-request';
 import { upstreamTarget, type Deployment } from '../routing/catalog';
 import type { Plan, PlannedAttempt } from '../routing/plan';
 import { firstByteDeadline, type RequestKind } from '../routing/timing';
 import { toUpstreamError, type UpstreamResponse, type UpstreamTimeouts } from '../upstream/pool';
+import { cleanFailure } from './clean-failure';
 import type { PipelineDeps } from './deps';
 import type { Exchange } from './exchange';
 import { relayStream, relayWhole, type Relay } from './relay';
 
 const MAX_ERROR_BODY = 64 * 1024;
 
-export type Failed = { kind: 'failed'; failure: UpstreamFailure; deployment: Deployment };
+/** `unsent`: the request could not even be built for this deployment; nothing reached the upstream. */
+export type Failed = { kind: 'failed'; failure: UpstreamFailure; deployment: Deployment; unsent?: true };
 export type AttemptResult = { kind: 'answered' } | { kind: 'skipped' } | Failed;
 
 export interface AttemptInput {
@@ -43,18 +46,21 @@ export interface AttemptInput {
 export async function attempt(input: AttemptInput): Promise<AttemptResult> {
   const { deps, x, plan, planned } = input;
   const deployment = planned.deployment;
+  const adapter = adapterFor(deployment.provider.type);
+  const target = upstreamTarget(deployment);
+  // Built before admission: a request that cannot be built is the client's error, never a health event.
+  const built = buildChatRequest(adapter, target, x.arrival.body);
+  if (!built.ok) return { kind: 'failed', failure: built.failure, deployment, unsent: true };
   const admission = deps.health.begin(deployment.id, plan.estimatedTokens, planned.panic === true);
   if (!admission.ok) return { kind: 'skipped' };
   const { trial, charged } = admission;
   const signal = input.signal;
   const kind: RequestKind = x.arrival.body.stream === true ? 'stream' : 'whole';
-  const adapter = adapterFor(deployment.provider.type);
-  const target = upstreamTarget(deployment);
   const startedAt = performance.now();
   let settled = false;
   let headersAt: number | undefined = undefined; // set when the upstream's response headers arrive
   const fail = (raw: UpstreamFailure): Failed => {
-    const failure = reclassify(redact(raw, deployment.apiKey), input.retryableStatuses);
+    const failure = reclassify(cleanFailure(raw, deployment, x.arrival.body), input.retryableStatuses);
     if (!settled) {
       settled = true;
       if (!signal.aborted) deps.health.failure(deployment.id, trial, failure);
@@ -66,7 +72,7 @@ export async function attempt(input: AttemptInput): Promise<AttemptResult> {
 
   let upstream: UpstreamResponse;
   try {
-    upstream = await deps.upstreams.send(target, adapter.chatRequest(target, x.arrival.body), timeoutsFor(deps, x, deployment, kind), signal);
+    upstream = await deps.upstreams.send(target, built.request, timeoutsFor(deps, x, deployment, kind), signal);
   } catch (err) {
     return fail(toUpstreamError(err, signal).failure);
   }
@@ -135,6 +141,7 @@ function isSlowLoser(signal: Cancel, headersAt: number | undefined, startedAt: n
 function slowFailure(afterMs: number): UpstreamFailure {
   return {
     kind: 'timeout',
+    class: 'outage',
     status: 504,
     retryable: true,
     message: `no response headers within ${afterMs} ms, far slower than usual, while another deployment answered`,

@@ -23,7 +23,7 @@ export function planContext(deps: PipelineDeps, state: ConfigSnapshot, cursors =
 
 export async function runChat(deps: PipelineDeps, arrival: Arrival): Promise<void> {
   const { body, state, res } = arrival;
-  const id = `shep-${randomUUID()}`;
+  const id = arrival.id ?? `shep-${randomUUID()}`;
   // Refused before anything is spent, and without a ledger line: the ledger is what cannot be written.
   if (state.config.ledger.onWriteFailure === 'refuse') {
     const ledger = deps.ledger.health();

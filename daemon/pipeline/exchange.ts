@@ -8,6 +8,8 @@ import type { Plan } from '../routing/plan';
 
 /** What the front door hands the pipeline: a parsed body and who sent it. */
 export interface Arrival {
+  /** The id the front door gave the request (x-request-id); the pipeline makes one when absent. */
+  id?: string;
   /** performance.now() when the request arrived. */
   receivedAt: number;
   /** The client's body, translated to an OpenAI chat body when the client speaks another format. */

@@ -39,7 +39,7 @@ export async function failover(deps: PipelineDeps, x: Exchange): Promise<void> {
         attempts += outcome.tried;
         if (outcome.answered) return;
         if (outcome.failed.length === 0) break; // not admitted (e.g. a half-open circuit's trial slots are taken): next deployment
-        for (const f of outcome.failed) logFailure(deps, x.id, f.deployment, f.failure);
+        for (const f of outcome.failed) if (!f.unsent) logFailure(deps, x.id, f.deployment, f.failure);
         failures.push(...outcome.failed);
         const failure = outcome.failed[outcome.failed.length - 1].failure;
         // A rejected key says nothing about the request: the next deployment may serve it (no retry here).
@@ -128,7 +128,8 @@ const yes = () => true;
 
 function single(result: AttemptResult): HedgedOutcome {
   if (result.kind === 'skipped') return { answered: false, tried: 0, partnerTried: false, failed: [] };
-  return { answered: result.kind === 'answered', tried: 1, partnerTried: false, failed: result.kind === 'failed' ? [result] : [] };
+  const tried = result.kind === 'failed' && result.unsent ? 0 : 1;
+  return { answered: result.kind === 'answered', tried, partnerTried: false, failed: result.kind === 'failed' ? [result] : [] };
 }
 
 function hedgeDelayFor(deps: PipelineDeps, x: Exchange, planned: PlannedAttempt): number | undefined {

@@ -41,7 +41,7 @@ export async function relayWhole(r: Relay): Promise<AttemptResult> {
     parsed = adapter.parseChatResponse(await upstream.body.text());
   } catch (err) {
     if (err instanceof SyntaxError) {
-      return fail({ kind: 'protocol', status: 502, retryable: true, message: 'upstream answered with invalid JSON', type: 'upstream_error' });
+      return fail({ kind: 'protocol', class: 'outage', status: 502, retryable: true, message: 'upstream answered with invalid JSON', type: 'upstream_error' });
     }
     return fail(toUpstreamError(err, r.signal).failure);
   }
@@ -107,7 +107,7 @@ export async function relayStream(r: Relay): Promise<AttemptResult> {
   }
   if (firstByteAt === undefined && !translator.done()) {
     // Not one event (an upstream that ignored `stream` and sent JSON, say): not an answer, so try elsewhere.
-    return fail({ kind: 'protocol', status: 502, retryable: true, message: 'upstream ended the stream without sending any event', type: 'upstream_error' });
+    return fail({ kind: 'protocol', class: 'outage', status: 502, retryable: true, message: 'upstream ended the stream without sending any event', type: 'upstream_error' });
   }
   if (firstByteAt === undefined) {
     if (!r.claim()) return fail(abortFailure(signal));

@@ -108,7 +108,7 @@ export function toUpstreamError(err: unknown, signal?: { readonly aborted: boole
 }
 
 function failure(kind: UpstreamFailure['kind'], status: number, message: string, code?: string): UpstreamError {
-  return new UpstreamError({ kind, status, retryable: true, message, type: 'upstream_error', code: code?.toLowerCase() });
+  return new UpstreamError({ kind, class: 'outage', status, retryable: true, message, type: 'upstream_error', code: code?.toLowerCase() });
 }
 
 function errorCode(err: unknown): string | undefined {

@@ -18,8 +18,8 @@ import {
   type ChartConfiguration,
 } from 'chart.js';
 import type { Snapshot } from '../../shared/protocol';
-import { formatClock, formatMoney, formatMs, formatPercent, formatTokens, type DisplayCurrency } from '../format';
-import { spendSeries } from '../series';
+import { formatClock, formatMoney, formatMs, formatTokens, type DisplayCurrency } from '../format';
+import { healthRows, spendSeries } from '../series';
 import { ToPageSchema, type FromPage, type ToPage } from '../webview-protocol';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, LineController, LineElement, PointElement, DoughnutController, ArcElement, Filler, Legend, Tooltip);
@@ -144,15 +144,16 @@ function cell(row: HTMLTableRowElement, text: string, className?: string): void 
 function fillHealth(s: Snapshot): void {
   const body = byId<HTMLTableElement>('health').tBodies[0];
   body.replaceChildren();
-  for (const d of s.deployments) {
+  for (const d of healthRows(s)) {
     const row = body.insertRow();
-    cell(row, d.id);
-    cell(row, d.region ?? '—');
-    cell(row, d.available ? d.state : `unavailable (${d.unavailableReason ?? 'no key'})`, `state-${d.available ? d.state : 'error'}`);
-    cell(row, formatMs(d.p50Ms), 'num');
-    cell(row, formatPercent(d.errorRate), 'num');
-    cell(row, d.circuit ?? '—', `state-${d.circuit ?? ''}`);
-    cell(row, d.lastIncident ? `${d.lastIncident.start.slice(0, 16).replace('T', ' ')} ${d.lastIncident.reason}` : '—');
+    cell(row, d.deployment);
+    cell(row, d.group);
+    cell(row, d.region);
+    cell(row, d.state, d.stateClass);
+    cell(row, d.p50, 'num');
+    cell(row, d.errorRate, 'num');
+    cell(row, d.circuit, `state-${d.circuit === '—' ? '' : d.circuit}`);
+    cell(row, d.lastIncident);
   }
 }
 

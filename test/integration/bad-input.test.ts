@@ -30,6 +30,23 @@ function send(url: string, options: { method?: string; path?: string; headers?: 
   });
 }
 
+/** Writes raw bytes on a fresh connection and returns everything the daemon sent before closing it. */
+function rawExchange(url: string, bytes: string): Promise<string> {
+  const u = new URL(url);
+  return new Promise<string>((resolve, reject) => {
+    const socket = connect(Number(u.port), u.hostname, () => socket.write(Buffer.from(bytes, 'latin1')));
+    let data = '';
+    socket.on('data', (d) => (data += d.toString('utf8')));
+    socket.on('close', () => resolve(data));
+    socket.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' ? resolve(data) : reject(err)));
+  });
+}
+
+function splitResponse(text: string): [string, string] {
+  const end = text.indexOf('\r\n\r\n');
+  return end < 0 ? [text, ''] : [text.slice(0, end + 2), text.slice(end + 4)];
+}
+
 function errorOf(reply: Reply): { message: string; type: string; code: string | null; param?: string | null } {
   const parsed = JSON.parse(reply.body) as { error: { message: string; type: string; code: string | null; param?: string | null } };
   assert.equal(typeof parsed.error.message, 'string');
@@ -62,7 +79,16 @@ describe('bad input and safety', function () {
     { name: 'a model of the wrong type', body: JSON.stringify({ model: 42, messages: [{ role: 'user' }] }), status: 400, message: /^model: / },
     { name: 'a message without a role', body: JSON.stringify({ model: 'chat', messages: [{ content: 'x' }] }), status: 400, message: /^messages\[0\]\.role/ },
     { name: 'stream of the wrong type', body: JSON.stringify({ model: 'chat', messages: [{ role: 'user' }], stream: 'yes' }), status: 400, message: /^stream: / },
-    { name: 'invalid UTF-8 bytes', body: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), status: 400, message: /not valid JSON/ },
+    { name: 'invalid UTF-8 bytes', body: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), status: 400, message: /not valid UTF-8: byte 1 \(0xff\)/, code: 'invalid_utf8' },
+    {
+      // Decoding would quietly make this model "chat\ufffd"; a client must hear where its bytes went wrong.
+      name: 'invalid UTF-8 inside a JSON string',
+      body: Buffer.concat([Buffer.from('{"model":"ch'), Buffer.from([0xc3, 0x28]), Buffer.from('at","messages":[{"role":"user","content":"x"}]}')]),
+      status: 400,
+      message: /not valid UTF-8: byte 13 \(0x28\)/,
+      code: 'invalid_utf8',
+    },
+    { name: 'nesting deeper than server.maxJsonDepth', body: `{"model":"chat","messages":[{"role":"user","content":${'['.repeat(200)}${']'.repeat(200)}}]}`, status: 400, message: /more than 100 levels deep/, code: 'json_too_deep' },
     {
       name: 'an unknown model',
       body: JSON.stringify({ model: 'gpt-9', messages: [{ role: 'user', content: 'x' }] }),
@@ -126,18 +152,54 @@ describe('bad input and safety', function () {
     assert.equal(wrong.headers.allow, 'POST');
   });
 
-  it('answers garbage that is not HTTP with 400 and keeps serving', async () => {
-    const url = new URL(h.daemon.url);
-    const answer = await new Promise<string>((resolve, reject) => {
-      const socket = connect(Number(url.port), url.hostname, () => socket.write('NOT HTTP AT ALL\r\n\r\n'));
-      let data = '';
-      socket.on('data', (d) => (data += d.toString()));
-      socket.on('close', () => resolve(data));
-      socket.on('error', reject);
+  const malformed: { name: string; bytes: string; status: number; code: string; message: RegExp }[] = [
+    { name: 'garbage that is not HTTP', bytes: 'NOT HTTP AT ALL\r\n\r\n', status: 400, code: 'malformed_http', message: /not valid HTTP\/1.1: invalid method/ },
+    { name: 'binary garbage', bytes: '\x00\x01\x02\xff\r\n\r\n', status: 400, code: 'malformed_http', message: /not valid HTTP/ },
+    {
+      name: 'oversized headers',
+      bytes: `GET /v1/models HTTP/1.1\r\nhost: localhost\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`,
+      status: 431,
+      code: 'headers_too_large',
+      message: /headers are larger than the server accepts/,
+    },
+    { name: 'a bad Content-Length', bytes: 'POST /v1/chat/completions HTTP/1.1\r\nhost: localhost\r\ncontent-length: abc\r\n\r\n', status: 400, code: 'invalid_content_length', message: /Content-Length header is not a valid number/ },
+    { name: 'two Content-Lengths', bytes: 'POST /v1/chat/completions HTTP/1.1\r\nhost: localhost\r\ncontent-length: 5\r\ncontent-length: 6\r\n\r\n', status: 400, code: 'invalid_content_length', message: /more than one Content-Length/ },
+    {
+      name: 'Content-Length with Transfer-Encoding',
+      bytes: 'POST /v1/chat/completions HTTP/1.1\r\nhost: localhost\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n',
+      status: 400,
+      code: 'conflicting_length',
+      message: /both Content-Length and Transfer-Encoding/,
+    },
+    { name: 'a bad chunk size', bytes: 'POST /v1/chat/completions HTTP/1.1\r\nhost: localhost\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n', status: 400, code: 'invalid_chunked_body', message: /invalid chunk size/ },
+  ];
+  for (const c of malformed) {
+    it(`answers ${c.name} with ${c.status} and an OpenAI-shaped error, and keeps serving`, async () => {
+      const answer = await rawExchange(h.daemon.url, c.bytes);
+      const [head, body] = splitResponse(answer);
+      assert.match(head, new RegExp(`^HTTP/1.1 ${c.status} `), answer.slice(0, 200));
+      assert.match(head, /\r\ncontent-type: application\/json\r\n/);
+      assert.match(head, /\r\nx-request-id: shep-/);
+      assert.equal(Number(/\r\ncontent-length: (\d+)/.exec(head)?.[1]), Buffer.byteLength(body));
+      const error = (JSON.parse(body) as { error: { message: string; type: string; code: string; param: null } }).error;
+      assert.equal(error.type, 'invalid_request_error');
+      assert.equal(error.code, c.code);
+      assert.match(error.message, c.message);
+      assert.equal((await fetch(`${h.daemon.url}/healthz`)).status, 200);
     });
-    assert.match(answer, /^HTTP\/1.1 400/);
-    const health = await fetch(`${h.daemon.url}/healthz`);
-    assert.equal(health.status, 200);
+  }
+
+  it('accepts a JSON body whatever its Content-Type (curl -d sends form-urlencoded), and answers a non-JSON one with the JSON error', async () => {
+    const json = JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'x' }] });
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=utf-8']) {
+      const ok = await send(h.daemon.url, { body: json, headers: { 'content-type': type } });
+      assert.equal(ok.status, 200, `${type}: ${ok.body}`);
+    }
+    const none = await send(h.daemon.url, { body: json });
+    assert.equal(none.status, 200, none.body);
+    const bad = await send(h.daemon.url, { body: 'model=chat&messages=hi', headers: { 'content-type': 'text/plain' } });
+    assert.equal(bad.status, 400);
+    assert.equal(errorOf(bad).code, 'invalid_json');
   });
 
   it('survives a client that disconnects halfway through sending a body', async () => {

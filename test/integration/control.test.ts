@@ -92,9 +92,13 @@ describe('control channel: snapshot and live events', () => {
     await c.next('snapshot');
     const res = await h.client.chat.completions.create({ model: 'chat', messages: user('count me') }).withResponse();
     const id = res.response.headers.get('x-request-id');
-    const { entry } = await c.next('request.finished', (m) => m.entry.id === id);
+    const { entry, deployments } = await c.next('request.finished', (m) => m.entry.id === id);
     assert.equal(entry.model, 'chat');
     assert.ok(entry.costUsd > 0);
+    // The serving deployment's health comes along, latency included: the spend view's p50 keeps up.
+    assert.equal(deployments?.length, 1);
+    assert.equal(deployments?.[0].id, entry.deployment);
+    assert.equal(typeof deployments?.[0].p50Ms, 'number');
     c.send({ type: 'snapshot.get' });
     const { snapshot } = await c.next('snapshot');
     assert.equal(snapshot.spend.today.requests, 1);

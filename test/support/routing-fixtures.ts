@@ -4,7 +4,7 @@ import { ConfigSchema, type ShepherdConfigInput } from '../../shared/config';
 import { buildCatalog, type Catalog, type Deployment, type ModelGroup } from '../../daemon/routing/catalog';
 import { blankHealth as blank, type DeploymentHealth } from '../../daemon/health/board';
 import type { HealthView } from '../../daemon/routing/health-view';
-import type { UpstreamFailure } from '../../daemon/core/failure';
+import { classForStatus, type UpstreamFailure } from '../../daemon/core/failure';
 
 /** A keyless local provider: its deployments never miss a key. */
 export const LOCAL = { baseUrl: 'http://127.0.0.1:9/v1' };
@@ -89,9 +89,9 @@ export function scripted(...values: number[]): (() => number) & { calls: () => n
 }
 
 export function upstream5xx(message = 'upstream 503'): UpstreamFailure {
-  return { kind: 'status', status: 503, retryable: true, message, type: 'upstream_error' };
+  return { kind: 'status', class: 'outage', status: 503, retryable: true, message, type: 'upstream_error' };
 }
 
 export function statusFailure(status: number, extra: Partial<UpstreamFailure> = {}): UpstreamFailure {
-  return { kind: 'status', status, retryable: status >= 500 || status === 429, message: `upstream ${status}`, type: 'upstream_error', ...extra };
+  return { kind: 'status', class: classForStatus(status), status, retryable: status >= 500 || status === 429, message: `upstream ${status}`, type: 'upstream_error', ...extra };
 }

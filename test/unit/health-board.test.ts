@@ -136,8 +136,8 @@ describe('health board: what counts as a failure', () => {
     const { board } = setup(NO_TRIP);
     board.failure('p/a', false, upstream5xx());
     board.failure('p/a', false, statusFailure(408));
-    board.failure('p/a', false, { kind: 'connect', status: 502, retryable: true, message: 'ECONNREFUSED', type: 'upstream_error' });
-    board.failure('p/a', false, { kind: 'timeout', status: 504, retryable: true, message: 'first byte timeout', type: 'upstream_error' });
+    board.failure('p/a', false, { kind: 'connect', class: 'outage', status: 502, retryable: true, message: 'ECONNREFUSED', type: 'upstream_error' });
+    board.failure('p/a', false, { kind: 'timeout', class: 'outage', status: 504, retryable: true, message: 'first byte timeout', type: 'upstream_error' });
     const h = board.report('p/a');
     assert.deepEqual([h.requests, h.failures, h.consecutiveFailures, h.errorRate], [4, 4, 4, 1]);
     assert.equal(h.lastError, 'first byte timeout');
@@ -149,7 +149,7 @@ describe('health board: what counts as a failure', () => {
     board.failure('p/a', false, statusFailure(404));
     board.failure('p/a', false, statusFailure(422));
     board.failure('p/a', false, statusFailure(499));
-    board.failure('p/a', false, { kind: 'reset', status: 502, retryable: false, message: 'client went away', type: 'cancelled' });
+    board.failure('p/a', false, { kind: 'reset', class: 'cancelled', status: 502, retryable: false, message: 'client went away', type: 'cancelled' });
     const h = board.report('p/a');
     assert.deepEqual([h.state, h.circuit, h.requests, h.failures, h.consecutiveFailures], ['unknown', 'closed', 0, 0, 0]);
     assert.deepEqual(events, []);
@@ -458,7 +458,7 @@ describe('health board: configure() on reload', () => {
 });
 
 describe('health board: a rejected provider key', () => {
-  const rejected = (status: number) => ({ kind: 'status' as const, status, retryable: false, message: 'invalid key', type: 'authentication_error' });
+  const rejected = (status: number) => ({ kind: 'status' as const, class: 'key' as const, status, retryable: false, message: 'invalid key', type: 'authentication_error' });
 
   it('marks the deployment as unable to serve (not an outage) until keyRejectedMs passes', () => {
     const { board, clock } = setup({ breaker: { failureThreshold: 1 }, health: { keyRejectedMs: 60_000 } });

@@ -124,7 +124,7 @@ describe('openai-compatible adapter: error verdicts', () => {
 
   it('keeps the upstream error message and reads Retry-After', () => {
     const f = openaiCompatible.classifyStatus(429, { 'retry-after': '2' }, JSON.stringify({ error: { message: 'slow down', type: 'rate_limit_error', code: 'rate_limited' } }));
-    assert.deepEqual(f, { kind: 'status', status: 429, retryable: true, retryAfterMs: 2000, message: 'slow down', type: 'rate_limit_error', code: 'rate_limited' });
+    assert.deepEqual(f, { kind: 'status', class: 'rate_limit', status: 429, retryable: true, retryAfterMs: 2000, message: 'slow down', type: 'rate_limit_error', code: 'rate_limited' });
   });
 
   it('describes a non-JSON error body by its text', () => {

@@ -2,7 +2,7 @@
 // OpenAI terms. Overload (529) is an outage worth another deployment; it reaches OpenAI clients as 503.
 import { isRecord } from '../../../shared/is-record';
 import { isRetryableStatus, retryAfterMs } from '../http-status';
-import type { UpstreamFailure } from '../../core/failure';
+import { classForStatus, type UpstreamFailure } from '../../core/failure';
 
 /** Anthropic error type -> the status an OpenAI client should see (used when the HTTP status is unhelpful). */
 const STATUS_FOR_TYPE: Record<string, number> = {
@@ -45,6 +45,7 @@ export function anthropicFailure(
   const clientStatus = overloaded ? 503 : status;
   return {
     kind: 'status',
+    class: overloaded ? 'outage' : classForStatus(status),
     status: clientStatus,
     retryable: overloaded || isRetryableStatus(status),
     retryAfterMs: retryAfterMs(headers),

@@ -3,7 +3,7 @@
 // Gemini answers a bad API key with 400 INVALID_ARGUMENT, which OpenAI clients know as 401.
 import { isRecord } from '../../../shared/is-record';
 import { isRetryableStatus, retryAfterMs } from '../http-status';
-import type { UpstreamFailure } from '../../core/failure';
+import { classForStatus, type UpstreamFailure } from '../../core/failure';
 
 const STATUS_FOR_CODE: Record<string, number> = {
   INVALID_ARGUMENT: 400,
@@ -29,6 +29,7 @@ export function geminiFailure(status: number, headers: Record<string, string | s
   const clientStatus = badKey ? 401 : effective;
   return {
     kind: 'status',
+    class: badKey ? 'key' : classForStatus(effective),
     status: clientStatus,
     retryable: !badKey && isRetryableStatus(effective),
     retryAfterMs: retryAfterMs(headers) ?? err.retryDelayMs,

@@ -5,7 +5,7 @@
 import type { ProviderAdapter, StreamOptions, StreamTranslator, UpstreamHttpRequest } from '../types';
 import type { UpstreamTarget } from '../../core/target';
 import type { ChatBody } from '../../core/chat';
-import type { UpstreamFailure } from '../../core/failure';
+import { classForStatus, type UpstreamFailure } from '../../core/failure';
 import type { Usage } from '../../core/usage';
 import { retryAfterMs, isRetryableStatus } from '../http-status';
 import { isRecord } from '../../../shared/is-record';
@@ -39,6 +39,7 @@ export const openaiCompatible: ProviderAdapter = {
     const upstream = readErrorBody(bodyText);
     return {
       kind: 'status',
+      class: classForStatus(status),
       status,
       retryable: isRetryableStatus(status),
       retryAfterMs: retryAfterMs(headers),
