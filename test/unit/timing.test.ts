@@ -52,3 +52,20 @@ describe('routing timing: when to hedge', () => {
     assert.equal(slowAfterMs(figures([]), first, hedge, 'whole'), undefined);
   });
 });
+
+describe('health: the first-byte window', () => {
+  it('gives the same quantiles as sorting its last N samples, as samples come and go', () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const w = new FirstByteWindow(20);
+    const all: number[] = [];
+    for (let i = 0; i < 500; i++) {
+      const ms = Math.round(random() * 1_000) / 10;
+      w.push(ms);
+      all.push(ms);
+      const last = all.slice(-20).sort((a, b) => a - b);
+      for (const q of [0, 0.5, 0.95, 0.99, 1]) assert.equal(w.quantile(q), last[Math.min(last.length - 1, Math.floor(q * last.length))], `after ${i + 1}, q ${q}`);
+    }
+    assert.equal(w.samples, 20);
+  });
+});
