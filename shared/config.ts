@@ -60,6 +60,17 @@ export const ProviderSchema = z
     defaultMaxTokens: positiveInt
       .optional()
       .describe('type "anthropic" only: max_tokens sent when the client set none (default 4096; Anthropic requires one)'),
+    completions: z
+      .boolean()
+      .optional()
+      .describe(
+        'type "openai-compatible" only: the provider serves POST /completions (legacy text completions, `suffix` for fill-in-the-middle), as Ollama, vLLM, LM Studio and DeepSeek\'s /beta do; a deployment may override it',
+      ),
+    completionsPath: z
+      .string()
+      .regex(/^\/[^?#]*$/, 'must be a path starting with "/", e.g. /fim/completions')
+      .optional()
+      .describe('type "openai-compatible" only: where completions go, appended to baseUrl (default /completions; Mistral\'s Codestral FIM API is /fim/completions). Setting it implies completions: true'),
   })
   .strict();
 export type ProviderConfig = z.infer<typeof ProviderSchema>;
@@ -92,6 +103,10 @@ export const DeploymentSchema = z
     model: z.string().min(1).describe('The model name the upstream expects'),
     region: z.string().min(1).optional().describe('Free-form region label, e.g. us-east'),
     price: PriceSchema.optional().describe("Overrides the group's price for this deployment"),
+    completions: z
+      .boolean()
+      .optional()
+      .describe("This deployment serves POST /v1/completions (text and fill-in-the-middle); overrides its provider's `completions`"),
     ...ModelLimitsFields,
     ...DeploymentRoutingFields,
   })
@@ -101,6 +116,10 @@ export type DeploymentConfig = z.infer<typeof DeploymentSchema>;
 export const ModelGroupSchema = z
   .object({
     aliases: z.array(z.string().min(1)).optional().describe('Other names clients may use for this group'),
+    kind: z
+      .enum(['chat', 'embedding'])
+      .optional()
+      .describe('What the group serves: chat (the default; also /v1/completions where its deployments do) or embedding (/v1/embeddings; price.input per 1M input tokens, price.output unused)'),
     price: PriceSchema.optional(),
     deployments: z.array(DeploymentSchema).min(1, 'a model group needs at least one deployment'),
     ...ModelLimitsFields,

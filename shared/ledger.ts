@@ -2,6 +2,10 @@
 // and replays them at start-up; the extension receives them as "request finished" events.
 import { z } from 'zod';
 
+/** The inbound endpoints a ledger line can name (`endpoint`; absent = chat). */
+export const LEDGER_ENDPOINTS = ['chat', 'responses', 'embeddings', 'completions', 'messages'] as const;
+export type LedgerEndpoint = (typeof LEDGER_ENDPOINTS)[number];
+
 export const LedgerEntrySchema = z.object({
   id: z.string().describe('Request id, also sent to the client as x-request-id'),
   time: z.string().describe('ISO-8601 time the request finished'),
@@ -38,6 +42,10 @@ export const LedgerEntrySchema = z.object({
   error: z.string().optional().describe('Why it failed (no prompt text, no keys)'),
   parent: z.string().optional().describe('Set on an extra upstream call made for another request (its id): the losing attempt of a hedged request'),
   role: z.enum(['hedge']).optional().describe('Why this extra upstream call was made: hedge = the slower attempt of a hedged pair, cancelled when the other answered'),
+  endpoint: z
+    .enum(LEDGER_ENDPOINTS)
+    .optional()
+    .describe('Which inbound endpoint was called: absent means chat (/v1/chat/completions); embeddings, completions, responses, messages'),
 });
 export type LedgerEntry = z.infer<typeof LedgerEntrySchema>;
 

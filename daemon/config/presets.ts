@@ -1,6 +1,7 @@
 // The config written on first run, and the model list the sandbox serves when no key is set: the
-// official providers plus OpenRouter as an OpenAI-compatible relay, four model groups with two
-// deployments each (the official provider first, the relay as the fallback).
+// official providers plus OpenRouter as an OpenAI-compatible relay, four chat model groups with two
+// deployments each (the official provider first, the relay as the fallback), an autocomplete group
+// for fill-in-the-middle (Codestral, then DeepSeek's FIM beta) and three embedding groups.
 //
 // Prices are list prices in USD per 1M tokens. They come from the author's knowledge of the providers'
 // published pricing, NOT from a live check of their pricing pages (this was written on a machine with
@@ -32,6 +33,10 @@ export function presetConfig(): ShepherdConfigInput {
       gemini: { type: 'gemini', baseUrl: 'https://generativelanguage.googleapis.com/v1beta', apiKeyEnv: 'GEMINI_API_KEY' },
       deepseek: { type: 'openai-compatible', baseUrl: 'https://api.deepseek.com/v1', apiKeyEnv: 'DEEPSEEK_API_KEY' },
       openrouter: { type: 'openai-compatible', baseUrl: 'https://openrouter.ai/api/v1', apiKeyEnv: 'OPENROUTER_API_KEY' },
+      // Fill-in-the-middle for editor autocomplete (POST /v1/completions with `suffix`): DeepSeek's
+      // beta base URL serves OpenAI's /completions; Mistral's Codestral API has its own FIM path.
+      'deepseek-fim': { type: 'openai-compatible', baseUrl: 'https://api.deepseek.com/beta', apiKeyEnv: 'DEEPSEEK_API_KEY', completions: true },
+      codestral: { type: 'openai-compatible', baseUrl: 'https://codestral.mistral.ai/v1', apiKeyEnv: 'CODESTRAL_API_KEY', completionsPath: '/fim/completions' },
     },
     models: {
       'gpt-4.1': {
@@ -81,6 +86,34 @@ export function presetConfig(): ShepherdConfigInput {
           { provider: 'deepseek', model: 'deepseek-chat' },
           { provider: 'openrouter', model: 'deepseek/deepseek-v3.2-exp' },
         ],
+      },
+      // Tab autocomplete (POST /v1/completions with `suffix`): Codestral first, DeepSeek's FIM beta as
+      // the fallback. Codestral 25.01's list price; DeepSeek's is its chat model's (the same model).
+      codestral: {
+        aliases: ['autocomplete', 'fim'],
+        price: { input: 0.3, output: 0.9, checked: '2025-01-13' },
+        contextWindow: 256_000,
+        deployments: [
+          { provider: 'codestral', model: 'codestral-latest' },
+          { provider: 'deepseek-fim', model: 'deepseek-chat', price: { input: 0.28, cachedInput: 0.028, output: 0.42, checked: '2025-09-29' } },
+        ],
+      },
+      // Embedding groups (POST /v1/embeddings): priced per input token; `output` is unused.
+      'text-embedding-3-small': {
+        kind: 'embedding',
+        aliases: ['embedding'],
+        price: { input: 0.02, output: 0, checked: '2024-01-25' },
+        deployments: [{ provider: 'openai', model: 'text-embedding-3-small' }],
+      },
+      'text-embedding-3-large': {
+        kind: 'embedding',
+        price: { input: 0.13, output: 0, checked: '2024-01-25' },
+        deployments: [{ provider: 'openai', model: 'text-embedding-3-large' }],
+      },
+      'gemini-embedding-001': {
+        kind: 'embedding',
+        price: { input: 0.15, output: 0, checked: '2025-07-14' },
+        deployments: [{ provider: 'gemini', model: 'gemini-embedding-001' }],
       },
     },
   };

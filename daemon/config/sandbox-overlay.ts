@@ -19,9 +19,14 @@ export function sandboxOverlay(config: ShepherdConfig, endpoints: SandboxEndpoin
   for (const e of endpoints) providers[e.provider] = { type: 'openai-compatible', baseUrl: e.url, sandbox: true };
   const models: ShepherdConfig['models'] = {};
   for (const [name, group] of Object.entries(config.models)) {
+    // A group whose real deployments serve text completions keeps that in the sandbox.
+    const completions = group.deployments.some((d) => {
+      const p = config.providers[d.provider];
+      return p?.type === 'openai-compatible' && (d.completions ?? p.completions ?? p.completionsPath !== undefined);
+    });
     models[name] = {
       ...group,
-      deployments: endpoints.map((e) => ({ provider: e.provider, model: name, region: e.region })),
+      deployments: endpoints.map((e) => ({ provider: e.provider, model: name, region: e.region, ...(completions ? { completions: true } : {}) })),
     };
   }
   return { ...config, providers, models };

@@ -8,3 +8,10 @@ export interface ChatBody {
   stream_options?: { include_usage?: boolean } & Record<string, unknown>;
   [field: string]: unknown;
 }
+
+/**
+ * What a request asks of the upstream. Chat is the router's own shape; embeddings and completions
+ * carry the client's body as it came (Arrival.payload) with a chat-shaped view of it for routing,
+ * budgets and estimates.
+ */
+export type Operation = 'chat' | 'embeddings' | 'completions';

@@ -1,7 +1,7 @@
 // The wire format the *client* speaks. The router works in OpenAI chat completions inside; a client
 // format turns the finished answer, its stream frames and errors into what this client expects.
 // OpenAI clients get the upstream's frames untouched; the Anthropic endpoint plugs in its own.
-import type { ChatBody } from '../core/chat';
+import type { ChatBody, Operation } from '../core/chat';
 import type { HttpError } from '../core/http-error';
 
 export interface ClientStreamEncoder {
@@ -26,5 +26,17 @@ export interface ClientFormat {
 export interface ChatEndpoint {
   /** Checks the parsed JSON body (throwing an HttpError 400 that names the field) and translates it. */
   parse(json: unknown): ChatBody;
+  client: ClientFormat;
+}
+
+/**
+ * An inbound endpoint for an operation other than chat (embeddings, completions): its body is kept
+ * as the client sent it (`payload`, passed through or translated by the upstream adapter), and a
+ * chat-shaped `view` of it is what routing, budgets and estimates read.
+ */
+export interface OperationEndpoint {
+  operation: Exclude<Operation, 'chat'>;
+  /** Checks the parsed JSON body (throwing an HttpError 400 that names the field). */
+  parse(json: unknown): { view: ChatBody; payload: Record<string, unknown> };
   client: ClientFormat;
 }

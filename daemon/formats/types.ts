@@ -3,7 +3,7 @@
 // provider's answers, stream events and errors back into OpenAI shapes. Adding a provider means
 // adding one module that implements ProviderAdapter (see openai-compatible.ts).
 import type { ProviderConfig } from '../../shared/config';
-import type { ChatBody } from '../core/chat';
+import type { ChatBody, Operation } from '../core/chat';
 import type { UpstreamFailure } from '../core/failure';
 import type { UpstreamTarget } from '../core/target';
 import type { Usage } from '../core/usage';
@@ -19,6 +19,8 @@ export interface UpstreamHttpRequest {
 export interface StreamOptions {
   /** The client asked for stream_options.include_usage and must receive the usage chunk. */
   clientWantsUsage: boolean;
+  /** What is streamed: chat chunks (the default) or text-completion chunks. */
+  operation?: Operation;
 }
 
 /** Turns upstream stream events into the SSE frames the client receives. */
@@ -44,4 +46,14 @@ export interface ProviderAdapter {
   classifyStatus(status: number, headers: Record<string, string | string[] | undefined>, bodyText: string): UpstreamFailure;
   /** A request that costs no tokens and tells whether the upstream is reachable (model list). */
   probeRequest(target: UpstreamTarget): UpstreamHttpRequest;
+  // Operations beyond chat: an adapter without them cannot serve them (routing/catalog.ts keeps its
+  // deployments out of such plans). `payload` is the client's OpenAI request body, as sent.
+  /** POST /v1/embeddings as this provider's request. */
+  embeddingsRequest?(target: UpstreamTarget, payload: Record<string, unknown>): UpstreamHttpRequest;
+  /** A 2xx embeddings answer as OpenAI's embeddings JSON text, plus usage (prompt tokens). */
+  parseEmbeddings?(text: string, payload: Record<string, unknown>): { body: string; usage: Usage | undefined };
+  /** POST /v1/completions (with `suffix` for fill-in-the-middle) as this provider's request; streams are relayed by streamTranslator (with operation "completions"). */
+  completionsRequest?(target: UpstreamTarget, payload: Record<string, unknown>): UpstreamHttpRequest;
+  /** A 2xx completions answer as OpenAI's text_completion JSON text; parseChatResponse when absent. */
+  parseCompletions?(text: string): { body: string; usage: Usage | undefined };
 }

@@ -14,8 +14,9 @@ export async function explainPlan(ctx: RouteContext): Promise<void> {
   // A copy of the cursors: a dry run must not move the round-robin or weighted turn.
   const result = planRoute(planContext(deps, state, deps.cursors.clone()), body.model, body);
   if (!result.ok) {
-    const status = result.reason === 'unknown_model' ? 404 : result.reason === 'saturated' ? 429 : 503;
-    throw new HttpError(status, result.message, status === 404 ? 'invalid_request_error' : 'api_error', result.reason, status === 404 ? 'model' : null);
+    const status = result.reason === 'unknown_model' ? 404 : result.reason === 'wrong_operation' ? 400 : result.reason === 'saturated' ? 429 : 503;
+    const clients = status === 404 || status === 400;
+    throw new HttpError(status, result.message, clients ? 'invalid_request_error' : 'api_error', result.reason, clients ? 'model' : null);
   }
   const plan = result.plan;
   const describe = (d: (typeof plan.attempts)[number]['deployment']) => {

@@ -1,6 +1,6 @@
 // An inbound chat endpoint as a route: read the body, let the endpoint's wire format check and
 // translate it, and hand it to the pipeline with the config snapshot taken when it arrived.
-import type { ChatEndpoint } from '../formats/client-format';
+import type { ChatEndpoint, OperationEndpoint } from '../formats/client-format';
 import { runChat } from '../pipeline/chat';
 import { readJsonBody } from './body';
 import { CLIENT_HEADER, clientTag } from '../core/caller';
@@ -17,6 +17,35 @@ export function chatRoute(endpoint: ChatEndpoint): Route {
         id: ctx.requestId,
         receivedAt,
         body,
+        client: endpoint.client,
+        state: ctx.state,
+        res: ctx.res,
+        clientKeyId: ctx.clientKeyId,
+        caller: clientTag(ctx.req.headers[CLIENT_HEADER]),
+        track: ctx.track,
+      });
+    },
+  };
+}
+
+/**
+ * An inbound endpoint for another operation (embeddings, completions): the same pipeline, with the
+ * client's body as the payload and a chat-shaped view of it for routing, budgets and estimates.
+ */
+export function operationRoute(endpoint: OperationEndpoint): Route {
+  return {
+    method: 'POST',
+    errorBody: endpoint.client.errorBody,
+    async handle(ctx) {
+      const receivedAt = performance.now();
+      const { view, payload } = endpoint.parse(await readJsonBody(ctx.req, ctx.state.config.server));
+      await runChat(ctx.deps, {
+        id: ctx.requestId,
+        receivedAt,
+        body: view,
+        payload,
+        operation: endpoint.operation,
+        endpoint: endpoint.operation,
         client: endpoint.client,
         state: ctx.state,
         res: ctx.res,

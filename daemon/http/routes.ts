@@ -3,7 +3,9 @@
 import { messages } from '../formats/anthropic/client-answer';
 import { chatCompletions } from '../formats/openai/client-answer';
 import { explainPlan, listIncidents } from './admin-routes';
-import { chatRoute } from './chat-route';
+import { chatRoute, operationRoute } from './chat-route';
+import { completions, embeddings } from '../formats/openai/operation-request';
+import { MODEL_PATH_PREFIXES, retrieveModel } from './model-route';
 import type { Route } from './route';
 import { serveMetrics } from './metrics-route';
 import { listModels } from './models-route';
@@ -23,4 +25,16 @@ export const routes: Record<string, Route> = {
   '/v1/shepherd/spend': { method: 'GET', handle: serveSpend },
   '/v1/shepherd/budgets': { method: 'GET', handle: serveBudgets },
   '/metrics': { method: 'GET', handle: serveMetrics },
+  '/v1/embeddings': operationRoute(embeddings),
+  '/embeddings': operationRoute(embeddings),
+  '/v1/completions': operationRoute(completions),
+  '/completions': operationRoute(completions),
 };
+
+const modelRoute: Route = { method: 'GET', handle: retrieveModel };
+
+/** The route for a path: an exact entry of `routes`, or GET /v1/models/{id}. */
+export function routeFor(path: string): Route | undefined {
+  if (Object.hasOwn(routes, path)) return routes[path];
+  return MODEL_PATH_PREFIXES.some((p) => path.startsWith(p) && path.length > p.length) ? modelRoute : undefined;
+}

@@ -11,7 +11,7 @@ import { HttpError, sendError } from '../core/http-error';
 import { answerClientError } from './client-error';
 import { checkApiKey, checkHost, checkOrigin } from './guard';
 import { ShutdownAbort } from '../core/abort';
-import { routes } from './routes';
+import { routeFor } from './routes';
 import { sendJson } from './send-json';
 
 /** The pipeline's dependencies plus what the front door's own routes read. */
@@ -100,7 +100,7 @@ async function handle(
     }
     if (req.method === 'OPTIONS' && corsOrigin) return preflight(res);
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
-    const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
+    const route = routeFor(path);
     errorBody = route?.errorBody;
     const clientKeyId = checkApiKey(req, state.clientKeys);
     if (!route) throw new HttpError(404, `no route for ${req.method} ${path}`, 'not_found_error', 'unknown_route');

@@ -7,7 +7,7 @@ import type { Cancel } from '../core/cancel';
 import type { UpstreamFailure } from '../core/failure';
 import type { Usage } from '../core/usage';
 import { adapterFor } from '../formats';
-import { buildChatRequest } from '../formats/build-request';
+import { buildRequestFor } from '../formats/build-request';
 import { upstreamTarget, type Deployment } from '../routing/catalog';
 import type { Plan, PlannedAttempt } from '../routing/plan';
 import { firstByteDeadline, type RequestKind } from '../routing/timing';
@@ -49,7 +49,7 @@ export async function attempt(input: AttemptInput): Promise<AttemptResult> {
   const adapter = adapterFor(deployment.provider.type);
   const target = upstreamTarget(deployment);
   // Built before admission: a request that cannot be built is the client's error, never a health event.
-  const built = buildChatRequest(adapter, target, x.arrival.body);
+  const built = buildRequestFor(adapter, target, x.arrival.operation ?? 'chat', x.arrival.body, x.arrival.payload);
   if (!built.ok) return { kind: 'failed', failure: built.failure, deployment, unsent: true };
   const admission = deps.health.begin(deployment.id, plan.estimatedTokens, planned.panic === true);
   if (!admission.ok) return { kind: 'skipped' };

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { DeadlineAbort } from '../core/abort';
 import { Cancel } from '../core/cancel';
-import type { ChatBody } from '../core/chat';
+import type { ChatBody, Operation } from '../core/chat';
 import type { HttpError } from '../core/http-error';
 import type { ConfigSnapshot } from '../config/snapshot';
 import { planRoute, type Plan, type PlanContext, type PlanResult } from '../routing/plan';
@@ -35,11 +35,12 @@ export async function runChat(deps: PipelineDeps, arrival: Arrival): Promise<voi
   const refuse = (group: string | null, error: HttpError): Promise<void> =>
     finish(deps, id, arrival, { group, deployment: null, attempts: 0, status: error.status, endedAt: performance.now(), error: error.message }, { kind: 'error', error, headers: {} });
 
-  let planned = await planWaitingForCapacity(deps, state, body.model, body, arrival.receivedAt);
+  const operation = arrival.operation ?? 'chat';
+  let planned = await planWaitingForCapacity(deps, state, body.model, body, arrival.receivedAt, operation);
   let verdict = planned.ok ? deps.spend.check(spendCheck(planned.plan, body, arrival.clientKeyId)) : undefined;
   if (planned.ok && verdict?.action === 'downgrade') {
     // One downgrade at most: the cheaper group's own verdict may allow or block, not redirect again.
-    planned = planRoute(planContext(deps, state), verdict.toGroup, body);
+    planned = planRoute(planContext(deps, state), verdict.toGroup, body, operation);
     verdict = planned.ok ? deps.spend.check(spendCheck(planned.plan, body, arrival.clientKeyId)) : undefined;
     if (verdict?.action === 'downgrade') verdict = { action: 'allow' };
   }
@@ -63,7 +64,7 @@ export async function runChat(deps: PipelineDeps, arrival: Arrival): Promise<voi
     Math.max(0, deadlineAt - performance.now()),
   );
   const replan = (): Plan | undefined => {
-    const again = planRoute(planContext(deps, state), plan.group.name, body);
+    const again = planRoute(planContext(deps, state), plan.group.name, body, operation);
     return again.ok ? (skip?.size ? withoutSkipped(again.plan, skip) : again.plan) : undefined;
   };
   try {
@@ -86,10 +87,11 @@ async function planWaitingForCapacity(
   model: string,
   body: ChatBody,
   receivedAt: number,
+  operation: Operation,
 ): Promise<PlanResult> {
   const budget = Math.min(state.catalog.routing.waitWhenSaturatedMs, state.config.upstream.totalMs);
   for (;;) {
-    const result = planRoute(planContext(deps, state), model, body);
+    const result = planRoute(planContext(deps, state), model, body, operation);
     if (result.ok || result.reason !== 'saturated') return result;
     const left = receivedAt + budget - performance.now();
     if (result.retryAfterMs > left) return result;

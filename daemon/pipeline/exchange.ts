@@ -1,7 +1,8 @@
 // One chat request as the pipeline carries it, from arrival to its one finish.
 import type { ServerResponse } from 'node:http';
 import type { Cancel } from '../core/cancel';
-import type { ChatBody } from '../core/chat';
+import type { LedgerEndpoint } from '../../shared/ledger';
+import type { ChatBody, Operation } from '../core/chat';
 import type { ConfigSnapshot } from '../config/snapshot';
 import type { ClientFormat } from '../formats/client-format';
 import type { Plan } from '../routing/plan';
@@ -16,6 +17,16 @@ export interface Arrival {
   body: ChatBody;
   /** The wire format the client speaks (OpenAI, or Anthropic on /v1/messages). */
   client: ClientFormat;
+  /**
+   * What is asked of the upstream; chat when absent. For embeddings and completions `body` is a
+   * chat-shaped view of the request (model, stream, max_tokens, the input text as one user message)
+   * that routing, budgets and estimates read, and `payload` is the client's own body, which the
+   * adapter passes through or translates.
+   */
+  operation?: Operation;
+  payload?: Record<string, unknown>;
+  /** The endpoint the ledger line names (absent = chat). */
+  endpoint?: LedgerEndpoint;
   /** The config snapshot taken when the request arrived: every attempt and retry of it uses this one. */
   state: ConfigSnapshot;
   res: ServerResponse;

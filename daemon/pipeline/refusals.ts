@@ -10,6 +10,8 @@ export function planError(planned: Exclude<PlanResult, { ok: true }>, id: string
   switch (planned.reason) {
     case 'unknown_model':
       return new HttpError(404, planned.message, 'invalid_request_error', 'model_not_found', 'model', headers);
+    case 'wrong_operation':
+      return new HttpError(400, planned.message, 'invalid_request_error', 'model_not_supported', 'model', headers);
     case 'no_deployment':
       if (planned.keysRejected) return new HttpError(401, planned.message, 'authentication_error', 'upstream_key_rejected', null, headers);
       return new HttpError(503, planned.message, 'api_error', 'no_deployment', null, headers);

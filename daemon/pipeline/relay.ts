@@ -38,7 +38,7 @@ export async function relayWhole(r: Relay): Promise<AttemptResult> {
   const { adapter, upstream, fail, succeed, x } = r;
   let parsed: { body: string; usage: Usage | undefined };
   try {
-    parsed = adapter.parseChatResponse(await upstream.body.text());
+    parsed = parseWhole(adapter, x, await upstream.body.text());
   } catch (err) {
     if (err instanceof SyntaxError) {
       return fail({ kind: 'protocol', class: 'outage', status: 502, retryable: true, message: 'upstream answered with invalid JSON', type: 'upstream_error' });
@@ -58,7 +58,7 @@ export async function relayStream(r: Relay): Promise<AttemptResult> {
   const { adapter, upstream, fail, succeed, x } = r;
   const { body, res } = x.arrival;
   const signal = r.signal;
-  const translator = adapter.streamTranslator({ clientWantsUsage: body.stream_options?.include_usage === true });
+  const translator = adapter.streamTranslator({ clientWantsUsage: body.stream_options?.include_usage === true, operation: x.arrival.operation });
   const encoder = x.arrival.client.streamEncoder();
   const sent = new StreamedText();
   let pending = '';
@@ -121,6 +121,19 @@ export async function relayStream(r: Relay): Promise<AttemptResult> {
   const facts = { group: r.planned.group, deployment: r.planned.deployment, attempts: r.attemptNo, status: 200, counted, endedAt: now, firstTokenAt: firstByteAt ?? now };
   await finish(r.deps, x.id, x.arrival, facts, { kind: 'stream', tail: encoder.end(last) });
   return { kind: 'answered' };
+}
+
+/** A whole 2xx answer in the client's OpenAI shape, by what was asked of the upstream. */
+function parseWhole(adapter: ProviderAdapter, x: Exchange, text: string): { body: string; usage: Usage | undefined } {
+  switch (x.arrival.operation) {
+    case 'embeddings':
+      // attempt.ts built the request with embeddingsRequest, so the adapter has both halves.
+      return adapter.parseEmbeddings ? adapter.parseEmbeddings(text, x.arrival.payload ?? {}) : adapter.parseChatResponse(text);
+    case 'completions':
+      return adapter.parseCompletions ? adapter.parseCompletions(text) : adapter.parseChatResponse(text);
+    default:
+      return adapter.parseChatResponse(text);
+  }
 }
 
 /** After bytes reached the client a stream cannot fail over: close it with an error event and [DONE]. */

@@ -17,7 +17,7 @@ export function usageOrEstimate(body: ChatBody, reported: Usage | undefined, out
   return { usage: estimateUsage(body, outputText()), estimated: true };
 }
 
-/** The text of a chat completion's choices: message content and tool-call arguments. */
+/** The text of a completion's choices: message content and tool-call arguments, or a text completion's text. */
 export function completionText(json: string): string {
   let parsed: unknown;
   try {
@@ -26,12 +26,15 @@ export function completionText(json: string): string {
     return '';
   }
   const out: string[] = [];
-  for (const choice of choicesOf(parsed)) collect(isRecord(choice) ? choice.message : undefined, out);
+  for (const choice of choicesOf(parsed)) {
+    if (isRecord(choice) && typeof choice.text === 'string') out.push(choice.text); // a text completion
+    collect(isRecord(choice) ? choice.message : undefined, out);
+  }
   return out.join('');
 }
 
 /** A text field of a stream frame: its key, optional spaces, and the opening quote of its value. */
-const TEXT_FIELD = /"(?:content|refusal|arguments|name)":\s*"/g;
+const TEXT_FIELD = /"(?:content|refusal|arguments|name|text)":\s*"/g;
 
 /**
  * The text carried by a stream's OpenAI frames ("data: {...}\n\n"): content, refusal, tool-call names

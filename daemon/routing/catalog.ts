@@ -2,6 +2,7 @@
 // (deployments), resolved from a validated config. Pure: keys come in as a lookup result.
 import type { Price, ProviderConfig, ShepherdConfig } from '../../shared/config';
 import type { BreakerConfig, HedgeConfig, RetryConfig, RoutingConfig, Strategy } from '../../shared/routing-config';
+import type { Operation } from '../core/chat';
 import type { UpstreamTarget } from '../core/target';
 
 export interface Deployment {
@@ -28,11 +29,15 @@ export interface Deployment {
   burst: number | undefined;
   /** The global breaker settings with the group's and then the deployment's overrides applied. */
   breaker: BreakerConfig;
+  /** Serves POST /completions (text and fill-in-the-middle): an openai-compatible provider that says so. */
+  completions: boolean;
 }
 
 export interface ModelGroup {
   name: string;
   aliases: string[];
+  /** chat (also completions, where deployments serve them) or embedding. */
+  kind: 'chat' | 'embedding';
   price: Price | undefined;
   deployments: Deployment[];
   strategy: Strategy;
@@ -77,12 +82,14 @@ export function buildCatalog(config: ShepherdConfig, keyFor: (providerName: stri
         tpm: d.tpm,
         burst: d.burst,
         breaker: { ...config.routing.breaker, ...model.breaker, ...d.breaker },
+        completions: provider.type === 'openai-compatible' && (d.completions ?? provider.completions ?? provider.completionsPath !== undefined),
       };
     });
     const aliases = model.aliases ?? [];
     groups.set(name, {
       name,
       aliases,
+      kind: model.kind ?? 'chat',
       price: model.price,
       deployments,
       strategy: model.strategy ?? config.routing.strategy,
@@ -104,6 +111,23 @@ export function upstreamTarget(d: Deployment): UpstreamTarget {
 export function resolveGroup(catalog: Catalog, requested: string): ModelGroup | undefined {
   const name = catalog.names.get(requested.toLowerCase());
   return name === undefined ? undefined : catalog.groups.get(name);
+}
+
+/** Whether this deployment (of a group of its kind) can serve `operation`. */
+export function deploymentServes(d: Deployment, kind: ModelGroup['kind'], operation: Operation): boolean {
+  switch (operation) {
+    case 'chat':
+      return kind === 'chat';
+    case 'embeddings':
+      return kind === 'embedding' && d.provider.type !== 'anthropic'; // Anthropic has no embeddings API
+    case 'completions':
+      return kind === 'chat' && d.completions;
+  }
+}
+
+/** Whether any deployment of the group can serve `operation`. */
+export function groupServes(g: ModelGroup, operation: Operation): boolean {
+  return g.deployments.some((d) => deploymentServes(d, g.kind, operation));
 }
 
 /** Every name a client may send, for GET /v1/models and for "did you mean" hints. */

@@ -10,8 +10,8 @@
 import type { Strategy, Tier } from '../../shared/routing-config';
 import { TIERS } from '../../shared/routing-config';
 import type { HealthView } from './health-view';
-import type { ChatBody } from '../core/chat';
-import { resolveGroup, type Catalog, type Deployment, type ModelGroup } from './catalog';
+import type { ChatBody, Operation } from '../core/chat';
+import { deploymentServes, groupServes, resolveGroup, type Catalog, type Deployment, type ModelGroup } from './catalog';
 import { classify, messageText } from './classify';
 import type { DistanceTable } from './regions';
 import { order, type RoutingCursors } from './strategies';
@@ -50,6 +50,8 @@ export interface Plan {
 export type PlanResult =
   | { ok: true; plan: Plan }
   | { ok: false; reason: 'unknown_model'; message: string }
+  /** The group exists but serves another operation (a chat group asked for embeddings, say). */
+  | { ok: false; reason: 'wrong_operation'; group: string; message: string }
   | { ok: false; reason: 'no_deployment'; group: string; message: string; skipped: SkippedDeployment[]; keysRejected: boolean }
   | { ok: false; reason: 'saturated'; group: string; message: string; retryAfterMs: number; skipped: SkippedDeployment[] };
 
@@ -64,10 +66,11 @@ export interface PlanContext {
 /** Output tokens assumed for the rate-limit estimate when a request sets no max. */
 const DEFAULT_OUTPUT_ESTIMATE = 256;
 
-export function planRoute(ctx: PlanContext, requestedModel: string, body: ChatBody): PlanResult {
+export function planRoute(ctx: PlanContext, requestedModel: string, body: ChatBody, operation: Operation = 'chat'): PlanResult {
   const chosen = chooseGroup(ctx.catalog, requestedModel, body);
   if (!chosen.ok) return chosen;
   const { group, auto } = chosen;
+  if (!groupServes(group, operation)) return wrongOperation(ctx.catalog, group, operation);
   const estimatedTokens = needsTokenEstimate(ctx.catalog, group)
     ? (auto?.estimatedPromptTokens ?? Math.ceil(messageText(body.messages).length / 4)) + outputEstimate(body)
     : 0;
@@ -83,6 +86,10 @@ export function planRoute(ctx: PlanContext, requestedModel: string, body: ChatBo
     for (const d of g.deployments) {
       if (considered.has(d.id)) continue;
       considered.add(d.id);
+      if (!deploymentServes(d, g.kind, operation)) {
+        skipped.push({ deployment: d, reason: `does not serve ${operation}` });
+        continue;
+      }
       if (d.unavailable !== undefined) {
         skipped.push({ deployment: d, reason: d.unavailable });
         continue;
@@ -211,6 +218,24 @@ function chooseGroup(catalog: Catalog, requestedModel: string, body: ChatBody): 
     ok: false,
     reason: 'unknown_model',
     message: `"${requestedModel}" needs the groups named in routing.auto.tiers (${TIERS.map(groupFor).join(', ')}); none is configured`,
+  };
+}
+
+const OPERATION_NAMES: Record<Operation, string> = {
+  chat: 'chat (/v1/chat/completions)',
+  embeddings: 'embeddings (/v1/embeddings)',
+  completions: 'text completions (/v1/completions)',
+};
+
+/** A 400's words: what the group serves, and which groups serve what was asked. */
+function wrongOperation(catalog: Catalog, group: ModelGroup, operation: Operation): PlanResult {
+  const able = [...catalog.groups.values()].filter((g) => groupServes(g, operation)).map((g) => g.name);
+  const what = group.kind === 'embedding' ? 'is an embedding model group' : operation === 'completions' ? 'has no deployment that serves text completions (set `completions: true` on a provider or deployment that does)' : 'is a chat model group';
+  return {
+    ok: false,
+    reason: 'wrong_operation',
+    group: group.name,
+    message: `model "${group.name}" ${what}; groups that serve ${OPERATION_NAMES[operation]}: ${able.length ? able.join(', ') : '(none configured)'}`,
   };
 }
 

@@ -10,6 +10,7 @@ import { planReply } from './text';
 import { checkChat, completionJson, RequestError, streamFrames, type Frames, type Meta } from './wire';
 import { anthropicErrorJson, anthropicModelList, checkMessages, messageFrames, messageJson } from './anthropic-wire';
 import { checkGenerate, generateFrames, generateJson, geminiErrorJson, geminiModelList, geminiTarget } from './gemini-wire';
+import { checkCompletions, embeddingsJson, geminiEmbedJson, geminiEmbedTarget, planCompletions, textCompletionFrames, textCompletionJson } from './operations-wire';
 
 export type { Fault, FaultRule } from './faults';
 
@@ -112,7 +113,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     record(req, url, parsed.ok ? parsed.value : raw.length > 0 ? raw : undefined);
     // Gemini names the model and streaming in the path, the other formats in the body.
     const gemini = format === 'gemini' ? geminiTarget(path) : undefined;
-    const fault = faults.take(gemini ? gemini.model : parsed.ok ? modelOf(parsed.value) : undefined);
+    const geminiEmbed = format === 'gemini' ? geminiEmbedTarget(path) : undefined;
+    const fault = faults.take(gemini ? gemini.model : geminiEmbed ? geminiEmbed.model : parsed.ok ? modelOf(parsed.value) : undefined);
     if (fault?.type === 'hang') return; // never answer; the 'close' handler cleans up
     const t = timing;
     if (t.latencyMs > 0 && !(await ex.sleep(t.latencyMs))) return;
@@ -144,6 +146,22 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       const meta = { responseId: `sbx-${++seq}`, model: gemini.model };
       if (gemini.stream) return streamChat(req, res, ex, t, generateFrames(meta, chat), cut);
       return sendJson(res, 200, generateJson(meta, chat));
+    }
+    if (path === '/v1/embeddings' && req.method === 'POST') {
+      if (!parsed.ok) throw new RequestError(400, `We could not parse the JSON body of your request: ${parsed.message}`, 'invalid_json');
+      return sendJson(res, 200, embeddingsJson(parsed.value));
+    }
+    if (path === '/v1/completions' && req.method === 'POST') {
+      if (!parsed.ok) throw new RequestError(400, `We could not parse the JSON body of your request: ${parsed.message}`, 'invalid_json');
+      const completion = checkCompletions(parsed.value);
+      const meta = { id: `cmpl-sbx-${++seq}`, created: Math.floor(Date.now() / 1000), model: completion.model };
+      const plans = planCompletions(completion, t.replyTokens);
+      if (completion.stream) return streamChat(req, res, ex, t, textCompletionFrames(meta, plans, completion.includeUsage), cut);
+      return sendJson(res, 200, textCompletionJson(meta, plans));
+    }
+    if (geminiEmbed && req.method === 'POST') {
+      if (!parsed.ok) throw new RequestError(400, `Invalid JSON payload received. ${parsed.message}`, 'invalid_json');
+      return sendJson(res, 200, geminiEmbedJson(geminiEmbed, parsed.value));
     }
     if (path === '/v1/models' && req.method === 'GET') return sendJson(res, 200, format === 'anthropic' ? anthropicModelList(modelIds) : modelsJson);
     if (path === '/v1beta/models' && req.method === 'GET') return sendJson(res, 200, geminiModelList(modelIds));

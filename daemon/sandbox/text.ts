@@ -125,7 +125,7 @@ export function fnv1a(text: string): number {
 }
 
 /** mulberry32: a small, good-enough seeded PRNG returning floats in [0, 1). */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

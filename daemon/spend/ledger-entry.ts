@@ -38,6 +38,7 @@ export function ledgerEntryProblem(value: unknown): string | undefined {
   if (e.key !== undefined && typeof e.key !== 'string') return wrong('key', e.key, STRING);
   if (e.parent !== undefined && typeof e.parent !== 'string') return wrong('parent', e.parent, STRING);
   if (e.role !== undefined && e.role !== 'hedge') return wrong('role', e.role, '"hedge"');
+  if (e.endpoint !== undefined && !isEndpoint(e.endpoint)) return wrong('endpoint', e.endpoint, 'one of "chat", "responses", "embeddings", "completions", "messages"');
   if (e.client !== undefined && typeof e.client !== 'string') delete e.client;
   return undefined;
 }
@@ -47,6 +48,10 @@ const STRING_OR_NULL = 'a string or null';
 const BOOLEAN = 'a boolean';
 const COUNT = 'a non-negative integer';
 const AMOUNT = 'a non-negative number';
+
+function isEndpoint(v: unknown): boolean {
+  return v === 'chat' || v === 'responses' || v === 'embeddings' || v === 'completions' || v === 'messages';
+}
 
 function isCount(v: unknown): boolean {
   return Number.isSafeInteger(v) && (v as number) >= 0;

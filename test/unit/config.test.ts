@@ -61,7 +61,7 @@ describe('config: problems by path', () => {
       name: 'an unknown field deep inside, listing the allowed ones',
       config: { ...valid, models: { 'gpt-4.1': { deployments: [{ provider: 'openai', model: 'm', replicas: 2 }] } } },
       paths: ['models.gpt-4.1.deployments[0].replicas'],
-      message: /^unknown field; expected one of: provider, model, region, price, contextWindow, maxOutputTokens, capabilities, weight, priority, rpm, tpm, burst, breaker$/,
+      message: /^unknown field; expected one of: provider, model, region, price, completions, contextWindow, maxOutputTokens, capabilities, weight, priority, rpm, tpm, burst, breaker$/,
     },
     {
       name: 'a field spelt in the wrong case (and so the real one missing)',
@@ -301,8 +301,21 @@ describe('config: presets', () => {
     assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
     const config = result.config;
     assert.equal(presetConfig().$schema, './config.schema.json');
-    assert.deepEqual(Object.keys(config.models), ['gpt-4.1', 'claude-sonnet-4.5', 'gemini-2.5-flash', 'deepseek-v3.2']);
-    for (const [name, group] of Object.entries(config.models)) {
+    assert.deepEqual(Object.keys(config.models), ['gpt-4.1', 'claude-sonnet-4.5', 'gemini-2.5-flash', 'deepseek-v3.2', 'codestral', 'text-embedding-3-small', 'text-embedding-3-large', 'gemini-embedding-001']);
+    const chat = ['gpt-4.1', 'claude-sonnet-4.5', 'gemini-2.5-flash', 'deepseek-v3.2'];
+    for (const name of ['text-embedding-3-small', 'text-embedding-3-large', 'gemini-embedding-001']) {
+      const group = config.models[name];
+      assert.equal(group.kind, 'embedding', `${name} is an embedding group`);
+      assert.ok(group.price && group.price.input > 0 && group.price.output === 0, `${name} is priced per input token`);
+      assert.match(group.price.checked ?? '', /^\d{4}-\d{2}-\d{2}$/, `${name} says when its price was published`);
+    }
+    // Autocomplete: Codestral's FIM path first, DeepSeek's /beta completions as the fallback.
+    const fim = config.models.codestral;
+    assert.deepEqual(fim.deployments.map((d) => d.provider), ['codestral', 'deepseek-fim']);
+    assert.equal(config.providers.codestral.completionsPath, '/fim/completions');
+    assert.equal(config.providers['deepseek-fim'].completions, true);
+    assert.equal(config.providers['deepseek-fim'].baseUrl, 'https://api.deepseek.com/beta');
+    for (const [name, group] of Object.entries(config.models).filter(([n]) => chat.includes(n))) {
       assert.ok(group.price && group.price.input > 0 && group.price.output > group.price.input, `${name} has a price`);
       assert.ok(group.price.cachedInput !== undefined && group.price.cachedInput < group.price.input, `${name} has a cached price`);
       assert.match(group.price.checked ?? '', /^\d{4}-\d{2}-\d{2}$/, `${name} says when its price was published`);
@@ -312,10 +325,10 @@ describe('config: presets', () => {
       assert.equal(group.deployments[1].provider, 'openrouter', `${name}: the relay is the fallback`);
       for (const d of group.deployments) assert.ok(Object.hasOwn(config.providers, d.provider), `${name}: provider ${d.provider} exists`);
     }
-    assert.deepEqual(Object.keys(config.providers), ['openai', 'anthropic', 'gemini', 'deepseek', 'openrouter']);
+    assert.deepEqual(Object.keys(config.providers), ['openai', 'anthropic', 'gemini', 'deepseek', 'openrouter', 'deepseek-fim', 'codestral']);
     for (const [name, p] of Object.entries(config.providers)) {
       assert.equal(p.apiKey, undefined, `${name}: no inline key`);
-      assert.equal(p.apiKeyEnv, `${name.toUpperCase()}_API_KEY`);
+      assert.equal(p.apiKeyEnv, `${name.replace(/-fim$/, '').toUpperCase()}_API_KEY`);
       // Anthropic and Gemini through their native APIs; the rest speak OpenAI's format.
       assert.equal(p.type, name === 'anthropic' || name === 'gemini' ? name : 'openai-compatible');
       assert.match(p.baseUrl, /^https:\/\//);

@@ -70,7 +70,7 @@ function daemonLine(e: LedgerEntry): string {
 
 /** For each schema field, a value the schema accepts, found by asking the schema (so a new field gets one too). */
 function schemaSample(): Record<string, unknown> {
-  const candidates: unknown[] = ['x', 'upstream', 'hedge', 3, 1.5, true];
+  const candidates: unknown[] = ['x', 'upstream', 'hedge', 'embeddings', 3, 1.5, true];
   const out: Record<string, unknown> = {};
   for (const k of LEDGER_FIELDS) {
     const field = LedgerEntrySchema.shape[k];
@@ -93,6 +93,8 @@ const GOOD: LedgerEntry[] = [
   entry({ costUsd: 0.1 + 0.2, latencyMs: 1e-7, ttftMs: 123456.789 }), // 17 digits; an exponent
   entry({ costUsd: 1e21, latencyMs: 5e-324, status: -1 }),
   entry({ costUsd: 123456789012.345, latencyMs: 0.000001 }),
+  entry({ endpoint: 'embeddings', completionTokens: 0 }),
+  entry({ ok: false, status: 499, error: 'client closed the request', endpoint: 'completions', stream: true }),
 ];
 
 describe('ledger line fast path', () => {
@@ -110,9 +112,9 @@ describe('ledger line fast path', () => {
     const arrival = { receivedAt: performance.now() - 812.3, body: { model: 'chat', messages: [], stream: true }, clientKeyId: 'key-1', caller: 'acme.helper' } as unknown as Arrival;
     const deployment = { id: 'openai/gpt-4o-mini@us-east', upstreamModel: 'gpt-4o-mini', providerName: 'openai', sandbox: true, price: { input: 0.15, output: 0.6 } } as unknown as Deployment;
     const counted = { usage: { promptTokens: 1000, completionTokens: 500, cachedTokens: 200, reasoningTokens: 50 }, estimated: false };
-    const every = entryFor('shep-1', arrival, { group: 'chat', deployment, attempts: 2, status: 200, counted, endedAt: performance.now(), firstTokenAt: performance.now() - 700, error: 'cut off', parent: 'shep-0', role: 'hedge' });
+    const every = entryFor('shep-1', { ...arrival, endpoint: 'completions' }, { group: 'chat', deployment, attempts: 2, status: 200, counted, endedAt: performance.now(), firstTokenAt: performance.now() - 700, error: 'cut off', parent: 'shep-0', role: 'hedge' });
     assert.deepEqual(Object.keys(every), [...LEDGER_LINE_ORDER], 'every field, in order');
-    const bare = entryFor('shep-2', { ...arrival, clientKeyId: undefined, caller: undefined }, { group: null, deployment: null, attempts: 0, status: 404, endedAt: performance.now() });
+    const bare = entryFor('shep-2', { ...arrival, clientKeyId: undefined, caller: undefined, endpoint: 'chat' }, { group: null, deployment: null, attempts: 0, status: 404, endedAt: performance.now() });
     assert.deepEqual(Object.keys(bare), LEDGER_LINE_ORDER.filter((k) => k in bare));
     assert.ok(LedgerEntrySchema.safeParse(every).success && LedgerEntrySchema.safeParse(bare).success);
   });
@@ -136,8 +138,10 @@ describe('ledger line fast path', () => {
       entryFor('shep-1', { ...arrival, clientKeyId: undefined, caller: undefined }, { group: 'chat', deployment, attempts: 2, status: 200, counted: { ...usage, estimated: true }, endedAt: performance.now() }),
       entryFor('shep-1', arrival, { group: null, deployment: null, attempts: 0, status: 404, endedAt: performance.now(), error: 'unknown model "x"' }), // escaped: the slow path
       entryFor('shep-1', arrival, { group: 'chat', deployment, attempts: 3, status: 503, endedAt: performance.now(), error: 'HTTP 503: overloaded' }),
+      entryFor('shep-1', { ...arrival, endpoint: 'embeddings' }, { group: 'embed', deployment, attempts: 1, status: 200, counted: usage, endedAt: performance.now() }),
+      entryFor('shep-1', { ...arrival, endpoint: 'completions' }, { group: 'chat', deployment, attempts: 1, status: 499, endedAt: performance.now(), error: 'client closed the request' }),
     ].map((e) => JSON.stringify(e));
-    assert.deepEqual(lines.map((line) => assertAgrees(line) !== undefined), [true, true, false, true], lines.join('\n'));
+    assert.deepEqual(lines.map((line) => assertAgrees(line) !== undefined), [true, true, false, true, true, true], lines.join('\n'));
   });
 
   it('reads numbers exactly as JSON.parse does, -0 and exponents included', () => {

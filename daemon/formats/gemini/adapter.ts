@@ -1,6 +1,7 @@
 // Adapter for Google's native Gemini API: POST {baseUrl}/models/{model}:generateContent, or
 // :streamGenerateContent?alt=sse when streaming, with the key in x-goog-api-key (never in the URL,
 // where it could end up in logs). baseUrl is e.g. https://generativelanguage.googleapis.com/v1beta.
+import { fromGeminiEmbedResponse, toGeminiEmbedRequest } from './embeddings';
 import { geminiFailure } from './errors';
 import { toGeminiRequest } from './upstream-request';
 import { fromGeminiResponse } from './upstream-response';
@@ -37,6 +38,15 @@ export const gemini: ProviderAdapter = {
 
   probeRequest(target: UpstreamTarget): UpstreamHttpRequest {
     return { method: 'GET', path: '/models', headers: headers(target, 'application/json') };
+  },
+
+  embeddingsRequest(target, payload) {
+    const model = encodeURIComponent(target.upstreamModel.replace(/^models\//, ''));
+    return { method: 'POST', path: `/models/${model}:batchEmbedContents`, headers: headers(target, 'application/json'), body: JSON.stringify(toGeminiEmbedRequest(target.upstreamModel, payload)) };
+  },
+
+  parseEmbeddings(text, payload) {
+    return fromGeminiEmbedResponse(JSON.parse(text), payload);
   },
 };
 

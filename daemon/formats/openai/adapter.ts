@@ -32,7 +32,7 @@ export const openaiCompatible: ProviderAdapter = {
   },
 
   streamTranslator(options: StreamOptions): StreamTranslator {
-    return new OpenAIStreamRelay(options.clientWantsUsage);
+    return new OpenAIStreamRelay(options.clientWantsUsage, options.operation === 'completions');
   },
 
   classifyStatus(status, headers, bodyText): UpstreamFailure {
@@ -52,7 +52,57 @@ export const openaiCompatible: ProviderAdapter = {
   probeRequest(target: UpstreamTarget): UpstreamHttpRequest {
     return { method: 'GET', path: '/models', headers: baseHeaders(target, 'application/json') };
   },
+
+  // Embeddings and completions pass through like chat: the client's body with the upstream's model name.
+  embeddingsRequest(target, payload) {
+    return { method: 'POST', path: '/embeddings', headers: baseHeaders(target, 'application/json'), body: JSON.stringify({ ...payload, model: target.upstreamModel }) };
+  },
+
+  parseEmbeddings(text) {
+    return { body: text, usage: readUsage(JSON.parse(text)) };
+  },
+
+  completionsRequest(target, payload) {
+    const stream = payload.stream === true;
+    const path = target.provider.completionsPath;
+    const out: Record<string, unknown> = path === undefined ? { ...payload } : fimBody(payload);
+    out.model = target.upstreamModel;
+    if (stream) out.stream_options = { ...(isRecord(payload.stream_options) ? payload.stream_options : {}), include_usage: true };
+    if (path !== undefined) delete out.stream_options; // FIM APIs (Codestral) report usage unasked and refuse unknown fields
+    return { method: 'POST', path: path ?? '/completions', headers: baseHeaders(target, stream ? 'text/event-stream' : 'application/json'), body: JSON.stringify(out) };
+  },
+
+  parseCompletions(text) {
+    const parsed: unknown = JSON.parse(text);
+    // A FIM API answering in the chat shape (Codestral's /fim/completions) becomes a text completion.
+    return { body: isChatShaped(parsed) ? JSON.stringify(toTextCompletion(parsed)) : text, usage: readUsage(parsed) };
+  },
 };
+
+/** The fields a dedicated FIM API (Mistral's /fim/completions) takes; it refuses others. */
+const FIM_FIELDS = ['prompt', 'suffix', 'max_tokens', 'min_tokens', 'temperature', 'top_p', 'stop', 'stream'] as const;
+
+function fimBody(payload: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of FIM_FIELDS) if (payload[f] !== undefined && payload[f] !== null) out[f] = payload[f];
+  if (Array.isArray(out.prompt)) out.prompt = out.prompt.join('');
+  if (typeof payload.seed === 'number') out.random_seed = payload.seed;
+  return out;
+}
+
+function isChatShaped(value: unknown): value is Record<string, unknown> & { choices: unknown[] } {
+  return isRecord(value) && Array.isArray(value.choices) && value.choices.some((c) => isRecord(c) && (isRecord(c.message) || isRecord(c.delta)) && c.text === undefined);
+}
+
+/** A chat-shaped answer or chunk (message or delta content) as OpenAI's text_completion shape. */
+function toTextCompletion(value: Record<string, unknown> & { choices: unknown[] }): Record<string, unknown> {
+  const choices = value.choices.map((c, i) => {
+    if (!isRecord(c)) return c;
+    const m = isRecord(c.message) ? c.message : isRecord(c.delta) ? c.delta : {};
+    return { text: typeof m.content === 'string' ? m.content : '', index: typeof c.index === 'number' ? c.index : i, logprobs: null, finish_reason: c.finish_reason ?? null };
+  });
+  return { ...value, object: 'text_completion', choices };
+}
 
 function baseHeaders(target: UpstreamTarget, accept: string): Record<string, string> {
   // Assigned, not spread: a spread object that then gets another key is slow to build in V8.
@@ -73,14 +123,19 @@ class OpenAIStreamRelay implements StreamTranslator {
   private seenUsage: Usage | undefined;
   private finished = false;
 
-  constructor(private readonly clientWantsUsage: boolean) {}
+  constructor(
+    private readonly clientWantsUsage: boolean,
+    /** Text completions: a FIM API's chat-shaped chunks (delta.content) are rewritten as text chunks. */
+    private readonly completions = false,
+  ) {}
 
   push(event: { event?: string; data: string }): string[] {
-    const data = event.data;
+    let data = event.data;
     if (data === '[DONE]') {
       this.finished = true;
       return [];
     }
+    if (this.completions && data.includes('"delta"')) data = textChunk(data);
     if (!data.includes('"usage"')) return [`data: ${data}\n\n`];
     if (data.includes('"usage":null') || data.includes('"usage": null')) {
       // include_usage puts `"usage":null` on every chunk; a client that did not ask never sees it.
@@ -112,6 +167,15 @@ class OpenAIStreamRelay implements StreamTranslator {
 
   done(): boolean {
     return this.finished;
+  }
+}
+
+function textChunk(data: string): string {
+  try {
+    const chunk: unknown = JSON.parse(data);
+    return isChatShaped(chunk) ? JSON.stringify(toTextCompletion(chunk)) : data;
+  } catch {
+    return data;
   }
 }
 
