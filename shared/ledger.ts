@@ -38,6 +38,10 @@ export const LedgerEntrySchema = z.object({
   error: z.string().optional().describe('Why it failed (no prompt text, no keys)'),
   parent: z.string().optional().describe('Set on an extra upstream call made for another request (its id): the losing attempt of a hedged request'),
   role: z.enum(['hedge']).optional().describe('Why this extra upstream call was made: hedge = the slower attempt of a hedged pair, cancelled when the other answered'),
+  endpoint: z
+    .enum(['chat', 'responses', 'embeddings', 'completions', 'messages'])
+    .optional()
+    .describe('The inbound endpoint called: chat = /v1/chat/completions, responses = /v1/responses, messages = /v1/messages, ...'),
 });
 export type LedgerEntry = z.infer<typeof LedgerEntrySchema>;
 

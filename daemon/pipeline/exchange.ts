@@ -3,7 +3,7 @@ import type { ServerResponse } from 'node:http';
 import type { Cancel } from '../core/cancel';
 import type { ChatBody } from '../core/chat';
 import type { ConfigSnapshot } from '../config/snapshot';
-import type { ClientFormat } from '../formats/client-format';
+import type { ClientFormat, EndpointName } from '../formats/client-format';
 import type { Plan } from '../routing/plan';
 
 /** What the front door hands the pipeline: a parsed body and who sent it. */
@@ -16,6 +16,8 @@ export interface Arrival {
   body: ChatBody;
   /** The wire format the client speaks (OpenAI, or Anthropic on /v1/messages). */
   client: ClientFormat;
+  /** The inbound endpoint it came through (the ledger's `endpoint`). */
+  endpoint?: EndpointName;
   /** The config snapshot taken when the request arrived: every attempt and retry of it uses this one. */
   state: ConfigSnapshot;
   res: ServerResponse;

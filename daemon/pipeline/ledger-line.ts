@@ -58,6 +58,7 @@ export function entryFor(id: string, arrival: Arrival, facts: LineFacts): Ledger
   if (facts.error !== undefined) entry.error = facts.error;
   if (facts.parent !== undefined) entry.parent = facts.parent;
   if (facts.role !== undefined) entry.role = facts.role;
+  if (arrival.endpoint !== undefined) entry.endpoint = arrival.endpoint;
   return entry;
 }
 

@@ -38,6 +38,7 @@ export function ledgerEntryProblem(value: unknown): string | undefined {
   if (e.key !== undefined && typeof e.key !== 'string') return wrong('key', e.key, STRING);
   if (e.parent !== undefined && typeof e.parent !== 'string') return wrong('parent', e.parent, STRING);
   if (e.role !== undefined && e.role !== 'hedge') return wrong('role', e.role, '"hedge"');
+  if (e.endpoint !== undefined && !ENDPOINTS.has(e.endpoint as string)) return wrong('endpoint', e.endpoint, 'one of chat, responses, embeddings, completions, messages');
   if (e.client !== undefined && typeof e.client !== 'string') delete e.client;
   return undefined;
 }
@@ -59,3 +60,5 @@ function isAmount(v: unknown): boolean {
 function wrong(field: string, v: unknown, expected: string): string {
   return v === undefined ? `${field} is missing` : `${field} must be ${expected}`;
 }
+
+const ENDPOINTS: ReadonlySet<string> = new Set(['chat', 'responses', 'embeddings', 'completions', 'messages']);

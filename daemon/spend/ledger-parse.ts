@@ -52,6 +52,7 @@ const SHAPE = new RegExp(
     `(?:,"error":${STRING})?`,
     `(?:,"parent":${STRING})?`,
     `(?:,"role":"hedge")?`,
+    `(?:,"endpoint":"(?:chat|responses|embeddings|completions|messages)")?`,
     '\\}$',
   ].join(''),
 );
@@ -65,7 +66,7 @@ const SHAPE = new RegExp(
 export const FAST_FIELDS: readonly string[] = [
   'id', 'time', 'requestedModel', 'model', 'servedModel', 'deployment', 'provider', 'attempts', 'status', 'ok', 'stream',
   'promptTokens', 'completionTokens', 'usageSource', 'costUsd', 'latencyMs', 'cachedTokens', 'reasoningTokens', 'ttftMs', 'sandbox', 'key', 'client', 'error',
-  'parent', 'role',
+  'parent', 'role', 'endpoint',
 ];
 
 /** Characters from the ',' before a field to its value: `,"name":`. */
@@ -134,13 +135,14 @@ export function parseLedgerLine(line: string): LedgerEntry | undefined {
   if (nextField(line) === LETTER_S) e.sandbox = flag(line, keyLength('sandbox'));
   if (nextField(line) === LETTER_K) e.key = string(line, keyLength('key'));
   if (nextField(line) === LETTER_C) e.client = string(line, keyLength('client'));
-  if (nextField(line) === LETTER_E) {
+  if (nextField(line) === LETTER_E && line.charCodeAt(at + 3) === LETTER_R) {
     if (e.error !== undefined) return undefined; // twice: JSON.parse keeps the last
     e.error = string(line, keyLength('error'));
   }
   // An extra upstream call made for another request (a hedge's loser) names it.
   if (nextField(line) === LETTER_P) e.parent = string(line, keyLength('parent'));
   if (nextField(line) === LETTER_R) e.role = string(line, keyLength('role'));
+  if (nextField(line) === LETTER_E) e.endpoint = string(line, keyLength('endpoint'));
   return e as unknown as LedgerEntry;
 }
 

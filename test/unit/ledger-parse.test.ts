@@ -70,7 +70,7 @@ function daemonLine(e: LedgerEntry): string {
 
 /** For each schema field, a value the schema accepts, found by asking the schema (so a new field gets one too). */
 function schemaSample(): Record<string, unknown> {
-  const candidates: unknown[] = ['x', 'upstream', 'hedge', 3, 1.5, true];
+  const candidates: unknown[] = ['x', 'upstream', 'hedge', 'chat', 3, 1.5, true];
   const out: Record<string, unknown> = {};
   for (const k of LEDGER_FIELDS) {
     const field = LedgerEntrySchema.shape[k];
@@ -84,6 +84,8 @@ function schemaSample(): Record<string, unknown> {
 const GOOD: LedgerEntry[] = [
   entry(),
   entry({ cachedTokens: 256, reasoningTokens: 30, ttftMs: 120.5, sandbox: true, key: 'key-0123abcd', client: 'acme.helper' }),
+  entry({ endpoint: 'responses' }),
+  entry({ ok: false, status: 503, error: 'HTTP 503: upstream overloaded', parent: 'shep-0', role: 'hedge', endpoint: 'chat' }),
   entry({ ok: false, status: 503, error: 'HTTP 503: upstream overloaded', promptTokens: 0, completionTokens: 0, usageSource: 'none', costUsd: 0 }),
   entry({ ok: false, status: 404, attempts: 0, model: null, servedModel: null, deployment: null, provider: null, error: 'unknown model', usageSource: 'none', costUsd: 0 }),
   entry({ usageSource: 'estimated', sandbox: false, ttftMs: 0, latencyMs: 0 }),
@@ -107,12 +109,12 @@ describe('ledger line fast path', () => {
   });
 
   it("entryFor writes LEDGER_LINE_ORDER when every optional field is set, and its required fields alone in that order", () => {
-    const arrival = { receivedAt: performance.now() - 812.3, body: { model: 'chat', messages: [], stream: true }, clientKeyId: 'key-1', caller: 'acme.helper' } as unknown as Arrival;
+    const arrival = { receivedAt: performance.now() - 812.3, body: { model: 'chat', messages: [], stream: true }, clientKeyId: 'key-1', caller: 'acme.helper', endpoint: 'responses' } as unknown as Arrival;
     const deployment = { id: 'openai/gpt-4o-mini@us-east', upstreamModel: 'gpt-4o-mini', providerName: 'openai', sandbox: true, price: { input: 0.15, output: 0.6 } } as unknown as Deployment;
     const counted = { usage: { promptTokens: 1000, completionTokens: 500, cachedTokens: 200, reasoningTokens: 50 }, estimated: false };
     const every = entryFor('shep-1', arrival, { group: 'chat', deployment, attempts: 2, status: 200, counted, endedAt: performance.now(), firstTokenAt: performance.now() - 700, error: 'cut off', parent: 'shep-0', role: 'hedge' });
     assert.deepEqual(Object.keys(every), [...LEDGER_LINE_ORDER], 'every field, in order');
-    const bare = entryFor('shep-2', { ...arrival, clientKeyId: undefined, caller: undefined }, { group: null, deployment: null, attempts: 0, status: 404, endedAt: performance.now() });
+    const bare = entryFor('shep-2', { ...arrival, clientKeyId: undefined, caller: undefined, endpoint: undefined }, { group: null, deployment: null, attempts: 0, status: 404, endedAt: performance.now() });
     assert.deepEqual(Object.keys(bare), LEDGER_LINE_ORDER.filter((k) => k in bare));
     assert.ok(LedgerEntrySchema.safeParse(every).success && LedgerEntrySchema.safeParse(bare).success);
   });
@@ -128,7 +130,7 @@ describe('ledger line fast path', () => {
   });
 
   it("takes the lines the gateway's entryFor makes (the fast path is for them: keep the two in step)", () => {
-    const arrival = { receivedAt: performance.now() - 812.3, body: { model: 'chat', messages: [], stream: true }, clientKeyId: 'key-1', caller: 'acme.helper' } as unknown as Arrival;
+    const arrival = { receivedAt: performance.now() - 812.3, body: { model: 'chat', messages: [], stream: true }, clientKeyId: 'key-1', caller: 'acme.helper', endpoint: 'responses' } as unknown as Arrival;
     const deployment = { id: 'openai/gpt-4o-mini@us-east', upstreamModel: 'gpt-4o-mini', providerName: 'openai', sandbox: true, price: { input: 0.15, output: 0.6 } } as unknown as Deployment;
     const usage = { usage: { promptTokens: 1000, completionTokens: 500, cachedTokens: 200, reasoningTokens: 50 }, estimated: false };
     const lines = [
