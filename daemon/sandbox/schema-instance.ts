@@ -133,7 +133,8 @@ class Generator {
 const COMMAND = /^(command|cmd|commands|shell|script|argv)$/i;
 
 function typeOf(schema: Record<string, unknown>): string | undefined {
-  const t = schema.type;
+  // Gemini's own schema dialect spells types in capitals (OBJECT, STRING).
+  const t = typeof schema.type === 'string' ? schema.type.toLowerCase() : schema.type;
   if (typeof t === 'string') return t;
   if (Array.isArray(t)) return t.find((x) => x !== 'null') ?? t[0];
   if (isRecord(schema.properties)) return 'object';

@@ -263,6 +263,8 @@ describe('/v1/responses on Anthropic and Gemini deployments', function () {
         const called = await h.client.responses.create({ model, input: 'list the files', tools: [SHELL], max_output_tokens: 50 });
         const call = called.output.find((o) => o.type === 'function_call');
         assert.equal(call?.type === 'function_call' ? call.name : undefined, 'shell', `${model}: a tool call`);
+        // The Gemini sandbox reads the declaration's schema (the Anthropic one's arguments are its own business).
+        if (model === 'ge') assert.deepEqual(JSON.parse(call?.type === 'function_call' ? call.arguments : '{}'), { command: ['bash', '-lc', 'ls'] });
       }
     } finally {
       await h.close();
