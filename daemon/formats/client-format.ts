@@ -14,7 +14,7 @@ export interface ClientStreamEncoder {
 }
 
 export interface ClientFormat {
-  readonly name: 'openai' | 'anthropic';
+  readonly name: 'openai' | 'anthropic' | 'responses';
   /** A whole OpenAI chat completion (JSON text) as the client's response body. */
   wholeBody(openaiJson: string): string;
   streamEncoder(): ClientStreamEncoder;
@@ -22,11 +22,29 @@ export interface ClientFormat {
   errorBody(err: HttpError): string;
 }
 
+/** Which inbound endpoint a request came through (the ledger's `endpoint`). */
+export type EndpointName = 'chat' | 'responses' | 'messages';
+
+/** A request an endpoint accepted: its chat body, and how this one request is answered. */
+export interface AcceptedRequest {
+  body: ChatBody;
+  /** The client format for this request (a Responses answer echoes its request). */
+  client: ClientFormat;
+  /** Extra headers on every answer to it, e.g. which tools were left out. */
+  headers: Record<string, string>;
+  /** What of the request was left out (tool types), for the log. */
+  dropped: string[];
+}
+
 /** An inbound chat endpoint: how its body becomes the router's chat body, and how it is answered. */
 export interface ChatEndpoint {
+  endpoint?: EndpointName;
   /** Checks the parsed JSON body (throwing an HttpError 400 that names the field) and translates it. */
   parse(json: unknown): ChatBody;
+  /** Errors before a request is accepted, and answers when the endpoint has no `accept`. */
   client: ClientFormat;
+  /** Endpoints whose answers depend on the request: parse plus a client format of its own. */
+  accept?(json: unknown): AcceptedRequest;
 }
 
 /**

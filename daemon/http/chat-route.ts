@@ -12,12 +12,25 @@ export function chatRoute(endpoint: ChatEndpoint): Route {
     errorBody: endpoint.client.errorBody,
     async handle(ctx) {
       const receivedAt = performance.now();
-      const body = endpoint.parse(await readJsonBody(ctx.req, ctx.state.config.server));
+      const json = await readJsonBody(ctx.req, ctx.state.config.server);
+      let body;
+      let client = endpoint.client;
+      if (endpoint.accept) {
+        const accepted = endpoint.accept(json);
+        body = accepted.body;
+        client = accepted.client;
+        // On every answer, success or error: writeHead merges headers set here.
+        for (const [name, value] of Object.entries(accepted.headers)) ctx.res.setHeader(name, value);
+        if (accepted.dropped.length > 0) {
+          ctx.deps.log.info('left out what a chat deployment cannot run', { request: ctx.requestId, endpoint: endpoint.endpoint, dropped: accepted.dropped.join(', ') });
+        }
+      } else body = endpoint.parse(json);
       await runChat(ctx.deps, {
         id: ctx.requestId,
         receivedAt,
         body,
-        client: endpoint.client,
+        client,
+        endpoint: endpoint.endpoint,
         state: ctx.state,
         res: ctx.res,
         clientKeyId: ctx.clientKeyId,

@@ -2,6 +2,7 @@
 // that point at its own module; server.ts does the guards, method checks and error handling.
 import { messages } from '../formats/anthropic/client-answer';
 import { chatCompletions } from '../formats/openai/client-answer';
+import { responses } from '../formats/openai/responses-answer';
 import { explainPlan, listIncidents } from './admin-routes';
 import { chatRoute, operationRoute } from './chat-route';
 import { completions, embeddings } from '../formats/openai/operation-request';
@@ -17,6 +18,8 @@ export const routes: Record<string, Route> = {
   '/v1/chat/completions': chatRoute(chatCompletions),
   '/chat/completions': chatRoute(chatCompletions),
   '/v1/messages': chatRoute(messages),
+  '/v1/responses': chatRoute(responses),
+  '/responses': chatRoute(responses),
   '/v1/models': { method: 'GET', handle: listModels },
   '/models': { method: 'GET', handle: listModels },
   '/v1/shepherd/status': { method: 'GET', handle: (ctx) => sendJson(ctx.res, 200, statusReport(ctx.deps.health, ctx.state, ctx.deps)) },

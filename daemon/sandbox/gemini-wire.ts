@@ -39,12 +39,14 @@ export function checkGenerate(body: unknown, defaultWords: number): GeminiChat {
     throw new RequestError(400, '* GenerateContentRequest.generation_config.max_output_tokens: must be a positive integer', null);
   }
   const names: string[] = [];
+  const declared: unknown[] = []; // the declarations as OpenAI tools, so arguments follow their schema
   for (const tool of Array.isArray(body.tools) ? body.tools : []) {
     for (const d of isRecord(tool) && Array.isArray(tool.functionDeclarations) ? tool.functionDeclarations : []) {
       if (!isRecord(d) || typeof d.name !== 'string' || d.name === '') {
         throw new RequestError(400, '* GenerateContentRequest.tools[0].function_declarations: name is required', null);
       }
       names.push(d.name);
+      declared.push({ type: 'function', function: { name: d.name, parameters: d.parametersJsonSchema ?? d.parameters } });
     }
   }
   const calling = isRecord(body.toolConfig) && isRecord(body.toolConfig.functionCallingConfig) ? body.toolConfig.functionCallingConfig : {};
@@ -57,7 +59,7 @@ export function checkGenerate(body: unknown, defaultWords: number): GeminiChat {
         ...body.contents.map(asPlannerMessage),
       ],
       maxTokens: typeof max === 'number' ? max : undefined,
-      tools: names.length > 0 ? names.map((name) => ({ type: 'function', function: { name } })) : undefined,
+      tools: names.length > 0 ? declared : undefined,
       toolChoice: calling.mode === 'NONE' ? 'none' : typeof allowed[0] === 'string' ? { function: { name: allowed[0] } } : undefined,
     },
     defaultWords,

@@ -2,6 +2,7 @@
 // no Math.random, so the same request always gets the same answer (tests compare texts across
 // deployments, streaming and not).
 import { isRecord } from '../../shared/is-record';
+import { schemaInstance, toolArguments } from './schema-instance';
 
 /** Every sandbox reply starts with this label, so nobody mistakes it for a real model's answer. */
 export const SANDBOX_LABEL = '[sandbox]';
@@ -35,6 +36,8 @@ export interface ReplyRequest {
   maxTokens?: number;
   tools?: unknown[];
   toolChoice?: unknown;
+  /** OpenAI's response_format: {type:'json_object'} or {type:'json_schema', json_schema:{schema}}. */
+  responseFormat?: unknown;
 }
 
 /**
@@ -45,17 +48,31 @@ export interface ReplyRequest {
 export function planReply(req: ReplyRequest, defaultWords: number): PlannedReply {
   const json = JSON.stringify(req.messages); // once: both the seed and the prompt estimate use it
   const promptTokens = estimateTokens(json);
+  const hints = { text: firstWords(lastUserText(req.messages), 6) };
   const tool = toolToCall(req);
   if (tool !== undefined) {
-    const args = JSON.stringify({ query: firstWords(lastUserText(req.messages), 6) });
+    const args = JSON.stringify(toolArguments(tool.parameters, hints));
     return {
-      reply: { kind: 'tool_call', name: tool, arguments: args, finishReason: 'tool_calls' },
+      reply: { kind: 'tool_call', name: tool.name, arguments: args, finishReason: 'tool_calls' },
       promptTokens,
-      completionTokens: estimateTokens(tool + args),
+      completionTokens: estimateTokens(tool.name + args),
     };
+  }
+  const asJson = jsonAnswer(req.responseFormat, hints.text === '' ? SANDBOX_LABEL : `${SANDBOX_LABEL} ${hints.text}`);
+  if (asJson !== undefined) {
+    // Not cut at max tokens: a truncated JSON text would be no JSON at all.
+    const pieces = argumentPieces(asJson);
+    return { reply: { kind: 'text', pieces, finishReason: 'stop' }, promptTokens, completionTokens: pieces.length };
   }
   const wanted = Math.max(1, Math.floor(defaultWords));
   const length = req.maxTokens !== undefined ? Math.min(req.maxTokens, wanted) : wanted;
+  const result = toolResultAfterLastUser(req.messages);
+  if (result !== undefined) {
+    // The agent loop ends: the "model" reports what the tool said instead of calling it again.
+    const words = ['Done.', 'The', 'tool', 'said:', ...result.split(/\s+/).filter(Boolean)].slice(0, Math.max(0, length - 1));
+    const pieces = [SANDBOX_LABEL, ...words.map((w) => ' ' + w)].slice(0, length);
+    return { reply: { kind: 'text', pieces, finishReason: 'stop' }, promptTokens, completionTokens: pieces.length };
+  }
   const pieces = replyPieces(json, length);
   return {
     reply: { kind: 'text', pieces, finishReason: length < wanted ? 'length' : 'stop' },
@@ -85,27 +102,68 @@ export function argumentPieces(args: string, size = 8): string[] {
   return out.length > 0 ? out : [''];
 }
 
-// A tool is called when tools are offered and the model is not looking at a tool's result yet.
-function toolToCall(req: ReplyRequest): string | undefined {
+interface ToolSpec {
+  name: string;
+  parameters: unknown;
+}
+
+/**
+ * A tool is called when tools are offered and no tool has answered since the user's last message, so
+ * an agent loop ends after one round trip. The named tool_choice wins; otherwise a shell-like tool
+ * (what a coding agent needs to see its folder), else the first.
+ */
+function toolToCall(req: ReplyRequest): ToolSpec | undefined {
   if (!req.tools || req.tools.length === 0 || req.toolChoice === 'none') return undefined;
-  const last = req.messages.at(-1);
-  if (isRecord(last) && last.role === 'tool') return undefined;
+  if (toolResultAfterLastUser(req.messages) !== undefined) return undefined;
+  const specs = req.tools.map(toolSpec).filter((t): t is ToolSpec => t !== undefined);
   const chosen = isRecord(req.toolChoice) && isRecord(req.toolChoice.function) ? req.toolChoice.function.name : undefined;
-  if (typeof chosen === 'string') return chosen;
-  const first = req.tools[0];
-  const name = isRecord(first) && isRecord(first.function) ? first.function.name : undefined;
-  return typeof name === 'string' ? name : undefined;
+  if (typeof chosen === 'string') return specs.find((t) => t.name === chosen) ?? { name: chosen, parameters: undefined };
+  return specs.find((t) => SHELL_TOOL.test(t.name)) ?? specs[0];
+}
+
+const SHELL_TOOL = /^(shell|shell_command|exec_command|bash|run_shell_command|execute_command|run_command|terminal)$/i;
+
+function toolSpec(tool: unknown): ToolSpec | undefined {
+  const fn = isRecord(tool) && isRecord(tool.function) ? tool.function : undefined;
+  return fn && typeof fn.name === 'string' ? { name: fn.name, parameters: fn.parameters } : undefined;
+}
+
+/** The text of the last tool result after the user's last message, or undefined when there is none. */
+function toolResultAfterLastUser(messages: unknown[]): string | undefined {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i];
+    if (!isRecord(m)) continue;
+    if (m.role === 'user') return undefined;
+    if (m.role === 'tool') return contentText(m.content);
+  }
+  return undefined;
+}
+
+/** JSON text for a JSON response_format (an object matching the schema when one is given), else undefined. */
+function jsonAnswer(format: unknown, text: string): string | undefined {
+  if (!isRecord(format)) return undefined;
+  if (format.type === 'json_object') return JSON.stringify({ answer: text });
+  if (format.type !== 'json_schema') return undefined;
+  const spec = isRecord(format.json_schema) ? format.json_schema : {};
+  const schema = isRecord(spec.schema) ? spec.schema : { type: 'object', properties: { answer: { type: 'string' } } };
+  return JSON.stringify(schemaInstance(schema, { text }));
+}
+
+function contentText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) {
+    return content
+      .map((part) => (isRecord(part) ? (typeof part.text === 'string' ? part.text : typeof part.content === 'string' ? part.content : contentText(part.content)) : ''))
+      .join(' ');
+  }
+  return '';
 }
 
 function lastUserText(messages: unknown[]): string {
   for (let i = messages.length - 1; i >= 0; i--) {
     const m = messages[i];
     if (!isRecord(m) || m.role !== 'user') continue;
-    if (typeof m.content === 'string') return m.content;
-    if (Array.isArray(m.content)) {
-      return m.content.map((part) => (isRecord(part) && typeof part.text === 'string' ? part.text : '')).join(' ');
-    }
-    return '';
+    return contentText(m.content);
   }
   return '';
 }

@@ -23,6 +23,7 @@ export interface ChatRequest {
   maxTokens?: number;
   tools?: unknown[];
   toolChoice?: unknown;
+  responseFormat?: unknown;
   stream: boolean;
   includeUsage: boolean;
 }
@@ -63,6 +64,7 @@ export function checkChat(body: unknown): ChatRequest {
     maxTokens,
     tools,
     toolChoice: body.tool_choice,
+    responseFormat: body.response_format,
     stream: body.stream === true,
     includeUsage: isRecord(streamOptions) && streamOptions.include_usage === true,
   };

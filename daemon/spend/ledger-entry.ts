@@ -64,3 +64,4 @@ function isAmount(v: unknown): boolean {
 function wrong(field: string, v: unknown, expected: string): string {
   return v === undefined ? `${field} is missing` : `${field} must be ${expected}`;
 }
+

@@ -216,4 +216,4 @@ export const anthropicClient: ClientFormat = {
 };
 
 /** POST /v1/messages: Anthropic-format requests, routed like any chat, answered in Anthropic's shape. */
-export const messages: ChatEndpoint = { parse: (json) => toChatBody(parseMessagesRequest(json)), client: anthropicClient };
+export const messages: ChatEndpoint = { endpoint: 'messages', parse: (json) => toChatBody(parseMessagesRequest(json)), client: anthropicClient };

@@ -17,4 +17,4 @@ export const openaiClient: ClientFormat = {
   errorBody: (err) => errorJson(err.message, err.type, err.code, err.param),
 };
 
-export const chatCompletions: ChatEndpoint = { parse: parseChatRequest, client: openaiClient };
+export const chatCompletions: ChatEndpoint = { endpoint: 'chat', parse: parseChatRequest, client: openaiClient };
