@@ -9,6 +9,7 @@ import { serveMetrics } from './metrics-route';
 import { listModels } from './models-route';
 import { sendJson } from './send-json';
 import { serveBudgets, serveSpend } from './spend-routes';
+import { scriptSandboxFaults } from './sandbox-routes';
 import { statusReport } from '../health/status-report';
 
 export const routes: Record<string, Route> = {
@@ -22,5 +23,6 @@ export const routes: Record<string, Route> = {
   '/v1/shepherd/incidents': { method: 'GET', handle: listIncidents },
   '/v1/shepherd/spend': { method: 'GET', handle: serveSpend },
   '/v1/shepherd/budgets': { method: 'GET', handle: serveBudgets },
+  '/v1/shepherd/sandbox/faults': { method: 'POST', handle: scriptSandboxFaults },
   '/metrics': { method: 'GET', handle: serveMetrics },
 };

@@ -372,7 +372,7 @@ describe('config: keys', () => {
     assert.equal(resolveApiKey(p({}), { K: 'v' }), undefined);
   });
 
-  it('tells which real providers have keys, ignoring sandbox ones', () => {
+  it('tells which real providers have keys, lack them or need none (keyless, e.g. Ollama), ignoring sandbox ones', () => {
     const config = ConfigSchema.parse({
       providers: {
         a: { baseUrl: 'http://a', apiKeyEnv: 'A_KEY' },
@@ -382,7 +382,7 @@ describe('config: keys', () => {
         s: { baseUrl: 'http://s', sandbox: true },
       },
     });
-    assert.deepEqual(keyStatus(config, { A_KEY: 'x', B_KEY: '' }), { withKey: ['a', 'c'], withoutKey: ['b', 'd'] });
+    assert.deepEqual(keyStatus(config, { A_KEY: 'x', B_KEY: '' }), { withKey: ['a', 'c'], withoutKey: ['b'], keyless: ['d'] });
   });
 });
 
