@@ -169,3 +169,37 @@ describe('sandbox integrity: the fault route when no sandbox serves', function (
     }
   });
 });
+
+describe('sandbox integrity: sandbox spend is not real spend', function () {
+  this.timeout(30_000);
+  it('leaves sandbox requests out of budgets and real totals, and shows them apart in /v1/shepherd/spend', async () => {
+    const h = await startHarness({
+      sandbox: true,
+      providers: { openai: { baseUrl: 'http://127.0.0.1:9/v1', apiKeyEnv: 'OPENAI_API_KEY' } },
+      models: { 'gpt-4.1': { price: { input: 2000, output: 8000 }, deployments: [{ provider: 'openai', model: 'gpt-4.1' }] } },
+      budgets: { hard: { limitUsd: 0.000001, action: 'block' } },
+      routing: noProbes,
+    });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const res = await chat(h, 'gpt-4.1');
+        assert.equal(res.status, 200, `request ${i}: not blocked by simulated spend: ${await res.clone().text()}`);
+      }
+      const entries = await h.ledgerEntries();
+      assert.ok(entries.every((e) => e.sandbox === true && e.costUsd > 0), 'the ledger keeps the simulated price, marked sandbox');
+      const [budget] = await getJson<{ spentUsd: number }[]>(h, '/v1/shepherd/budgets');
+      assert.equal(budget.spentUsd, 0);
+      const report = await getJson<{ totals: { requests: number; costUsd: number }; month: { spentUsd: number }; sandbox?: { totals: { requests: number; costUsd: number } } }>(
+        h,
+        '/v1/shepherd/spend',
+      );
+      assert.equal(report.totals.requests, 0);
+      assert.equal(report.totals.costUsd, 0);
+      assert.equal(report.month.spentUsd, 0);
+      assert.equal(report.sandbox?.totals.requests, 3);
+      assert.ok((report.sandbox?.totals.costUsd ?? 0) > 0);
+    } finally {
+      await h.close();
+    }
+  });
+});
