@@ -49,6 +49,8 @@ export interface StartOptions {
   watch?: boolean;
   /** How long in-flight requests may run on during shutdown (default 10 s). */
   graceMs?: number;
+  /** How long a control-channel client may take to say hello with the token (default 3 s; tests shorten it). */
+  controlAuthTimeoutMs?: number;
 }
 
 export interface RunningDaemon {
@@ -161,6 +163,7 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
       attachControlChannel({
         server: gateway.server,
         token: controlToken,
+        authTimeoutMs: options.controlAuthTimeoutMs,
         version: VERSION,
         url,
         configPath,
