@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { configJsonSchema } from '../shared/config';
 import { exportCommand, SPEND_USAGE, spendCommand } from './cli/spend-commands';
+import { SANDBOX_FAULTS_USAGE, sandboxFaultsCommand } from './cli/sandbox-faults';
 import { formatProblems, keyStatus, loadConfigFile } from './config/load';
 import { createLogger, parseLevel } from './core/log';
 import { startSandbox } from './sandbox/server';
@@ -13,6 +14,7 @@ const USAGE = `Shepherd ${VERSION}: a local LLM router with an OpenAI-compatible
 Usage:
   shepherd start [--config FILE] [--port N] [--host H] [--data-dir DIR] [--sandbox] [--log-level L]
   shepherd sandbox [--port N] [--host H]     run the simulated upstreams alone
+${SANDBOX_FAULTS_USAGE}
   shepherd config check FILE                 validate a config file
   shepherd config schema                     print the config's JSON Schema
 ${SPEND_USAGE}
@@ -41,6 +43,7 @@ async function main(argv: string[]): Promise<number> {
     case 'start':
       return start(rest);
     case 'sandbox':
+      if (rest[0] === 'faults') return sandboxFaultsCommand(rest.slice(1), (message) => new UsageError(message));
       return sandbox(rest);
     case 'config':
       return config(rest);
@@ -95,6 +98,9 @@ async function start(args: string[]): Promise<number> {
     : '';
   process.stdout.write(`Shepherd ${VERSION} listening on ${daemon.url}${sandboxNote}\n`);
   process.stdout.write(`  OpenAI base URL: ${daemon.url}/v1   config: ${daemon.configPath}\n`);
+  for (const u of daemon.sandboxUpstreams()) {
+    process.stdout.write(`  sandbox upstream ${u.provider} (${u.region}): ${u.url}   faults: shepherd sandbox faults --provider ${u.provider} --rules '[...]'\n`);
+  }
 
   // Keep serving whatever a single bad request does; log it instead of dying.
   process.on('uncaughtException', (err) => log.error('uncaught exception', { error: err.stack ?? err.message }));

@@ -49,6 +49,8 @@ export interface StartOptions {
   watch?: boolean;
   /** How long in-flight requests may run on during shutdown (default 10 s). */
   graceMs?: number;
+  /** How long a control-channel client may take to say hello with the token (default 3 s; tests shorten it). */
+  controlAuthTimeoutMs?: number;
 }
 
 export interface RunningDaemon {
@@ -61,6 +63,8 @@ export interface RunningDaemon {
   sandbox: () => boolean;
   /** Why the sandbox is in use, for the start-up line. */
   sandboxReason: () => string | undefined;
+  /** Where the embedded sandbox upstreams listen while they serve (empty otherwise). */
+  sandboxUpstreams: () => { provider: string; region: string; url: string }[];
   ledger: Ledger;
   /** What happens inside the daemon (requests finished, state changes), for listeners. */
   events: EventBus;
@@ -105,6 +109,7 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
   // Deferred before composing: a compose that fails half-way may have started sandboxes already.
   steps.defer('close the upstreams and sandboxes', () => composer.close());
   let state = await steps.run('compose the config', () => composer.compose(config));
+  logSandbox(log, composer);
 
   const health = new HealthBoard(state.catalog, (change) => {
     log.info('deployment state changed', { ...change });
@@ -125,6 +130,7 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
     log,
     version: VERSION,
     startedAt: new Date(),
+    sandboxUpstreams: () => composer.sandboxUpstreams(),
   };
   const gateway = createGateway(gatewayDeps);
   live.report = () => statusReport(health, state, gatewayDeps);
@@ -140,7 +146,9 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
   const reloader = new Reloader(configPath, log, async (next) => {
     const nextConfig = withOverrides(next, options);
     warnAddressChange(log, url, config.server, state.config.server, nextConfig.server);
+    const wasSandbox = state.sandbox;
     state = await composer.compose(nextConfig);
+    if (state.sandbox && !wasSandbox) logSandbox(log, composer);
     health.configure(state.catalog);
     spend.configure(state.config);
     log.info('config reloaded', { groups: state.catalog.groups.size, sandbox: state.sandbox });
@@ -155,6 +163,7 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
       attachControlChannel({
         server: gateway.server,
         token: controlToken,
+        authTimeoutMs: options.controlAuthTimeoutMs,
         version: VERSION,
         url,
         configPath,
@@ -208,9 +217,20 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
     events,
     sandbox: () => state.sandbox,
     sandboxReason: () => composer.sandboxReason,
+    sandboxUpstreams: () => composer.sandboxUpstreams().map(({ provider, region, url }) => ({ provider, region, url })),
     reload,
     stop: () => steps.unwind(),
   };
+}
+
+/** Says where the simulated upstreams listen, so their faults can be scripted (docs/SANDBOX.md). */
+function logSandbox(log: Logger, composer: Composer): void {
+  const upstreams = composer.sandboxUpstreams();
+  if (upstreams.length === 0) return;
+  log.info('serving the SANDBOX (simulated upstreams)', {
+    reason: composer.sandboxReason,
+    upstreams: upstreams.map((u) => `${u.provider} ${u.url}`).join(', '),
+  });
 }
 
 /** The config file (a starter one is written when the default path has none), parsed and checked. */

@@ -65,6 +65,7 @@ export function groupDown(deployments: DeploymentSnapshot[]): boolean {
 }
 
 function addRequest(s: Snapshot, e: LedgerEntry): Snapshot {
+  if (e.sandbox === true) return addSandboxRequest(s, e);
   const date = e.time.slice(0, 10);
   const todayDate = s.spend.days.at(-1)?.date;
   const inMonth = todayDate !== undefined && date.slice(0, 7) === todayDate.slice(0, 7);
@@ -89,6 +90,25 @@ function addRequest(s: Snapshot, e: LedgerEntry): Snapshot {
     budgets: s.budgets.map((b) => (budgetCovers(b, e) ? bumpBudget(b, e.costUsd) : b)),
     recent: [...s.recent, e].slice(-RECENT_MAX),
   };
+}
+
+/** A sandbox answer: counted apart (simulated spend), never in the month's real figures or a budget. */
+function addSandboxRequest(s: Snapshot, e: LedgerEntry): Snapshot {
+  const date = e.time.slice(0, 10);
+  const todayDate = s.spend.days.at(-1)?.date;
+  const recent = [...s.recent, e].slice(-RECENT_MAX);
+  if (todayDate === undefined || date.slice(0, 7) !== todayDate.slice(0, 7)) return { ...s, recent };
+  const was = s.spend.sandbox ?? { today: zero(), month: zero(), byGroup: [] };
+  const group = e.model ?? e.requestedModel;
+  const byGroup = was.byGroup.some((g) => g.group === group)
+    ? was.byGroup.map((g) => (g.group === group ? { ...g, ...add(g, e) } : g))
+    : [...was.byGroup, { group, ...add(zero(), e) }];
+  const sandbox = {
+    today: add(date === todayDate ? was.today : zero(), e),
+    month: add(was.month, e),
+    byGroup: byGroup.sort((a, b) => b.costUsd - a.costUsd || a.group.localeCompare(b.group)),
+  };
+  return { ...s, spend: { ...s.spend, sandbox }, recent };
 }
 
 function budgetCovers(b: BudgetStatus, e: LedgerEntry): boolean {

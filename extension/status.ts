@@ -93,6 +93,9 @@ export function spendItem(state: ViewState, currency: DisplayCurrency): StatusIt
       : []),
     `**Spend this month:** ${month} (${s.spend.month.requests} requests)`,
     `**Today:** ${formatMoney(s.spend.today.costUsd, currency)} (${s.spend.today.requests} requests)`,
+    ...(s.spend.sandbox
+      ? [`**Sandbox (simulated, not counted):** ${formatMoney(s.spend.sandbox.month.costUsd, currency)} (${s.spend.sandbox.month.requests} requests) this month`]
+      : []),
   ];
   if (budget) {
     lines.push(

@@ -80,6 +80,13 @@ export const SpendSnapshotSchema = z.object({
   days: z.array(DaySpendSchema),
   /** This month, per model group. */
   byGroup: z.array(SpendTotalsSchema.extend({ group: z.string() })),
+  /**
+   * Requests the built-in sandbox answered (simulated, at the groups' prices): in none of the figures
+   * above. Absent when there were none this month.
+   */
+  sandbox: z
+    .object({ today: SpendTotalsSchema, month: SpendTotalsSchema, byGroup: z.array(SpendTotalsSchema.extend({ group: z.string() })) })
+    .optional(),
 });
 export type SpendSnapshot = z.infer<typeof SpendSnapshotSchema>;
 

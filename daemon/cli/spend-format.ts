@@ -18,7 +18,9 @@ function spendCsv(r: SpendReport): string {
   const header = [r.groupBy, 'requests', 'errors', 'prompt_tokens', 'cached_tokens', 'completion_tokens', 'reasoning_tokens', 'estimated_requests', 'cost_usd'];
   if (cur.code !== 'USD') header.push(`cost_${cur.code.toLowerCase()}`);
   const lines = [csvLine(header)];
-  for (const row of [...r.rows, { key: 'total', ...r.totals }]) {
+  // Sandbox rows come after the real total, each key marked: they are in no real figure.
+  const sandboxRows = r.sandbox ? [...r.sandbox.rows, { ...r.sandbox.totals, key: 'total' }].map((row) => ({ ...row, key: `[sandbox] ${row.key}` })) : [];
+  for (const row of [...r.rows, { key: 'total', ...r.totals }, ...sandboxRows]) {
     const cells: (string | number)[] = [row.key, row.requests, row.errors, row.promptTokens, row.cachedTokens, row.completionTokens, row.reasoningTokens, row.estimatedRequests, row.costUsd];
     if (cur.code !== 'USD') cells.push(roundUsd(row.costUsd * cur.rate)); // the cost unit's precision, in the display currency
     lines.push(csvLine(cells));
@@ -49,6 +51,32 @@ function spendTable(r: SpendReport): string {
     const s = r.savings;
     out.push(`Against "${s.baseline}" for every request: ${money(s.baselineUsd)}; ${s.savedUsd >= 0 ? `saved ${money(s.savedUsd)}` : `${money(-s.savedUsd)} more`}`);
   }
+  if (r.sandbox) out.push('', ...sandboxTable(r, r.sandbox));
   if (r.currency.code !== 'USD') out.push(`Amounts in ${r.currency.code} at ${r.currency.rate} per USD; the ledger is in USD.`);
   return `${out.join('\n')}\n`;
+}
+
+/** The sandbox's requests apart, so simulated spend is never read as money spent. */
+function sandboxTable(r: SpendReport, s: NonNullable<SpendReport['sandbox']>): string[] {
+  const money = (usd: number) => formatMoney(usd, r.currency);
+  const head = [r.groupBy, 'requests', 'errors', 'tokens in', 'tokens out', `simulated (${r.currency.code})`];
+  const body = [...s.rows, { ...s.totals, key: 'total' }].map((row) => [
+    row.key,
+    String(row.requests),
+    String(row.errors),
+    String(row.promptTokens),
+    String(row.completionTokens),
+    money(row.costUsd),
+  ]);
+  const rows = [head, ...body];
+  const widths = head.map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  const line = (row: string[]) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ').trimEnd();
+  return [
+    'SANDBOX (simulated upstreams, not real spend; in none of the figures above nor in any budget)',
+    '',
+    line(head),
+    ...body.slice(0, -1).map(line),
+    '-'.repeat(line(head).length),
+    line(body[body.length - 1]),
+  ];
 }

@@ -134,15 +134,23 @@ export function resolveApiKey(provider: ProviderConfig, env: NodeJS.ProcessEnv =
   return value ? value : undefined;
 }
 
-/** Which real (non-sandbox) providers have a key in this environment, in config order. */
-export function keyStatus(config: ShepherdConfig, env: NodeJS.ProcessEnv = process.env): { withKey: string[]; withoutKey: string[] } {
+/**
+ * Which real (non-sandbox) providers have a key in this environment, which lack the key they name,
+ * and which need none (neither apiKey nor apiKeyEnv, e.g. a local Ollama), in config order.
+ */
+export function keyStatus(
+  config: ShepherdConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): { withKey: string[]; withoutKey: string[]; keyless: string[] } {
   const withKey: string[] = [];
   const withoutKey: string[] = [];
+  const keyless: string[] = [];
   for (const [name, provider] of Object.entries(config.providers)) {
     if (provider.sandbox) continue;
-    (resolveApiKey(provider, env) ? withKey : withoutKey).push(name);
+    if (provider.apiKey === undefined && provider.apiKeyEnv === undefined) keyless.push(name);
+    else (resolveApiKey(provider, env) ? withKey : withoutKey).push(name);
   }
-  return { withKey, withoutKey };
+  return { withKey, withoutKey, keyless };
 }
 
 function fail(message: string): LoadResult {

@@ -15,6 +15,8 @@ export interface WatchConfigOptions {
   initialText?: string;
   /** Replaces fs.watch; for tests. */
   watch?: typeof fsWatch;
+  /** Called after each read of the file (delivered or not); for tests, which then need no fixed waits. */
+  onChecked?: () => void;
 }
 
 export function watchConfig(path: string, onResult: (result: LoadResult) => void, options: WatchConfigOptions = {}): { close(): void } {
@@ -68,6 +70,7 @@ export function watchConfig(path: string, onResult: (result: LoadResult) => void
       do {
         again = false;
         await checkOnce();
+        options.onChecked?.();
       } while (again && !closed);
     } finally {
       running = false;

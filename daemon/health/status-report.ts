@@ -9,6 +9,8 @@ export interface ReporterInfo {
   version: string;
   startedAt: Date;
   ledger?: { health(): LedgerHealth };
+  /** The embedded sandbox upstreams the daemon serves from, if it does. */
+  sandboxUpstreams?: () => readonly { provider: string; region: string; url: string }[];
 }
 
 export type StatusReport = ReturnType<typeof statusReport>;
@@ -53,6 +55,8 @@ export function statusReport(health: HealthBoard, state: ConfigSnapshot, info: R
     name: 'shepherd' as const,
     version: info.version,
     sandbox: state.sandbox,
+    // Where the simulated upstreams listen, so their faults can be scripted (docs/SANDBOX.md).
+    sandboxUpstreams: state.sandbox ? (info.sandboxUpstreams?.() ?? []).map(({ provider, region, url }) => ({ provider, region, url })) : [],
     startedAt: info.startedAt.toISOString(),
     uptimeSeconds: Math.round((Date.now() - info.startedAt.getTime()) / 1000),
     groups: [...state.catalog.groups.values()].map((g) => ({

@@ -12,6 +12,7 @@ import { serveMetrics } from './metrics-route';
 import { listModels } from './models-route';
 import { sendJson } from './send-json';
 import { serveBudgets, serveSpend } from './spend-routes';
+import { scriptSandboxFaults } from './sandbox-routes';
 import { statusReport } from '../health/status-report';
 
 export const routes: Record<string, Route> = {
@@ -27,6 +28,7 @@ export const routes: Record<string, Route> = {
   '/v1/shepherd/incidents': { method: 'GET', handle: listIncidents },
   '/v1/shepherd/spend': { method: 'GET', handle: serveSpend },
   '/v1/shepherd/budgets': { method: 'GET', handle: serveBudgets },
+  '/v1/shepherd/sandbox/faults': { method: 'POST', handle: scriptSandboxFaults },
   '/metrics': { method: 'GET', handle: serveMetrics },
   '/v1/embeddings': operationRoute(embeddings),
   '/embeddings': operationRoute(embeddings),

@@ -7,6 +7,7 @@ import type { Cancel } from '../core/cancel';
 import type { Metrics } from '../metrics/metrics';
 import type { PipelineDeps } from '../pipeline/deps';
 import type { Budgets } from '../spend/budgets';
+import type { SandboxUpstream } from './sandbox-routes';
 import { HttpError, sendError } from '../core/http-error';
 import { answerClientError } from './client-error';
 import { checkApiKey, checkHost, checkOrigin } from './guard';
@@ -22,6 +23,8 @@ export interface GatewayDeps extends PipelineDeps {
   metrics?: Metrics;
   version: string;
   startedAt: Date;
+  /** The embedded sandbox upstreams while the daemon serves them (status, fault scripting). */
+  sandboxUpstreams?: () => readonly SandboxUpstream[];
 }
 
 export interface Gateway {

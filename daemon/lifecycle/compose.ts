@@ -1,8 +1,8 @@
 // Turns the config file into the effective config snapshot requests are served with: keys handed over
 // by the extension (memory only, never written anywhere) in place of the file's, and the sandbox twin
-// when no provider can be reached with a key. Owns the upstream pools and the sandboxes it starts.
+// when no deployment can reach a real upstream (a provider that needs no key, like Ollama, can). Owns the upstream pools and the sandboxes it starts.
 import type { ShepherdConfig } from '../../shared/config';
-import { keyStatus, resolveApiKey } from '../config/load';
+import { resolveApiKey } from '../config/load';
 import { SANDBOX_ENDPOINTS, sandboxOverlay } from '../config/sandbox-overlay';
 import type { ConfigSnapshot } from '../config/snapshot';
 import { buildCatalog } from '../routing/catalog';
@@ -30,6 +30,12 @@ export class Composer {
     if (key === null) this.memoryKeys.delete(provider);
     else this.memoryKeys.set(provider, key);
     return true;
+  }
+
+  /** The embedded sandbox upstreams while the sandbox serves (none otherwise). */
+  sandboxUpstreams(): { provider: string; region: string; url: string; setFaults: Sandbox['setFaults'] }[] {
+    if (this.sandboxReason === undefined) return [];
+    return this.sandboxes.map((s, i) => ({ ...SANDBOX_ENDPOINTS[i], url: s.url, setFaults: (rules) => s.setFaults(rules) }));
   }
 
   async compose(fileConfig: ShepherdConfig): Promise<ConfigSnapshot> {
@@ -64,8 +70,17 @@ export class Composer {
   private whySandbox(cfg: ShepherdConfig): string | undefined {
     if (this.forceSandbox) return 'started with --sandbox';
     if (cfg.sandbox === true) return 'config sets "sandbox": true';
-    if (cfg.sandbox === 'auto' && keyStatus(cfg, this.env).withKey.length === 0) return 'no provider API keys are set';
+    if (cfg.sandbox === 'auto' && !this.anyRealDeployment(cfg)) return 'no provider API keys are set';
     return undefined;
+  }
+
+  /** Some deployment can reach a real upstream: its provider has a key, or needs none (e.g. Ollama). */
+  private anyRealDeployment(cfg: ShepherdConfig): boolean {
+    const catalog = buildCatalog(cfg, (name) => resolveApiKey(cfg.providers[name], this.env));
+    for (const group of catalog.groups.values()) {
+      if (group.deployments.some((d) => !d.sandbox && d.unavailable === undefined)) return true;
+    }
+    return false;
   }
 }
 

@@ -40,7 +40,7 @@ export class Metrics {
   private readonly estimated: Counter<'group'>;
   // Event-loop delay since the last scrape: a stalled loop delays every request in flight, so it is
   // the daemon's own health signal. 10 ms resolution is what the histogram needs to see a 20 ms stall.
-  private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -141,8 +141,7 @@ export class Metrics {
       registers,
       collect: () => {
         const h = this.loopDelay;
-        // The histogram reads in nanoseconds and is empty (NaN / huge min) until the first tick.
-        const seconds = (ns: number) => (Number.isFinite(ns) && h.count > 0 ? ns / 1e9 : 0);
+        const seconds = (ns: number) => loopDelaySeconds(ns, h.count, LOOP_RESOLUTION_MS);
         loop.set({ quantile: 'max' }, seconds(h.max));
         loop.set({ quantile: '0.99' }, seconds(h.percentile(99)));
         loop.set({ quantile: '0.5' }, seconds(h.percentile(50)));
@@ -195,4 +194,17 @@ export class Metrics {
   async exposition(): Promise<{ contentType: string; text: string }> {
     return { contentType: this.registry.contentType, text: await this.registry.metrics() };
   }
+}
+
+/** How often the event-loop monitor's timer fires. */
+const LOOP_RESOLUTION_MS = 10;
+
+/**
+ * The delay beyond the monitor's own interval, in seconds: its histogram records the time between
+ * two firings of a `resolutionMs` timer (nanoseconds), so an idle loop reads about `resolutionMs`.
+ * Empty (NaN / huge min) until the first tick: 0.
+ */
+export function loopDelaySeconds(ns: number, count: number, resolutionMs: number): number {
+  if (!Number.isFinite(ns) || count === 0) return 0;
+  return Math.max(0, ns / 1e9 - resolutionMs / 1000);
 }

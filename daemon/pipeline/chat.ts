@@ -105,7 +105,7 @@ function spendCheck(plan: Plan, body: ChatBody, clientKeyId: string | undefined)
     ...(plan.auto ? { tier: plan.auto.tier } : {}),
     clientKeyId,
     body,
-    deployments: plan.attempts.map(({ deployment: d }) => ({ id: d.id, providerName: d.providerName, price: d.price })),
+    deployments: plan.attempts.map(({ deployment: d }) => ({ id: d.id, providerName: d.providerName, price: d.price, sandbox: d.sandbox })),
   };
 }
 

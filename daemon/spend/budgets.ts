@@ -1,6 +1,6 @@
 // Budgets at run time: each budget's spend in its current period, kept up to date from the ledger
 // (replayed, then every finished request), alerts when a threshold is crossed (once per budget,
-// threshold and period), and the SpendGate verdict before every request. No I/O: persistence of the
+// threshold and period), and the SpendGate verdict before every request. Sandbox entries never count. No I/O: persistence of the
 // fired alerts is behind FiredSet, and the check is O(number of budgets).
 import type { BudgetAlert, BudgetStatus } from '../../shared/budget-status';
 import type { ShepherdConfig } from '../../shared/config';
@@ -79,7 +79,8 @@ export class Budgets implements SpendGate {
     const now = this.now();
     this.roll(now);
     this.index.add(entry);
-    if (this.live.length === 0 || entry.costUsd <= 0) return;
+    // Sandbox answers are simulated: their cost at the group's prices is no money spent.
+    if (this.live.length === 0 || entry.costUsd <= 0 || entry.sandbox === true) return;
     const time = Date.parse(entry.time);
     const units = Math.round(entry.costUsd * COST_UNITS_PER_USD);
     const subject: Subject = { group: entry.model, provider: entry.provider, key: entry.key ?? null };
@@ -105,6 +106,8 @@ export class Budgets implements SpendGate {
 
   check(req: SpendCheck): SpendVerdict {
     if (this.live.length === 0) return { action: 'allow' };
+    // Only the sandbox would answer: simulated spend, which no budget counts, so none may refuse it.
+    if (req.deployments.length > 0 && req.deployments.every((d) => d.sandbox === true)) return { action: 'allow' };
     const now = this.now();
     this.roll(now);
     const subject: Subject = { group: req.group, provider: null, key: req.clientKeyId ?? null };
@@ -185,6 +188,7 @@ export class Budgets implements SpendGate {
     const last = dayOf(period.end - 1);
     let spentUnits = 0;
     for (const b of this.index.between(first, last)) {
+      if (b.sandbox) continue;
       if (covers(rule.scope, { group: b.model, provider: b.provider, key: b.key })) spentUnits += b.units;
     }
     return { rule, period, spentUnits };

@@ -12,7 +12,8 @@ import { RECENT_KEPT, type MonthState } from './month-tally';
 import type { Bucket, Counts } from './spend-index';
 
 /** Bump when the format or the meaning of a tally changes: older checkpoints are then not used. */
-export const CHECKPOINT_VERSION = 1;
+// 2: sandbox entries have buckets of their own and are left out of the groups.
+export const CHECKPOINT_VERSION = 2;
 /** Bytes hashed at each end of the covered part of the file. */
 export const WINDOW = 4096;
 
@@ -77,7 +78,8 @@ export function decodeCheckpoint(text: string, month: string): { checkpoint: Che
   // Three views of the same entries must agree.
   const inBuckets = sum(checkpoint.buckets.map((b) => b.requests));
   const inGroups = sum(checkpoint.groups.map(([, g]) => g.requests));
-  if (inBuckets !== checkpoint.entries || inGroups !== checkpoint.entries) return { problem: 'its counts do not add up' };
+  const inSandbox = sum(checkpoint.buckets.map((b) => (b.sandbox ? b.requests : 0))); // the groups leave them out
+  if (inBuckets !== checkpoint.entries || inGroups + inSandbox !== checkpoint.entries) return { problem: 'its counts do not add up' };
   if (checkpoint.recent.length !== Math.min(RECENT_KEPT, checkpoint.entries)) return { problem: 'recent entries are missing' };
   return { checkpoint };
 }
@@ -113,7 +115,7 @@ function isBucket(v: unknown): v is Bucket {
   if (!isCounts(v)) return false;
   const b = v as unknown as Record<keyof Bucket, unknown>;
   return typeof b.day === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(b.day) && isNameOrNull(b.model) && isNameOrNull(b.deployment) &&
-    isNameOrNull(b.provider) && isNameOrNull(b.key);
+    isNameOrNull(b.provider) && isNameOrNull(b.key) && (b.sandbox === undefined || b.sandbox === true);
 }
 
 function isGroup(v: unknown): v is [string, Counts] {

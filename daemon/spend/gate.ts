@@ -14,7 +14,7 @@ export interface SpendCheck {
   clientKeyId?: string;
   body: ChatBody;
   /** The plan's deployments in order, for per-provider budgets and the pre-request cost estimate. */
-  deployments: readonly { id: string; providerName: string; price: Price | undefined }[];
+  deployments: readonly { id: string; providerName: string; price: Price | undefined; sandbox?: boolean }[];
 }
 
 export type SpendVerdict =

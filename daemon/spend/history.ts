@@ -1,5 +1,5 @@
 // Spend by day and by model group for the current UTC month, and the latest requests: what the
-// extension's status bar and spend view draw. Fed the replayed months as a whole (addMonth) and every
+// extension's status bar and spend view draw. Sandbox requests are counted apart (`sandbox`). Fed the replayed months as a whole (addMonth) and every
 // new ledger entry (add); pure apart from the injected clock.
 import type { LedgerEntry } from '../../shared/ledger';
 import type { SpendSnapshot, SpendTotals } from '../../shared/protocol';
@@ -8,11 +8,47 @@ import { COST_UNITS_PER_USD } from './cost';
 import { RECENT_KEPT as RECENT_MAX, type MonthView } from './month-tally';
 import { addCounts as merge, countEntry as bump, zeroCounts as zero, type Counts as Sum } from './spend-index';
 
-export class SpendHistory {
+/** Spend by day and by month and group: one for real requests, one for the sandbox's. */
+class Tally {
   /** YYYY-MM-DD -> totals; only the current and previous month are kept. */
-  private readonly days = new Map<string, Sum>();
+  readonly days = new Map<string, Sum>();
   /** YYYY-MM -> group -> totals. */
-  private readonly groups = new Map<string, Map<string, Sum>>();
+  readonly groups = new Map<string, Map<string, Sum>>();
+  /** The day of the last entry added and where it is counted (a replay adds a day's entries in a row). */
+  lastDay: { day: string; sum: Sum; byGroup: Map<string, Sum> } | undefined;
+
+  add(entry: LedgerEntry, oldestKept: string): void {
+    const day = entry.time.slice(0, 10);
+    let kept = this.lastDay;
+    if (kept?.day !== day) {
+      const month = day.slice(0, 7);
+      kept = month >= oldestKept ? { day, sum: getOr(this.days, day, zero), byGroup: getOr(this.groups, month, newGroups) } : undefined;
+      this.lastDay = kept;
+    }
+    if (kept) {
+      bump(kept.sum, entry);
+      bump(getOr(kept.byGroup, entry.model ?? entry.requestedModel, zero), entry);
+    }
+  }
+
+  /** Drops months before `oldestKept`. */
+  prune(oldestKept: string): void {
+    this.lastDay = undefined; // its month may be dropped now
+    for (const key of this.groups.keys()) if (key < oldestKept) this.groups.delete(key);
+    for (const key of this.days.keys()) if (key.slice(0, 7) < oldestKept) this.days.delete(key);
+  }
+
+  byGroup(month: string): SpendSnapshot['byGroup'] {
+    return [...(this.groups.get(month) ?? new Map<string, Sum>())]
+      .map(([group, sum]) => ({ group, ...totals(sum) }))
+      .sort((a, b) => b.costUsd - a.costUsd || a.group.localeCompare(b.group));
+  }
+}
+
+export class SpendHistory {
+  private readonly real = new Tally();
+  /** Requests the built-in sandbox answered: shown apart, never in the real figures. */
+  private readonly sandbox = new Tally();
   /** The latest entries, oldest first; trimmed to RECENT_MAX only when twice as long, so add() stays O(1). */
   private latest: LedgerEntry[] = [];
   /** Months before this one ("YYYY-MM") are not kept; recomputed when the current month changes. */
@@ -20,8 +56,6 @@ export class SpendHistory {
   /** The current UTC month as [start, end) epoch ms, when oldestKept was computed. */
   private monthStart = 0;
   private monthEnd = 0;
-  /** The day of the last entry added and where it is counted (a replay adds a day's entries in a row). */
-  private lastDay: { day: string; sum: Sum; byGroup: Map<string, Sum> } | undefined;
 
   private readonly now: () => Date;
   /** The same clock in epoch ms: add() reads it every time, so without a Date unless one is injected. */
@@ -34,17 +68,7 @@ export class SpendHistory {
 
   add(entry: LedgerEntry): void {
     this.prune();
-    const day = entry.time.slice(0, 10);
-    let kept = this.lastDay;
-    if (kept?.day !== day) {
-      const month = day.slice(0, 7);
-      kept = month >= this.oldestKept ? { day, sum: getOr(this.days, day, zero), byGroup: getOr(this.groups, month, newGroups) } : undefined;
-      this.lastDay = kept;
-    }
-    if (kept) {
-      bump(kept.sum, entry);
-      bump(getOr(kept.byGroup, entry.model ?? entry.requestedModel, zero), entry);
-    }
+    (entry.sandbox === true ? this.sandbox : this.real).add(entry, this.oldestKept);
     this.latest.push(entry);
     if (this.latest.length >= 2 * RECENT_MAX) this.latest = this.latest.slice(-RECENT_MAX);
   }
@@ -53,8 +77,13 @@ export class SpendHistory {
   addMonth(view: MonthView): void {
     this.prune();
     if (view.month >= this.oldestKept) {
-      for (const b of view.buckets()) merge(getOr(this.days, b.day, zero), b);
-      const byGroup = getOr(this.groups, view.month, newGroups);
+      const sandboxGroups = getOr(this.sandbox.groups, view.month, newGroups);
+      for (const b of view.buckets()) {
+        merge(getOr((b.sandbox ? this.sandbox : this.real).days, b.day, zero), b);
+        // The view's groups are real spend only; the sandbox's come from its buckets.
+        if (b.sandbox) merge(getOr(sandboxGroups, b.model ?? '(unknown model)', zero), b);
+      }
+      const byGroup = getOr(this.real.groups, view.month, newGroups);
       for (const [group, counts] of view.groups()) merge(getOr(byGroup, group, zero), counts);
     }
     this.remember(view.recent());
@@ -76,16 +105,19 @@ export class SpendHistory {
     const month = today.slice(0, 7);
     const days: SpendSnapshot['days'] = [];
     const monthSum = zero();
+    const sandboxMonth = zero();
     for (let d = 1; d <= Number(today.slice(8, 10)); d++) {
       const date = `${month}-${String(d).padStart(2, '0')}`;
-      const sum = this.days.get(date) ?? zero();
+      const sum = this.real.days.get(date) ?? zero();
       merge(monthSum, sum);
+      merge(sandboxMonth, this.sandbox.days.get(date) ?? zero());
       days.push({ date, ...totals(sum) });
     }
-    const byGroup = [...(this.groups.get(month) ?? new Map<string, Sum>())]
-      .map(([group, sum]) => ({ group, ...totals(sum) }))
-      .sort((a, b) => b.costUsd - a.costUsd || a.group.localeCompare(b.group));
-    return { today: totals(this.days.get(today) ?? zero()), month: totals(monthSum), days, byGroup };
+    const snapshot: SpendSnapshot = { today: totals(this.real.days.get(today) ?? zero()), month: totals(monthSum), days, byGroup: this.real.byGroup(month) };
+    if (sandboxMonth.requests > 0) {
+      snapshot.sandbox = { today: totals(this.sandbox.days.get(today) ?? zero()), month: totals(sandboxMonth), byGroup: this.sandbox.byGroup(month) };
+    }
+    return snapshot;
   }
 
   private remember(entries: readonly LedgerEntry[]): void {
@@ -100,9 +132,8 @@ export class SpendHistory {
     this.monthStart = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
     this.monthEnd = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
     this.oldestKept = previousMonth(ms);
-    this.lastDay = undefined; // its month may be dropped now
-    for (const key of this.groups.keys()) if (key < this.oldestKept) this.groups.delete(key);
-    for (const key of this.days.keys()) if (key.slice(0, 7) < this.oldestKept) this.days.delete(key);
+    this.real.prune(this.oldestKept);
+    this.sandbox.prune(this.oldestKept);
   }
 }
 

@@ -25,7 +25,8 @@ export interface ClosedMonths {
   onSummary(summary: MonthSummary): void;
 }
 
-const VERSION = 1;
+// 2: sandbox entries have buckets of their own (spend-index.ts); older summaries are made again.
+const VERSION = 2;
 
 /** The month before `now`'s UTC month: it and later months are open, earlier ones closed. */
 export function previousMonth(now: number): string {

@@ -14,7 +14,7 @@ export interface MonthView {
   /** Invalid lines in the file (torn, garbage). */
   readonly skipped: number;
   buckets(): Iterable<Bucket>;
-  /** Spend by model group: entry.model, or the requested name when the request resolved to none. */
+  /** Real spend by model group: entry.model, or the requested name when the request resolved to none. Sandbox entries are only in the buckets. */
   groups(): Iterable<[string, Counts]>;
   /** The month's last entries in file order, at most RECENT_KEPT. */
   recent(): readonly LedgerEntry[];
@@ -52,7 +52,7 @@ export class MonthTally implements MonthView {
   add(e: LedgerEntry): void {
     this.entries += 1;
     this.index.add(e);
-    countEntry(this.group(e.model ?? e.requestedModel), e);
+    if (e.sandbox !== true) countEntry(this.group(e.model ?? e.requestedModel), e);
     this.latest.push(e);
     if (this.latest.length >= 2 * RECENT_KEPT) this.latest = this.latest.slice(-RECENT_KEPT);
   }

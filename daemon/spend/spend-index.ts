@@ -1,7 +1,9 @@
 // Spend by UTC day and by who spent it (model group, deployment, provider, local key): small enough
 // to keep for the ledger's whole history (one bucket per day and combination, not per request), and
 // enough to answer every spend query and every budget period, which all start on a UTC day boundary.
-// Pure: fed every replayed and every new ledger entry.
+// Pure: fed every replayed and every new ledger entry. Sandbox entries (served by the built-in
+// simulated upstreams) get buckets of their own, marked `sandbox: true`, so budgets and real totals
+// can leave them out and reports can show them apart.
 import type { LedgerEntry } from '../../shared/ledger';
 import { COST_UNITS_PER_USD } from './cost';
 
@@ -15,6 +17,8 @@ export interface BucketDims {
   deployment: string | null;
   provider: string | null;
   key: string | null;
+  /** Present (true) only on buckets of sandbox entries: simulated spend, never real money. */
+  sandbox?: true;
 }
 
 export interface Counts {
@@ -32,23 +36,31 @@ export interface Counts {
 
 export interface Bucket extends BucketDims, Counts {}
 
+type DayMap = Map<string | null, Map<string | null, Map<string | null, Bucket>>>;
+
+/** The buckets of real or of sandbox entries, by day. */
+class Days {
+  /** day -> model -> deployment -> key -> bucket: nested maps, so adding an entry builds no key string. */
+  readonly byDay = new Map<string, DayMap>();
+  /** The last day looked up and its map: entries come in time order, so mostly the same day. */
+  lastDay = '';
+  lastDayMap: DayMap | undefined;
+}
+
 export class SpendIndex {
   /** In the order they were made (what all() returns). */
   private readonly list: Bucket[] = [];
-  /** day -> model -> deployment -> key -> bucket: nested maps, so adding an entry builds no key string. */
-  private readonly byDay = new Map<string, Map<string | null, Map<string | null, Map<string | null, Bucket>>>>();
-  /** The last day looked up and its map: entries come in time order, so mostly the same day. */
-  private lastDay = '';
-  private lastDayMap: Map<string | null, Map<string | null, Map<string | null, Bucket>>> | undefined;
+  private readonly real = new Days();
+  private readonly simulated = new Days();
 
   add(e: LedgerEntry): void {
-    const b = this.bucket(e.time.slice(0, 10), e.model ?? null, e.deployment, e.key ?? null, e.provider);
+    const b = this.bucket(e.time.slice(0, 10), e.model ?? null, e.deployment, e.key ?? null, e.provider, e.sandbox === true);
     countEntry(b, e);
   }
 
   /** Merges a bucket from a month summary (see month-summaries.ts). */
   addBucket(b: Bucket): void {
-    addCounts(this.bucket(b.day, b.model, b.deployment, b.key, b.provider), b);
+    addCounts(this.bucket(b.day, b.model, b.deployment, b.key, b.provider, b.sandbox === true), b);
   }
 
   all(): IterableIterator<Bucket> {
@@ -65,14 +77,15 @@ export class SpendIndex {
   }
 
   /** The bucket of these dimensions, made empty (with this provider) when there is none yet. */
-  private bucket(day: string, model: string | null, deployment: string | null, key: string | null, provider: string | null): Bucket {
-    let byModel = day === this.lastDay ? this.lastDayMap : this.byDay.get(day);
+  private bucket(day: string, model: string | null, deployment: string | null, key: string | null, provider: string | null, sandbox: boolean): Bucket {
+    const days = sandbox ? this.simulated : this.real;
+    let byModel = day === days.lastDay ? days.lastDayMap : days.byDay.get(day);
     if (!byModel) {
       byModel = new Map();
-      this.byDay.set(day, byModel);
+      days.byDay.set(day, byModel);
     }
-    this.lastDay = day;
-    this.lastDayMap = byModel;
+    days.lastDay = day;
+    days.lastDayMap = byModel;
     let byDeployment = byModel.get(model);
     if (!byDeployment) {
       byDeployment = new Map();
@@ -85,7 +98,7 @@ export class SpendIndex {
     }
     let b = byKey.get(key);
     if (!b) {
-      b = { day, model, deployment, provider, key, ...zeroCounts() };
+      b = { day, model, deployment, provider, key, ...(sandbox ? { sandbox: true as const } : {}), ...zeroCounts() };
       byKey.set(key, b);
       this.list.push(b);
     }

@@ -1,5 +1,6 @@
 // Spend reports: totals, token and request counts over a range of UTC days, grouped one way, with the
-// month-end projection and the savings against a baseline group. Pure; the HTTP route and the CLI
+// month-end projection and the savings against a baseline group. Sandbox spend is reported apart and
+// counted in none of the real figures. Pure; the HTTP route and the CLI
 // (reading the ledger itself when no daemon runs) both build their answer here.
 import type { Price, ShepherdConfig } from '../../shared/config';
 import { COST_UNITS_PER_USD, costUsd, roundUsd } from './cost';
@@ -38,6 +39,11 @@ export interface SpendReport {
   month: { start: string; spentUsd: number; projectedUsd: number };
   /** What the same tokens would have cost on the baseline group, when one is configured and priced. */
   savings?: { baseline: string; baselineUsd: number; actualUsd: number; savedUsd: number };
+  /**
+   * Requests the built-in sandbox answered in the range, apart: simulated, priced at the groups' prices,
+   * and in none of the figures above (totals, rows, month, savings). Absent when there were none.
+   */
+  sandbox?: { totals: SpendTotalsOut; rows: (SpendTotalsOut & { key: string })[] };
 }
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
@@ -78,22 +84,15 @@ export interface ReportContext {
 }
 
 export function spendReport(index: SpendIndex, q: SpendQuery, ctx: ReportContext): SpendReport {
-  const total = zeroCounts();
-  const groups = new Map<string, Counts>();
-  for (const b of index.between(q.from, q.to)) {
-    addCounts(total, b);
-    const key = keyOf(b, q.groupBy);
-    let g = groups.get(key);
-    if (!g) groups.set(key, (g = zeroCounts()));
-    addCounts(g, b);
-  }
-  const rows = [...groups].map(([key, c]) => ({ key, ...out(c) }));
-  if (q.groupBy === 'day') rows.sort((a, b) => a.key.localeCompare(b.key));
-  else rows.sort((a, b) => b.costUsd - a.costUsd || a.key.localeCompare(b.key));
+  const real = tallyOf(q.groupBy);
+  const simulated = tallyOf(q.groupBy);
+  for (const b of index.between(q.from, q.to)) (b.sandbox ? simulated : real).add(b);
+  const total = real.total;
+  const rows = real.rows();
 
   const month = periodAt('monthly', 1, ctx.now);
   let monthUnits = 0;
-  for (const b of index.between(dayOf(month.start), dayOf(month.end - 1))) monthUnits += b.units;
+  for (const b of index.between(dayOf(month.start), dayOf(month.end - 1))) if (!b.sandbox) monthUnits += b.units;
   const monthSpent = monthUnits / COST_UNITS_PER_USD;
   const report: SpendReport = {
     from: q.from,
@@ -109,7 +108,30 @@ export function spendReport(index: SpendIndex, q: SpendQuery, ctx: ReportContext
     const actualUsd = total.units / COST_UNITS_PER_USD;
     report.savings = { baseline: ctx.baseline.name, baselineUsd, actualUsd, savedUsd: roundUsd(baselineUsd - actualUsd) };
   }
+  if (simulated.total.requests > 0) report.sandbox = { totals: out(simulated.total), rows: simulated.rows() };
   return report;
+}
+
+/** Buckets added up in total and by the report's grouping. */
+function tallyOf(groupBy: GroupBy) {
+  const total = zeroCounts();
+  const groups = new Map<string, Counts>();
+  return {
+    total,
+    add(b: Bucket) {
+      addCounts(total, b);
+      const key = keyOf(b, groupBy);
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = zeroCounts()));
+      addCounts(g, b);
+    },
+    rows() {
+      const rows = [...groups].map(([key, c]) => ({ key, ...out(c) }));
+      if (groupBy === 'day') rows.sort((a, b) => a.key.localeCompare(b.key));
+      else rows.sort((a, b) => b.costUsd - a.costUsd || a.key.localeCompare(b.key));
+      return rows;
+    },
+  };
 }
 
 /** The cost of these token counts at `price`: cost is linear in tokens, so the sums can be priced at once. */

@@ -65,10 +65,13 @@ function render(message: ToPage): void {
     return;
   }
   const money = (usd: number) => formatMoney(usd, cur);
+  const sim = s.spend.sandbox;
   byId('summary').textContent =
     `This month ${money(s.spend.month.costUsd)} over ${s.spend.month.requests} requests · today ${money(s.spend.today.costUsd)}` +
+    // Sandbox answers apart: simulated spend, in none of the figures or charts.
+    (sim ? ` · SANDBOX (simulated, not counted): ${money(sim.month.costUsd)} over ${sim.month.requests} requests` : '') +
     (message.connection === 'connected' ? '' : ' · (not connected: showing the last known data)');
-  byId('empty').hidden = s.spend.month.requests > 0;
+  byId('empty').hidden = s.spend.month.requests > 0 || (sim?.month.requests ?? 0) > 0;
   drawCharts(s, cur);
   fillHealth(s);
   fillRecent(s, cur);
@@ -175,7 +178,7 @@ function fillRecent(s: Snapshot, cur: DisplayCurrency): void {
     cell(row, e.client ?? e.key ?? '—');
     cell(row, e.deployment ?? '—');
     cell(row, `${formatTokens(e.promptTokens)} → ${formatTokens(e.completionTokens)}`, 'num');
-    cell(row, formatMoney(e.costUsd, cur), 'num');
+    cell(row, e.sandbox ? `${formatMoney(e.costUsd, cur)} (sandbox)` : formatMoney(e.costUsd, cur), 'num');
     cell(row, formatMs(e.latencyMs), 'num');
     cell(row, e.ok ? String(e.status) : `${e.status} ${e.error ?? ''}`.trim(), e.ok ? 'state-healthy' : 'state-error');
   }

@@ -25,7 +25,8 @@ describe('control channel: who may connect', () => {
   let h: Harness;
   before(async () => {
     const sandboxes = await startSandboxes(1);
-    h = await startHarness(configFor(sandboxes), { sandboxes });
+    // Not the real 3 s: the test of a client that never says hello waits this long.
+    h = await startHarness(configFor(sandboxes), { sandboxes, start: { controlAuthTimeoutMs: 300 } });
   });
   after(() => h.close());
 

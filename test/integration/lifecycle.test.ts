@@ -257,6 +257,9 @@ describe('the shepherd CLI', function () {
       const url = line[1];
       assert.match(line[2], /SANDBOX/);
       assert.match(line[2], /no provider API keys are set/);
+      // The simulated upstreams' own ports, so their faults can be scripted.
+      await eventually(() => /sandbox upstream sandbox-eu \(eu-west\): http:\/\/127\.0\.0\.1:\d+\/v1/.test(stdout) || undefined, 5_000, 'the sandbox upstream lines');
+      assert.match(stdout, /sandbox upstream sandbox-us \(us-east\): http:\/\/127\.0\.0\.1:\d+\/v1/);
       assert.ok(existsSync(join(dataDir, 'config.json')), 'starter config written');
       assert.ok(existsSync(join(dataDir, 'daemon.json')), 'state file written');
 

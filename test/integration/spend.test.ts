@@ -109,8 +109,15 @@ describe('spend: costs, reports and alerts', function () {
     await eventually(() => alerts.length >= 2 || undefined, 3000, 'alerts');
     assert.deepEqual(alerts.map((a) => a.threshold), [50, 100]);
     await eventually(() => received.length >= 4 || undefined, 3000, 'webhook deliveries');
-    await h.client.chat.completions.create({ model: 'chat', messages: user('one more') });
-    await new Promise((r) => setTimeout(r, 100)); // a duplicate would be sent at once
+    // Budgets count a request, and fire any alert (which is what sends a webhook), in their
+    // request.finished listener, subscribed at start and so run before this one: once this one has
+    // seen the request, a duplicate alert would already be here.
+    const finished: string[] = [];
+    const off = h.daemon.events.on('request.finished', (e) => finished.push(e.id));
+    const more = await h.client.chat.completions.create({ model: 'chat', messages: user('one more') }).withResponse();
+    const id = more.response.headers.get('x-request-id') ?? '';
+    await eventually(() => finished.includes(id) || undefined, 3000, 'the request.finished event');
+    off();
     assert.equal(alerts.length, 2);
     assert.equal(received.length, 4);
     const json = received.filter((b) => (b as { type?: string }).type === 'budget.alert') as BudgetAlert[];

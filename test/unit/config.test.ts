@@ -385,7 +385,7 @@ describe('config: keys', () => {
     assert.equal(resolveApiKey(p({}), { K: 'v' }), undefined);
   });
 
-  it('tells which real providers have keys, ignoring sandbox ones', () => {
+  it('tells which real providers have keys, lack them or need none (keyless, e.g. Ollama), ignoring sandbox ones', () => {
     const config = ConfigSchema.parse({
       providers: {
         a: { baseUrl: 'http://a', apiKeyEnv: 'A_KEY' },
@@ -395,7 +395,7 @@ describe('config: keys', () => {
         s: { baseUrl: 'http://s', sandbox: true },
       },
     });
-    assert.deepEqual(keyStatus(config, { A_KEY: 'x', B_KEY: '' }), { withKey: ['a', 'c'], withoutKey: ['b', 'd'] });
+    assert.deepEqual(keyStatus(config, { A_KEY: 'x', B_KEY: '' }), { withKey: ['a', 'c'], withoutKey: ['b'], keyless: ['d'] });
   });
 });
 
@@ -503,13 +503,15 @@ describe('config: live reload', () => {
   });
 
   it('skips a save that leaves the text unchanged', async () => {
-    start();
+    let checks = 0;
+    start({ onChecked: () => checks++ });
+    await until(() => checks >= 1, 'the check at start');
     await writeFile(path, initial); // same text as in use
-    await new Promise((r) => setTimeout(r, 300)); // let that save be checked before the next one
+    await until(() => checks >= 2, 'that save to be checked'); // checked on its own, not merged with the next
+    assert.equal(results.length, 0, 'the unchanged save was not delivered');
     await writeFile(path, edited(true));
     await waitFor(1);
-    await new Promise((r) => setTimeout(r, 200));
-    assert.equal(results.length, 1, 'only the real change was delivered');
+    // Checks run one at a time, in order: had the unchanged save been delivered, it would be first.
     assert.equal(sandboxOf(results[0]), true);
   });
 
@@ -532,12 +534,24 @@ describe('config: live reload', () => {
   });
 
   it('ignores other files in the folder', async () => {
-    start();
+    // Each real event is handed over by a spy that sees whether handling it started a debounce
+    // timer: none is pending before the config's own save (no check at start without initialText).
+    const handled: { file: string | null; scheduled: boolean }[] = [];
+    const spy = ((dirPath: string, listener: (event: string, file: string | null) => void) =>
+      fsWatch(dirPath, (event, file) => {
+        const before = ours('Timeout');
+        listener(event, file);
+        handled.push({ file, scheduled: ours('Timeout') > before });
+      })) as unknown as typeof fsWatch;
+    start({ initialText: undefined, watch: spy });
     await writeFile(join(dir, 'config.schema.json'), '{}');
     await writeFile(join(dir, 'ledger.jsonl'), '{}\n');
+    const others = () => handled.filter((h) => h.file === 'config.schema.json' || h.file === 'ledger.jsonl');
+    await until(() => new Set(others().map((h) => h.file)).size === 2, 'the other files\' events');
+    assert.deepEqual(others().filter((h) => h.scheduled), [], 'no check scheduled for another file');
     await writeFile(path, edited(false));
     await waitFor(1);
-    await new Promise((r) => setTimeout(r, 200));
+    assert.ok(handled.some((h) => h.file === 'config.json' && h.scheduled), 'the config\'s own save schedules a check');
     assert.equal(results.length, 1);
     assert.equal(sandboxOf(results[0]), false);
   });

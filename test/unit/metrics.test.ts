@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BudgetStatus } from '../../shared/budget-status';
 import type { LedgerEntry } from '../../shared/ledger';
-import { Metrics, type DeploymentGaugeSource } from '../../daemon/metrics/metrics';
+import { loopDelaySeconds, Metrics, type DeploymentGaugeSource } from '../../daemon/metrics/metrics';
 import { parsePrometheusText, sampleValue } from '../support/prom-text';
 
 function entry(over: Partial<LedgerEntry> = {}): LedgerEntry {
@@ -123,17 +123,31 @@ describe('metrics', () => {
 
   it('reports an event-loop stall since the previous scrape, and the resident memory', async () => {
     const m = make();
-    await new Promise((r) => setTimeout(r, 30)); // let the monitor tick
+    const loopMax = async () => {
+      const text = parsePrometheusText((await m.exposition()).text);
+      return { max: sampleValue(text, 'shepherd_event_loop_delay_seconds', { quantile: 'max' }) ?? 0, text };
+    };
+    await new Promise((r) => setTimeout(r, 30)); // the monitor measures from its first tick on
     const until = Date.now() + 60;
     while (Date.now() < until); // a 60 ms stall, on purpose
-    await new Promise((r) => setTimeout(r, 30));
-    const first = parsePrometheusText((await m.exposition()).text);
-    const max = sampleValue(first, 'shepherd_event_loop_delay_seconds', { quantile: 'max' }) ?? 0;
-    assert.ok(max >= 0.04, `a 60 ms stall reads as ${max} s`);
-    assert.ok((sampleValue(first, 'shepherd_resident_memory_bytes', {}) ?? 0) > 10_000_000);
-    // The scrape resets the window: the next one, with no stall, sees far less.
-    await new Promise((r) => setTimeout(r, 50));
-    const second = parsePrometheusText((await m.exposition()).text);
-    assert.ok((sampleValue(second, 'shepherd_event_loop_delay_seconds', { quantile: 'max' }) ?? 1) < max);
+    // The next timers phase: the monitor's overdue tick runs before this later-due timer and records
+    // the stall (a scrape before that tick would start a new window and lose it).
+    await new Promise((r) => setTimeout(r, 1));
+    const first = await loopMax();
+    assert.ok(first.max >= 0.04, `a 60 ms stall reads as ${first.max} s`);
+    assert.ok((sampleValue(first.text, 'shepherd_resident_memory_bytes', {}) ?? 0) > 10_000_000);
+    // The scrape resets the window: the next one at once, without a stall, sees far less.
+    assert.ok((await loopMax()).max < first.max);
+  });
+
+  it('reads an idle loop as about zero delay, not the 10 ms sampling interval of the monitor', async () => {
+    assert.ok(Math.abs(loopDelaySeconds(10.2e6, 5, 10) - 0.0002) < 1e-9, 'delay beyond the interval');
+    assert.equal(loopDelaySeconds(9.9e6, 5, 10), 0, 'a timer that fired a little early is no delay');
+    assert.equal(loopDelaySeconds(Number.NaN, 0, 10), 0, 'no samples yet');
+    const m = make();
+    await new Promise((r) => setTimeout(r, 80)); // an idle loop: the monitor's timer fires several times
+    const text = parsePrometheusText((await m.exposition()).text);
+    const p50 = sampleValue(text, 'shepherd_event_loop_delay_seconds', { quantile: '0.5' }) ?? 1;
+    assert.ok(p50 < 0.005, `an idle loop's median delay reads as ${p50} s`);
   });
 });
