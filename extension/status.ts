@@ -84,7 +84,11 @@ export function spendItem(state: ViewState, currency: DisplayCurrency): StatusIt
   // Spend shown while the ledger cannot be written is not yet on disk: say so first.
   const severity: Severity = failing && budgetLevel === 'ok' ? 'warning' : budgetLevel;
   const ledgerNote = failing ? ` $(warning) ledger: ${failing.waiting} waiting` : '';
-  const text = `${budget ? `$(credit-card) ${month} / ${formatMoney(budget.limitUsd, currency)}` : `$(credit-card) ${month}`}${ledgerNote}`;
+  // Sandbox spend is simulated and counted apart; in the sandbox it is the only spend that moves, so
+  // the item shows it too, marked, rather than a real $0.00 that never changes.
+  const sandboxMonth = s.spend.sandbox && s.spend.sandbox.month.costUsd > 0 ? formatMoney(s.spend.sandbox.month.costUsd, currency) : undefined;
+  const sandboxNote = sandboxMonth ? ` (sandbox ${sandboxMonth})` : '';
+  const text = `${budget ? `$(credit-card) ${month} / ${formatMoney(budget.limitUsd, currency)}` : `$(credit-card) ${month}`}${sandboxNote}${ledgerNote}`;
   const lines = [
     ...(failing
       ? [
@@ -109,7 +113,7 @@ export function spendItem(state: ViewState, currency: DisplayCurrency): StatusIt
     text,
     tooltip: lines.join('\n\n'),
     severity,
-    accessibility: `Shepherd spend this month ${month}${budget ? ` of ${formatMoney(budget.limitUsd, currency)} budget` : ''}${failing ? `; ledger cannot be written, ${failing.waiting} lines waiting` : ''}`,
+    accessibility: `Shepherd spend this month ${month}${budget ? ` of ${formatMoney(budget.limitUsd, currency)} budget` : ''}${sandboxMonth ? `; sandbox ${sandboxMonth} (simulated, not counted)` : ''}${failing ? `; ledger cannot be written, ${failing.waiting} lines waiting` : ''}`,
   };
 }
 

@@ -262,9 +262,10 @@ try {
   });
 
   await check('updates the spend in the status bar live after the request', async () => {
-    await waitFor('spend above zero', async () => {
+    // The daemon serves the sandbox here: its spend is simulated, kept apart from real spend, and shown marked.
+    await waitFor('sandbox spend above zero', async () => {
       const label = await spend.first().getAttribute('aria-label');
-      return label && !/\$0\.00\b/.test(label) ? label : undefined;
+      return label && /sandbox \$\d/.test(label) && !/sandbox \$0\.00\b/.test(label) ? label : undefined;
     }, 15_000);
   });
 

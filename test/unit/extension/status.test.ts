@@ -76,6 +76,16 @@ describe('status bar: spend', () => {
     assert.match(item.tooltip, /No monthly budget set/);
   });
 
+  it('shows sandbox spend beside real spend, marked, so a sandbox user sees it move', () => {
+    const s = snapshot({ sandbox: true });
+    const zero = { requests: 0, errors: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 };
+    s.spend = { ...s.spend, today: zero, month: zero, sandbox: { today: { ...zero, costUsd: 0.02, requests: 2 }, month: { ...zero, costUsd: 0.02, requests: 2 }, byGroup: [] } };
+    const item = spendItem(view(s), USD)!;
+    assert.equal(item.text, '$(credit-card) $0.00 (sandbox $0.02)');
+    assert.match(item.accessibility, /sandbox \$0\.02 \(simulated, not counted\)/);
+    assert.equal(item.severity, 'ok');
+  });
+
   it('compares with the global monthly budget and turns warning, then error, at the thresholds', () => {
     const at = (usedRatio: number, state: 'ok' | 'warning' | 'exhausted' = 'ok') => spendItem(view(snapshot({ budgets: [budget({ usedRatio, state, spentUsd: usedRatio * 10 })] })), USD)!;
     assert.equal(at(0.3).text, '$(credit-card) $3.00 / $10.00');
