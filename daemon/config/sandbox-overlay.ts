@@ -19,9 +19,13 @@ export function sandboxOverlay(config: ShepherdConfig, endpoints: SandboxEndpoin
   for (const e of endpoints) providers[e.provider] = { type: 'openai-compatible', baseUrl: e.url, sandbox: true };
   const models: ShepherdConfig['models'] = {};
   for (const [name, group] of Object.entries(config.models)) {
+    // A group served natively by Anthropic gets the sandbox's Anthropic wire, so Anthropic clients
+    // (Claude Code) see the same passthrough they would against the real API.
+    const anthropic = config.providers[group.deployments[0]?.provider]?.type === 'anthropic';
+    if (anthropic) for (const e of endpoints) providers[`${e.provider}-anthropic`] ??= { type: 'anthropic', baseUrl: e.url, sandbox: true };
     models[name] = {
       ...group,
-      deployments: endpoints.map((e) => ({ provider: e.provider, model: name, region: e.region })),
+      deployments: endpoints.map((e) => ({ provider: anthropic ? `${e.provider}-anthropic` : e.provider, model: name, region: e.region })),
     };
   }
   return { ...config, providers, models };

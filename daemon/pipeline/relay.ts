@@ -148,6 +148,7 @@ export function shepherdHeaders(r: Relay): Record<string, string> {
     'x-shepherd-attempts': String(r.attemptNo),
     'x-shepherd-strategy': plan.strategy,
     'x-shepherd-route': headerSafe(planned.reason),
+    'x-shepherd-resolved': headerSafe(plan.resolved),
   };
   if (plan.auto) headers['x-shepherd-tier'] = plan.auto.tier;
   if (planned.deployment.sandbox) headers['x-shepherd-sandbox'] = 'true';

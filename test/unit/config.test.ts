@@ -301,7 +301,7 @@ describe('config: presets', () => {
     assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
     const config = result.config;
     assert.equal(presetConfig().$schema, './config.schema.json');
-    assert.deepEqual(Object.keys(config.models), ['gpt-4.1', 'claude-sonnet-4.5', 'gemini-2.5-flash', 'deepseek-v3.2']);
+    assert.deepEqual(Object.keys(config.models), ['gpt-4.1', 'claude-sonnet-4.5', 'claude-opus-4.5', 'claude-haiku-4.5', 'gemini-2.5-flash', 'deepseek-v3.2']);
     for (const [name, group] of Object.entries(config.models)) {
       assert.ok(group.price && group.price.input > 0 && group.price.output > group.price.input, `${name} has a price`);
       assert.ok(group.price.cachedInput !== undefined && group.price.cachedInput < group.price.input, `${name} has a cached price`);
