@@ -3,6 +3,7 @@
 // OpenAI clients get the upstream's frames untouched; the Anthropic endpoint plugs in its own.
 import type { ChatBody } from '../core/chat';
 import type { HttpError } from '../core/http-error';
+import type { NativeRequest } from '../core/native';
 
 export interface ClientStreamEncoder {
   /** Complete OpenAI SSE frames ("data: {...}\n\n", possibly several) in; the client's frames out. */
@@ -27,4 +28,6 @@ export interface ChatEndpoint {
   /** Checks the parsed JSON body (throwing an HttpError 400 that names the field) and translates it. */
   parse(json: unknown): ChatBody;
   client: ClientFormat;
+  /** The body as the client sent it, for deployments that speak this format (passthrough). */
+  native?(json: unknown, headers: Record<string, string | string[] | undefined>): NativeRequest | undefined;
 }

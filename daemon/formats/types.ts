@@ -4,6 +4,7 @@
 // adding one module that implements ProviderAdapter (see openai-compatible.ts).
 import type { ProviderConfig } from '../../shared/config';
 import type { ChatBody } from '../core/chat';
+import type { NativeRequest } from '../core/native';
 import type { UpstreamFailure } from '../core/failure';
 import type { UpstreamTarget } from '../core/target';
 import type { Usage } from '../core/usage';
@@ -44,4 +45,26 @@ export interface ProviderAdapter {
   classifyStatus(status: number, headers: Record<string, string | string[] | undefined>, bodyText: string): UpstreamFailure;
   /** A request that costs no tokens and tells whether the upstream is reachable (model list). */
   probeRequest(target: UpstreamTarget): UpstreamHttpRequest;
+  /** Set when this upstream speaks a client format natively: such requests pass through unchanged. */
+  passthrough?: Passthrough;
+}
+
+/** Reads a native stream's usage, end and errors while its bytes go to the client unchanged. */
+export interface NativeStreamReader {
+  /** One upstream SSE event; throws an UpstreamError for an error event. */
+  push(event: { event?: string; data: string }): void;
+  usage(): Usage | undefined;
+  /** True once the upstream sent its terminal event. */
+  done(): boolean;
+  sawEvents(): boolean;
+}
+
+/** Same format on both sides: the client's body goes upstream unchanged but for `model`. */
+export interface Passthrough {
+  readonly format: NativeRequest['format'];
+  /** `path` defaults to the format's chat path (e.g. /messages); count_tokens uses its own. */
+  request(target: UpstreamTarget, native: NativeRequest, path?: string): UpstreamHttpRequest;
+  /** Usage of a whole 2xx answer; throws SyntaxError when it is not one. */
+  wholeUsage(text: string): Usage | undefined;
+  streamReader(): NativeStreamReader;
 }

@@ -12,8 +12,11 @@ export function chatRoute(endpoint: ChatEndpoint): Route {
     errorBody: endpoint.client.errorBody,
     async handle(ctx) {
       const receivedAt = performance.now();
-      const body = endpoint.parse(await readJsonBody(ctx.req, ctx.state.config.server));
+      const json = await readJsonBody(ctx.req, ctx.state.config.server);
+      const body = endpoint.parse(json);
+      const native = endpoint.native?.(json, ctx.req.headers);
       await runChat(ctx.deps, {
+        ...(native ? { native } : {}),
         id: ctx.requestId,
         receivedAt,
         body,

@@ -2,6 +2,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Cancel } from '../core/cancel';
 import type { ChatBody } from '../core/chat';
+import type { NativeRequest } from '../core/native';
 import type { ConfigSnapshot } from '../config/snapshot';
 import type { ClientFormat } from '../formats/client-format';
 import type { Plan } from '../routing/plan';
@@ -16,6 +17,8 @@ export interface Arrival {
   body: ChatBody;
   /** The wire format the client speaks (OpenAI, or Anthropic on /v1/messages). */
   client: ClientFormat;
+  /** The client's body as sent, when its format may pass through to a deployment that speaks it. */
+  native?: NativeRequest;
   /** The config snapshot taken when the request arrived: every attempt and retry of it uses this one. */
   state: ConfigSnapshot;
   res: ServerResponse;

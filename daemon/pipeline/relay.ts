@@ -167,7 +167,7 @@ const UNSAFE_HEADER_CHARS = /[^\x20-\x7e]/g;
 
 
 /** Waits until the client can take more, or has gone. */
-function drained(res: ServerResponse): Promise<void> {
+export function drained(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       res.off('drain', done);
