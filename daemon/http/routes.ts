@@ -4,6 +4,7 @@ import { messages } from '../formats/anthropic/client-answer';
 import { chatCompletions } from '../formats/openai/client-answer';
 import { explainPlan, listIncidents } from './admin-routes';
 import { chatRoute } from './chat-route';
+import { countTokensRoute } from './count-tokens-route';
 import type { Route } from './route';
 import { serveMetrics } from './metrics-route';
 import { listModels } from './models-route';
@@ -15,6 +16,7 @@ export const routes: Record<string, Route> = {
   '/v1/chat/completions': chatRoute(chatCompletions),
   '/chat/completions': chatRoute(chatCompletions),
   '/v1/messages': chatRoute(messages),
+  '/v1/messages/count_tokens': countTokensRoute,
   '/v1/models': { method: 'GET', handle: listModels },
   '/models': { method: 'GET', handle: listModels },
   '/v1/shepherd/status': { method: 'GET', handle: (ctx) => sendJson(ctx.res, 200, statusReport(ctx.deps.health, ctx.state, ctx.deps)) },
