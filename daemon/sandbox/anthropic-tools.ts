@@ -74,6 +74,19 @@ export function toolInput(schema: unknown, prompt: string): Record<string, unkno
   return isRecord(value) ? value : {};
 }
 
+/** A value that satisfies any JSON schema (for structured outputs), strings from the prompt. */
+export function schemaValue(schema: unknown, prompt: string): unknown {
+  const root = isRecord(schema) ? schema : {};
+  return generate(root, root, snippets(prompt), 0, prompt.split(/\s+/).filter(Boolean).slice(0, 6).join(' ') || 'sandbox');
+}
+
+/** The JSON schema the answer must follow: output_config.format (or the older output_format). */
+export function outputSchema(body: Record<string, unknown>): unknown {
+  const config = isRecord(body.output_config) ? body.output_config : {};
+  const format = isRecord(config.format) ? config.format : isRecord(body.output_format) ? body.output_format : undefined;
+  return format?.type === 'json_schema' && isRecord(format.schema) ? format.schema : undefined;
+}
+
 function generate(schema: Record<string, unknown>, root: Record<string, unknown>, queue: string[], depth: number, fallback: string): unknown {
   if (depth > 8) return null;
   if (typeof schema.$ref === 'string') {

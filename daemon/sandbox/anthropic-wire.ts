@@ -4,7 +4,7 @@ import { isRecord } from '../../shared/is-record';
 import { anthropicErrorType } from '../formats/anthropic/errors';
 import { stopReason as toStopReason } from '../formats/anthropic/stop-reasons';
 import { planReply, type PlannedReply, argumentPieces, estimateTokens } from './text';
-import { answerPieces, cacheCounts, chooseTool, promptText, thinkingBlock, toolInput, toolResultText, type CacheCounts } from './anthropic-tools';
+import { answerPieces, cacheCounts, chooseTool, outputSchema, promptText, schemaValue, thinkingBlock, toolInput, toolResultText, type CacheCounts } from './anthropic-tools';
 import { RequestError, type Frames } from './wire';
 
 export interface AnthropicChat {
@@ -72,6 +72,12 @@ function planAnthropic(body: Record<string, unknown>, max: number, defaultWords:
   if (tool) {
     const args = JSON.stringify(toolInput(tool.input_schema, promptText(messages)));
     return { ...plan, reply: { kind: 'tool_call', name: String(tool.name), arguments: args, finishReason: 'tool_calls' }, completionTokens: estimateTokens(String(tool.name) + args) };
+  }
+  const schema = outputSchema(body);
+  if (schema !== undefined) {
+    // Structured output: the whole text is JSON that fits the schema (no label: it must parse).
+    const pieces = [JSON.stringify(schemaValue(schema, promptText(messages)))];
+    return { ...plan, reply: { kind: 'text', pieces, finishReason: 'stop' }, completionTokens: pieces.length };
   }
   const result = toolResultText(messages);
   if (result !== undefined && max >= 2) {
