@@ -3,6 +3,7 @@
 // and the extension imports the inferred types.
 import { z } from 'zod';
 import { closest } from './closest';
+import { isPattern, normaliseModelName, patternClashes } from './model-names';
 import { isRecord } from './is-record';
 import { DeploymentRoutingFields, GroupRoutingFields, RoutingSchema } from './routing-config';
 
@@ -13,7 +14,10 @@ export const PriceSchema = z
   .object({
     input: usdPerMillion.describe('USD per 1M input (prompt) tokens'),
     output: usdPerMillion.describe('USD per 1M output (completion) tokens'),
-    cachedInput: usdPerMillion.optional().describe('USD per 1M cached input tokens; defaults to the input price'),
+    cachedInput: usdPerMillion.optional().describe('USD per 1M cached input tokens (cache reads); defaults to the input price'),
+    cacheWrite: usdPerMillion
+      .optional()
+      .describe("USD per 1M input tokens written to a prompt cache (Anthropic's cache_creation_input_tokens, billed above the input price); defaults to the input price"),
     reasoning: usdPerMillion
       .optional()
       .describe('USD per 1M reasoning tokens, where a provider bills them apart from output; defaults to the output price'),
@@ -115,7 +119,10 @@ export type DeploymentConfig = z.infer<typeof DeploymentSchema>;
 
 export const ModelGroupSchema = z
   .object({
-    aliases: z.array(z.string().min(1)).optional().describe('Other names clients may use for this group'),
+    aliases: z
+      .array(z.string().min(1))
+      .optional()
+      .describe('Other names clients may use for this group; `*` and `?` make a pattern (e.g. claude-opus-*), the most specific pattern wins'),
     kind: z
       .enum(['chat', 'embedding'])
       .optional()
@@ -319,7 +326,16 @@ export const ConfigSchema = ConfigObject.superRefine(
         }
       });
     }
+    checkNames(models, ctx);
     const routing: Record<string, unknown> = isRecord(cfg.routing) ? cfg.routing : {};
+    const unknownModel: Record<string, unknown> = isRecord(routing.unknownModel) ? routing.unknownModel : {};
+    if (unknownModel.action === 'group') {
+      if (typeof unknownModel.group !== 'string') {
+        ctx.addIssue({ code: 'custom', path: ['routing', 'unknownModel', 'group'], message: 'missing: action "group" needs the group unknown names go to' });
+      } else if (!Object.hasOwn(models, unknownModel.group)) {
+        ctx.addIssue({ code: 'custom', path: ['routing', 'unknownModel', 'group'], message: unknownGroup(unknownModel.group, Object.keys(models)) });
+      }
+    }
     const auto: Record<string, unknown> = isRecord(routing.auto) ? routing.auto : {};
     const profiles: Record<string, unknown> = isRecord(auto.profiles) ? auto.profiles : {};
     for (const [profile, tiers] of Object.entries(profiles)) {
@@ -375,6 +391,44 @@ export type ShepherdConfigInput = z.input<typeof ConfigSchema>;
 export function configJsonSchema(): Record<string, unknown> {
   const schema = z.toJSONSchema(ConfigObject, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
   return { ...schema, title: 'Shepherd config' };
+}
+
+/**
+ * Names that resolve in two ways: exact names of different groups that normalise to the same name,
+ * and equally specific alias patterns of different groups that can match the same name.
+ */
+function checkNames(models: Record<string, unknown>, ctx: z.core.$RefinementCtx): void {
+  const patterns: { pattern: string; group: string; path: (string | number)[] }[] = [];
+  const normalised = new Map<string, { name: string; group: string }>();
+  for (const [group, model] of Object.entries(models)) {
+    const aliases = isRecord(model) && Array.isArray(model.aliases) ? model.aliases : [];
+    const exact: { name: string; path: (string | number)[] }[] = [{ name: group, path: ['models', group] }];
+    aliases.forEach((alias, i) => {
+      if (typeof alias !== 'string') return;
+      if (isPattern(alias)) patterns.push({ pattern: alias, group, path: ['models', group, 'aliases', i] });
+      else exact.push({ name: alias, path: ['models', group, 'aliases', i] });
+    });
+    for (const e of exact) {
+      const n = normaliseModelName(e.name);
+      const owner = normalised.get(n);
+      if (owner && owner.group !== group && owner.name.toLowerCase() !== e.name.toLowerCase()) {
+        ctx.addIssue({
+          code: 'custom',
+          path: e.path,
+          message: `"${e.name}" and "${owner.name}" (model group "${owner.group}") are the same name once normalised ("${n}"); rename one`,
+        });
+      } else if (!owner) normalised.set(n, { name: e.name, group });
+    }
+  }
+  for (const { a, b } of patternClashes(patterns)) {
+    if (a.pattern.toLowerCase() === b.pattern.toLowerCase()) continue; // the same alias twice: reported above
+    const pathB = patterns.find((p) => p === b || (p.pattern === b.pattern && p.group === b.group))?.path ?? ['models', b.group, 'aliases'];
+    ctx.addIssue({
+      code: 'custom',
+      path: pathB,
+      message: `alias pattern "${b.pattern}" (model group "${b.group}") clashes with "${a.pattern}" (model group "${a.group}"): a name can match both and neither is more specific; make one of them more specific`,
+    });
+  }
 }
 
 function unknownGroup(name: string, groups: string[]): string {

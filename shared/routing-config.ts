@@ -168,6 +168,17 @@ export const AutoSchema = z
   .strict();
 export type AutoConfig = z.infer<typeof AutoSchema>;
 
+export const UnknownModelSchema = z
+  .object({
+    action: z
+      .enum(['error', 'group', 'auto'])
+      .default('error')
+      .describe('What a model name that no group, alias or pattern takes gets: error (404 listing the names), a given group, or auto'),
+    group: z.string().min(1).optional().describe('action "group": the model group such names go to'),
+  })
+  .strict();
+export type UnknownModelRule = z.infer<typeof UnknownModelSchema>;
+
 export const AdaptiveWeightsSchema = z
   .object({
     latency: z.number().min(0).default(0.4),
@@ -195,6 +206,9 @@ export const RoutingSchema = z
       tiers: { simple: 'deepseek-v3.2', medium: 'gemini-2.5-flash', complex: 'gpt-4.1', reasoning: 'claude-sonnet-4.5' },
       profiles: {},
     }),
+    unknownModel: UnknownModelSchema.default({ action: 'error' }).describe(
+      'Model names that match no group, alias or alias pattern (after normalisation): error, a group, or auto',
+    ),
     health: HealthSchema.default(HealthSchema.parse({})),
     breaker: BreakerSchema.default(BreakerSchema.parse({})),
     retry: RetrySchema.default(RetrySchema.parse({})),

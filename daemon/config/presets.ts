@@ -1,5 +1,5 @@
 // The config written on first run, and the model list the sandbox serves when no key is set: the
-// official providers plus OpenRouter as an OpenAI-compatible relay, four chat model groups with two
+// official providers plus OpenRouter as an OpenAI-compatible relay, six chat model groups with two
 // deployments each (the official provider first, the relay as the fallback), an autocomplete group
 // for fill-in-the-middle (Codestral, then DeepSeek's FIM beta) and three embedding groups.
 //
@@ -40,6 +40,7 @@ export function presetConfig(): ShepherdConfigInput {
     },
     models: {
       'gpt-4.1': {
+        // Dated names (gpt-4.1-2025-04-14) normalise to the group's own name.
         aliases: ['gpt4', 'gpt-4'],
         price: { input: 2.0, cachedInput: 0.5, output: 8.0, checked: '2025-04-14' },
         contextWindow: 1_047_576,
@@ -50,12 +51,15 @@ export function presetConfig(): ShepherdConfigInput {
           { provider: 'openrouter', model: 'openai/gpt-4.1' },
         ],
       },
+      // Claude Code resolves its family names (opus, sonnet, haiku) to full model names itself, and
+      // those change with every release (claude-opus-5-5, claude-haiku-4-5-20251001...): the
+      // patterns catch them, so a fresh install serves Claude Code with no flags.
       'claude-sonnet-4.5': {
-        aliases: ['claude-sonnet', 'claude-3-5-sonnet', 'sonnet'],
+        aliases: ['claude-sonnet', 'claude-3-5-sonnet', 'claude-3-7-sonnet', 'sonnet', 'claude-sonnet-*', 'claude-*-sonnet-*'],
         // When every Claude deployment is down, answer with the next-best models rather than fail.
         fallbacks: ['gpt-4.1', 'gemini-2.5-flash'],
-        // cachedInput is Anthropic's cache-read price; cache writes cost more and are not modelled here.
-        price: { input: 3.0, cachedInput: 0.3, output: 15.0, checked: '2025-09-29' },
+        // cachedInput is Anthropic's cache-read price; cacheWrite its 5-minute cache-write price.
+        price: { input: 3.0, cachedInput: 0.3, cacheWrite: 3.75, output: 15.0, checked: '2025-09-29' },
         contextWindow: 200_000,
         maxOutputTokens: 64_000,
         capabilities: { tools: true, images: true },
@@ -64,8 +68,33 @@ export function presetConfig(): ShepherdConfigInput {
           { provider: 'openrouter', model: 'anthropic/claude-sonnet-4.5' },
         ],
       },
+      'claude-opus-4.5': {
+        aliases: ['claude-opus', 'claude-3-opus', 'opus', 'claude-opus-*', 'claude-*-opus-*'],
+        fallbacks: ['claude-sonnet-4.5'],
+        price: { input: 5.0, cachedInput: 0.5, cacheWrite: 6.25, output: 25.0, checked: '2025-11-24' },
+        contextWindow: 200_000,
+        maxOutputTokens: 64_000,
+        capabilities: { tools: true, images: true },
+        deployments: [
+          { provider: 'anthropic', model: 'claude-opus-4-5' },
+          { provider: 'openrouter', model: 'anthropic/claude-opus-4.5' },
+        ],
+      },
+      'claude-haiku-4.5': {
+        aliases: ['claude-haiku', 'claude-3-5-haiku', 'claude-3-haiku', 'haiku', 'claude-haiku-*', 'claude-*-haiku-*'],
+        fallbacks: ['gemini-2.5-flash'],
+        price: { input: 1.0, cachedInput: 0.1, cacheWrite: 1.25, output: 5.0, checked: '2025-10-15' },
+        contextWindow: 200_000,
+        maxOutputTokens: 64_000,
+        capabilities: { tools: true, images: true },
+        deployments: [
+          { provider: 'anthropic', model: 'claude-haiku-4-5' },
+          { provider: 'openrouter', model: 'anthropic/claude-haiku-4.5' },
+        ],
+      },
       'gemini-2.5-flash': {
-        aliases: ['gemini-flash'],
+        // Dated and -latest names normalise to these (gemini-2.5-flash-latest, gemini-flash-latest).
+        aliases: ['gemini-flash', 'gemini-2.5-flash-preview-*'],
         price: { input: 0.3, cachedInput: 0.03, output: 2.5, checked: '2025-06-17' },
         contextWindow: 1_048_576,
         maxOutputTokens: 65_536,

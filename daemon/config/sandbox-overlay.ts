@@ -24,9 +24,18 @@ export function sandboxOverlay(config: ShepherdConfig, endpoints: SandboxEndpoin
       const p = config.providers[d.provider];
       return p?.type === 'openai-compatible' && (d.completions ?? p.completions ?? p.completionsPath !== undefined);
     });
+    // A group served natively by Anthropic gets the sandbox's Anthropic wire, so Anthropic clients
+    // (Claude Code) see the same passthrough they would against the real API.
+    const anthropic = config.providers[group.deployments[0]?.provider]?.type === 'anthropic';
+    if (anthropic) for (const e of endpoints) providers[`${e.provider}-anthropic`] ??= { type: 'anthropic', baseUrl: e.url, sandbox: true };
     models[name] = {
       ...group,
-      deployments: endpoints.map((e) => ({ provider: e.provider, model: name, region: e.region, ...(completions ? { completions: true } : {}) })),
+      deployments: endpoints.map((e) => ({
+        provider: anthropic ? `${e.provider}-anthropic` : e.provider,
+        model: name,
+        region: e.region,
+        ...(completions ? { completions: true } : {}),
+      })),
     };
   }
   return { ...config, providers, models };

@@ -4,7 +4,10 @@
 export interface Usage {
   promptTokens: number;
   completionTokens: number;
+  /** The part of promptTokens read from a prompt cache. */
   cachedTokens?: number;
+  /** The part of promptTokens written to a prompt cache (Anthropic bills these above the input price). */
+  cacheWriteTokens?: number;
   /** The part of completionTokens spent on reasoning, when the upstream says. */
   reasoningTokens?: number;
 }

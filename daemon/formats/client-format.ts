@@ -3,6 +3,7 @@
 // OpenAI clients get the upstream's frames untouched; the Anthropic endpoint plugs in its own.
 import type { ChatBody, Operation } from '../core/chat';
 import type { HttpError } from '../core/http-error';
+import type { NativeRequest } from '../core/native';
 
 export interface ClientStreamEncoder {
   /** Complete OpenAI SSE frames ("data: {...}\n\n", possibly several) in; the client's frames out. */
@@ -45,6 +46,8 @@ export interface ChatEndpoint {
   client: ClientFormat;
   /** Endpoints whose answers depend on the request: parse plus a client format of its own. */
   accept?(json: unknown): AcceptedRequest;
+  /** The body as the client sent it, for deployments that speak this format (passthrough). */
+  native?(json: unknown, headers: Record<string, string | string[] | undefined>): NativeRequest | undefined;
 }
 
 /**

@@ -4,6 +4,7 @@
 // adding one module that implements ProviderAdapter (see openai-compatible.ts).
 import type { ProviderConfig } from '../../shared/config';
 import type { ChatBody, Operation } from '../core/chat';
+import type { NativeRequest } from '../core/native';
 import type { UpstreamFailure } from '../core/failure';
 import type { UpstreamTarget } from '../core/target';
 import type { Usage } from '../core/usage';
@@ -56,4 +57,26 @@ export interface ProviderAdapter {
   completionsRequest?(target: UpstreamTarget, payload: Record<string, unknown>): UpstreamHttpRequest;
   /** A 2xx completions answer as OpenAI's text_completion JSON text; parseChatResponse when absent. */
   parseCompletions?(text: string): { body: string; usage: Usage | undefined };
+  /** Set when this upstream speaks a client format natively: such requests pass through unchanged. */
+  passthrough?: Passthrough;
+}
+
+/** Reads a native stream's usage, end and errors while its bytes go to the client unchanged. */
+export interface NativeStreamReader {
+  /** One upstream SSE event; throws an UpstreamError for an error event. */
+  push(event: { event?: string; data: string }): void;
+  usage(): Usage | undefined;
+  /** True once the upstream sent its terminal event. */
+  done(): boolean;
+  sawEvents(): boolean;
+}
+
+/** Same format on both sides: the client's body goes upstream unchanged but for `model`. */
+export interface Passthrough {
+  readonly format: NativeRequest['format'];
+  /** `path` defaults to the format's chat path (e.g. /messages); count_tokens uses its own. */
+  request(target: UpstreamTarget, native: NativeRequest, path?: string): UpstreamHttpRequest;
+  /** Usage of a whole 2xx answer; throws SyntaxError when it is not one. */
+  wholeUsage(text: string): Usage | undefined;
+  streamReader(): NativeStreamReader;
 }

@@ -35,6 +35,7 @@ export async function explainPlan(ctx: RouteContext): Promise<void> {
   sendJson(ctx.res, 200, {
     requestedModel: plan.requestedModel,
     group: plan.group.name,
+    resolved: plan.resolved,
     strategy: plan.strategy,
     tier: plan.auto?.tier ?? null,
     ...(plan.auto ? { classifier: { profile: plan.auto.profile ?? null, score: plan.auto.score, reasons: plan.auto.reasons } } : {}),

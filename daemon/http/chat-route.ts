@@ -25,8 +25,10 @@ export function chatRoute(endpoint: ChatEndpoint): Route {
           ctx.deps.log.info('left out what a chat deployment cannot run', { request: ctx.requestId, endpoint: endpoint.endpoint, dropped: accepted.dropped.join(', ') });
         }
       } else body = endpoint.parse(json);
+      const native = endpoint.native?.(json, ctx.req.headers);
       await runChat(ctx.deps, {
         id: ctx.requestId,
+        native,
         receivedAt,
         body,
         client,

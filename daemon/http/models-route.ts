@@ -3,6 +3,7 @@
 import { TIERS } from '../../shared/routing-config';
 import { listModelNames, resolveGroup } from '../routing/catalog';
 import type { RouteContext } from './route';
+import { anthropicModelObject } from '../formats/anthropic/model-object';
 import { sendJson } from './send-json';
 
 export function listModels({ req, res, state, deps }: RouteContext): void {
@@ -18,7 +19,7 @@ export function listModels({ req, res, state, deps }: RouteContext): void {
     // The Anthropic SDK's models.list() expects Anthropic's list shape.
     const createdAt = deps.startedAt.toISOString();
     sendJson(res, 200, {
-      data: ids.map((id) => ({ type: 'model', id, display_name: id, created_at: createdAt })),
+      data: ids.map((id) => anthropicModelObject(id, createdAt)),
       has_more: false,
       first_id: ids[0] ?? null,
       last_id: ids.at(-1) ?? null,

@@ -7,6 +7,7 @@ import { explainPlan, listIncidents } from './admin-routes';
 import { chatRoute, operationRoute } from './chat-route';
 import { completions, embeddings } from '../formats/openai/operation-request';
 import { MODEL_PATH_PREFIXES, retrieveModel } from './model-route';
+import { countTokensRoute } from './count-tokens-route';
 import type { Route } from './route';
 import { serveMetrics } from './metrics-route';
 import { listModels } from './models-route';
@@ -21,6 +22,7 @@ export const routes: Record<string, Route> = {
   '/v1/messages': chatRoute(messages),
   '/v1/responses': chatRoute(responses),
   '/responses': chatRoute(responses),
+  '/v1/messages/count_tokens': countTokensRoute,
   '/v1/models': { method: 'GET', handle: listModels },
   '/models': { method: 'GET', handle: listModels },
   '/v1/shepherd/status': { method: 'GET', handle: (ctx) => sendJson(ctx.res, 200, statusReport(ctx.deps.health, ctx.state, ctx.deps)) },

@@ -16,6 +16,7 @@ import { cleanFailure } from './clean-failure';
 import type { PipelineDeps } from './deps';
 import type { Exchange } from './exchange';
 import { relayStream, relayWhole, type Relay } from './relay';
+import { buildNativeRequest, nativeFor, relayNativeStream, relayNativeWhole } from './relay-native';
 
 const MAX_ERROR_BODY = 64 * 1024;
 
@@ -49,7 +50,9 @@ export async function attempt(input: AttemptInput): Promise<AttemptResult> {
   const adapter = adapterFor(deployment.provider.type);
   const target = upstreamTarget(deployment);
   // Built before admission: a request that cannot be built is the client's error, never a health event.
-  const built = buildRequestFor(adapter, target, x.arrival.operation ?? 'chat', x.arrival.body, x.arrival.payload);
+  // A deployment that speaks the client's own format gets the client's body (relay-native.ts).
+  const native = nativeFor(adapter, x);
+  const built = native ? buildNativeRequest(native, target) : buildRequestFor(adapter, target, x.arrival.operation ?? 'chat', x.arrival.body, x.arrival.payload);
   if (!built.ok) return { kind: 'failed', failure: built.failure, deployment, unsent: true };
   const admission = deps.health.begin(deployment.id, plan.estimatedTokens, planned.panic === true);
   if (!admission.ok) return { kind: 'skipped' };
@@ -90,6 +93,7 @@ export async function attempt(input: AttemptInput): Promise<AttemptResult> {
   // The input is kept as one field rather than spread into a new object: V8 builds an object that is
   // spread and then extended slowly (microseconds), and this runs for every request.
   const relay: Relay = { deps, x, plan, planned, attemptNo: input.attemptNo, adapter, upstream, fail, succeed, signal, claim: input.claim };
+  if (native) return x.arrival.body.stream === true ? relayNativeStream(relay, native) : relayNativeWhole(relay, native);
   return x.arrival.body.stream === true ? relayStream(relay) : relayWhole(relay);
 }
 

@@ -3,6 +3,7 @@ import type { ServerResponse } from 'node:http';
 import type { Cancel } from '../core/cancel';
 import type { LedgerEndpoint } from '../../shared/ledger';
 import type { ChatBody, Operation } from '../core/chat';
+import type { NativeRequest } from '../core/native';
 import type { ConfigSnapshot } from '../config/snapshot';
 import type { ClientFormat } from '../formats/client-format';
 import type { Plan } from '../routing/plan';
@@ -27,6 +28,8 @@ export interface Arrival {
   payload?: Record<string, unknown>;
   /** The endpoint the ledger line names (absent = chat). */
   endpoint?: LedgerEndpoint;
+  /** The client's body as sent, when its format may pass through to a deployment that speaks it. */
+  native?: NativeRequest;
   /** The config snapshot taken when the request arrived: every attempt and retry of it uses this one. */
   state: ConfigSnapshot;
   res: ServerResponse;

@@ -15,6 +15,7 @@ import { attempt, type AttemptResult, type Failed } from './attempt';
 import type { PipelineDeps } from './deps';
 import type { Exchange } from './exchange';
 import { finish, recordExtra } from './finish';
+import { headerSafe } from './relay';
 import { usageOrEstimate } from './usage-fallback';
 
 
@@ -188,6 +189,7 @@ function fail(deps: PipelineDeps, x: Exchange, failures: Failed[], attempts: num
     'x-shepherd-model': group,
     'x-shepherd-attempts': String(attempts),
     'x-shepherd-strategy': x.plan.strategy,
+    'x-shepherd-resolved': headerSafe(x.plan.resolved),
   };
   if (x.plan.auto) headers['x-shepherd-tier'] = x.plan.auto.tier;
   if (last) headers['x-shepherd-deployment'] = last.deployment.id;

@@ -161,6 +161,7 @@ export function shepherdHeaders(r: Relay): Record<string, string> {
     'x-shepherd-attempts': String(r.attemptNo),
     'x-shepherd-strategy': plan.strategy,
     'x-shepherd-route': headerSafe(planned.reason),
+    'x-shepherd-resolved': headerSafe(plan.resolved),
   };
   if (plan.auto) headers['x-shepherd-tier'] = plan.auto.tier;
   if (planned.deployment.sandbox) headers['x-shepherd-sandbox'] = 'true';
@@ -179,7 +180,7 @@ const UNSAFE_HEADER_CHARS = /[^\x20-\x7e]/g;
 
 
 /** Waits until the client can take more, or has gone. */
-function drained(res: ServerResponse): Promise<void> {
+export function drained(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       res.off('drain', done);

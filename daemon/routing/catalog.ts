@@ -4,6 +4,8 @@ import type { Price, ProviderConfig, ShepherdConfig } from '../../shared/config'
 import type { BreakerConfig, HedgeConfig, RetryConfig, RoutingConfig, Strategy } from '../../shared/routing-config';
 import type { Operation } from '../core/chat';
 import type { UpstreamTarget } from '../core/target';
+import { isPattern } from '../../shared/model-names';
+import { buildNameIndex, resolveName, type NameIndex, type Resolution } from './names';
 
 export interface Deployment {
   /** Stable id used in headers, the ledger and status: provider/model, plus @region when set. */
@@ -53,6 +55,8 @@ export interface Catalog {
   groups: Map<string, ModelGroup>;
   /** Lower-cased group names and aliases -> group name. */
   names: Map<string, string>;
+  /** Exact, normalised and pattern lookups, and the rule for unknown names (names.ts). */
+  index: NameIndex;
   routing: RoutingConfig;
 }
 
@@ -98,9 +102,10 @@ export function buildCatalog(config: ShepherdConfig, keyFor: (providerName: stri
       hedge: { ...config.routing.hedge, ...model.hedge },
     });
     names.set(name.toLowerCase(), name);
-    for (const alias of aliases) names.set(alias.toLowerCase(), name);
+    for (const alias of aliases) if (!isPattern(alias)) names.set(alias.toLowerCase(), name);
   }
-  return { groups, names, routing: config.routing };
+  const index = buildNameIndex([...groups.values()], config.routing.unknownModel);
+  return { groups, names, index, routing: config.routing };
 }
 
 /** Where an attempt at this deployment goes, as the provider adapters see it. */
@@ -108,9 +113,14 @@ export function upstreamTarget(d: Deployment): UpstreamTarget {
   return { deploymentId: d.id, providerName: d.providerName, provider: d.provider, upstreamModel: d.upstreamModel, apiKey: d.apiKey };
 }
 
+/** The group a name means (exact, normalised, pattern, or the unknown-model rule); undefined for auto or nothing. */
 export function resolveGroup(catalog: Catalog, requested: string): ModelGroup | undefined {
-  const name = catalog.names.get(requested.toLowerCase());
-  return name === undefined ? undefined : catalog.groups.get(name);
+  const r = resolveModel(catalog, requested);
+  return r === undefined || r.how === 'auto' ? undefined : catalog.groups.get(r.group);
+}
+
+export function resolveModel(catalog: Catalog, requested: string): Resolution | undefined {
+  return resolveName(catalog.index, requested);
 }
 
 /** Whether this deployment (of a group of its kind) can serve `operation`. */
@@ -135,7 +145,8 @@ export function listModelNames(catalog: Catalog): { id: string; group: string; a
   const out: { id: string; group: string; alias: boolean }[] = [];
   for (const group of catalog.groups.values()) {
     out.push({ id: group.name, group: group.name, alias: false });
-    for (const alias of group.aliases) out.push({ id: alias, group: group.name, alias: true });
+    // Patterns are not names a client can pick from a list.
+    for (const alias of group.aliases) if (!isPattern(alias)) out.push({ id: alias, group: group.name, alias: true });
   }
   return out;
 }

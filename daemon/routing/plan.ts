@@ -11,7 +11,8 @@ import type { Strategy, Tier } from '../../shared/routing-config';
 import { TIERS } from '../../shared/routing-config';
 import type { HealthView } from './health-view';
 import type { ChatBody, Operation } from '../core/chat';
-import { deploymentServes, groupServes, resolveGroup, type Catalog, type Deployment, type ModelGroup } from './catalog';
+import { deploymentServes, groupServes, resolveModel, type Catalog, type Deployment, type ModelGroup } from './catalog';
+import { describeResolution } from './names';
 import { classify, messageText } from './classify';
 import type { DistanceTable } from './regions';
 import { order, type RoutingCursors } from './strategies';
@@ -35,6 +36,8 @@ export interface SkippedDeployment {
 export interface Plan {
   requestedModel: string;
   group: ModelGroup;
+  /** How the requested name found its group, e.g. `pattern claude-opus-* -> claude-opus-4.5`. */
+  resolved: string;
   strategy: Strategy;
   /** Set when the client asked for `auto` (or `auto:<profile>`). */
   auto?: { tier: Tier; profile?: string; score: number; reasons: string[] };
@@ -69,7 +72,7 @@ const DEFAULT_OUTPUT_ESTIMATE = 256;
 export function planRoute(ctx: PlanContext, requestedModel: string, body: ChatBody, operation: Operation = 'chat'): PlanResult {
   const chosen = chooseGroup(ctx.catalog, requestedModel, body);
   if (!chosen.ok) return chosen;
-  const { group, auto } = chosen;
+  const { group, auto, resolved } = chosen;
   if (!groupServes(group, operation)) return wrongOperation(ctx.catalog, group, operation);
   const estimatedTokens = needsTokenEstimate(ctx.catalog, group)
     ? (auto?.estimatedPromptTokens ?? Math.ceil(messageText(body.messages).length / 4)) + outputEstimate(body)
@@ -160,6 +163,7 @@ export function planRoute(ctx: PlanContext, requestedModel: string, body: ChatBo
     plan: {
       requestedModel,
       group,
+      resolved,
       strategy: group.strategy,
       ...(auto ? { auto: { tier: auto.tier, ...(auto.profile ? { profile: auto.profile } : {}), score: auto.score, reasons: auto.reasons } } : {}),
       attempts,
@@ -171,24 +175,26 @@ export function planRoute(ctx: PlanContext, requestedModel: string, body: ChatBo
 }
 
 type Chosen =
-  | { ok: true; group: ModelGroup; auto?: { tier: Tier; profile?: string; score: number; reasons: string[]; estimatedPromptTokens: number } }
+  | { ok: true; group: ModelGroup; resolved: string; auto?: { tier: Tier; profile?: string; score: number; reasons: string[]; estimatedPromptTokens: number } }
   | { ok: false; reason: 'unknown_model'; message: string };
 
-/** A configured group or alias by name; otherwise `auto` / `auto:<profile>` through the classifier. */
+/** A configured group by name, alias, normalised name or pattern (names.ts); otherwise `auto` / `auto:<profile>` through the classifier. */
 function chooseGroup(catalog: Catalog, requestedModel: string, body: ChatBody): Chosen {
-  const direct = resolveGroup(catalog, requestedModel);
-  if (direct) return { ok: true, group: direct };
-  const match = /^auto(?::(.+))?$/i.exec(requestedModel);
-  if (!match) {
+  const resolution = resolveModel(catalog, requestedModel);
+  if (resolution !== undefined && resolution.how !== 'auto') {
+    const direct = catalog.groups.get(resolution.group);
+    if (direct) return { ok: true, group: direct, resolved: describeResolution(requestedModel, resolution, direct.name) };
+  }
+  if (resolution === undefined) {
     const known = [...catalog.groups.keys()];
     return {
       ok: false,
       reason: 'unknown_model',
-      message: `model "${requestedModel}" is not configured; available: ${known.length ? [...known, 'auto'].join(', ') : '(none)'}`,
+      message: `model "${requestedModel}" is not configured; available: ${known.length ? [...known, 'auto'].join(', ') : '(none)'} (an alias, an alias pattern such as "claude-opus-*" or routing.unknownModel can take other names)`,
     };
   }
   const autoCfg = catalog.routing.auto;
-  const profileName = match[1]?.toLowerCase();
+  const profileName = resolution.how === 'auto' ? resolution.profile : undefined;
   const profile = profileName === undefined ? {} : Object.hasOwn(autoCfg.profiles, profileName) ? autoCfg.profiles[profileName] : undefined;
   if (profile === undefined) {
     const names = Object.keys(autoCfg.profiles);
@@ -211,6 +217,7 @@ function chooseGroup(catalog: Catalog, requestedModel: string, body: ChatBody): 
     return {
       ok: true,
       group,
+      resolved: describeResolution(requestedModel, resolution, group.name),
       auto: { tier: c.tier, ...(profileName ? { profile: profileName } : {}), score: c.score, reasons, estimatedPromptTokens: c.estimatedPromptTokens },
     };
   }

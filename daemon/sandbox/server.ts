@@ -8,7 +8,7 @@ import { isRecord } from '../../shared/is-record';
 import { FaultBook, parseFaultsBody, parseRules, type Fault, type FaultRule } from './faults';
 import { planReply } from './text';
 import { checkChat, completionJson, RequestError, streamFrames, type Frames, type Meta } from './wire';
-import { anthropicErrorJson, anthropicModelList, checkMessages, messageFrames, messageJson } from './anthropic-wire';
+import { anthropicErrorJson, anthropicModelList, checkMessages, countTokensJson, messageFrames, messageJson } from './anthropic-wire';
 import { checkGenerate, generateFrames, generateJson, geminiErrorJson, geminiModelList, geminiTarget } from './gemini-wire';
 import { checkCompletions, embeddingsJson, geminiEmbedJson, geminiEmbedTarget, planCompletions, textCompletionFrames, textCompletionJson } from './operations-wire';
 
@@ -138,6 +138,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       const meta = { id: `msg_sbx_${n}`, toolId: `toolu_sbx_${n}`, model: chat.model };
       if (chat.stream) return streamChat(req, res, ex, t, messageFrames(meta, chat), cut);
       return sendJson(res, 200, messageJson(meta, chat));
+    }
+    if (path === '/v1/messages/count_tokens' && req.method === 'POST') {
+      if (!parsed.ok) throw new RequestError(400, `invalid JSON body: ${parsed.message}`, 'invalid_json');
+      return sendJson(res, 200, countTokensJson(parsed.value));
     }
     if (gemini && req.method === 'POST') {
       if (!parsed.ok) throw new RequestError(400, `Invalid JSON payload received. ${parsed.message}`, 'invalid_json');

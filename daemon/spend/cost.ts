@@ -21,11 +21,14 @@ export function costUsd(usage: BillableUsage, price: Price | undefined): number 
   const completion = count(usage.completionTokens);
   // An upstream reporting more cached than prompt tokens is inconsistent; never bill a negative rest.
   const cached = Math.min(count(usage.cachedTokens), prompt);
+  // Cache writes are part of the prompt too (Anthropic), billed at the cache-write price when set.
+  const written = Math.min(count(usage.cacheWriteTokens), prompt - cached);
   // Likewise reasoning is part of the completion (OpenAI semantics), never more than all of it.
   const reasoning = Math.min(count(usage.reasoningTokens), completion);
   const usd =
-    ((prompt - cached) * price.input +
+    ((prompt - cached - written) * price.input +
       cached * (price.cachedInput ?? price.input) +
+      written * (price.cacheWrite ?? price.input) +
       (completion - reasoning) * price.output +
       reasoning * (price.reasoning ?? price.output)) /
     1_000_000;

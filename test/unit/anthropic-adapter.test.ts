@@ -205,7 +205,7 @@ describe('anthropic adapter: whole answers', () => {
     assert.equal(completion.usage.prompt_tokens, 115);
     assert.equal(completion.usage.completion_tokens, 30);
     assert.equal(completion.usage.prompt_tokens_details.cached_tokens, 100);
-    assert.deepEqual(usage, { promptTokens: 115, completionTokens: 30, cachedTokens: 100 });
+    assert.deepEqual(usage, { promptTokens: 115, completionTokens: 30, cachedTokens: 100, cacheWriteTokens: 5 });
   });
 
   for (const [stop, finish] of [
@@ -318,7 +318,7 @@ describe('anthropic adapter: stream translation', () => {
       { type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { input_tokens: 30, output_tokens: 4, cache_creation_input_tokens: 10 } },
       { type: 'message_stop' },
     ]);
-    assert.deepEqual(r.usage, { promptTokens: 40, completionTokens: 4 });
+    assert.deepEqual(r.usage, { promptTokens: 40, completionTokens: 4, cacheWriteTokens: 10 });
   });
 
   it('throws an overloaded error event as a retryable failure, and a bad request as final', () => {

@@ -301,8 +301,8 @@ describe('config: presets', () => {
     assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
     const config = result.config;
     assert.equal(presetConfig().$schema, './config.schema.json');
-    assert.deepEqual(Object.keys(config.models), ['gpt-4.1', 'claude-sonnet-4.5', 'gemini-2.5-flash', 'deepseek-v3.2', 'codestral', 'text-embedding-3-small', 'text-embedding-3-large', 'gemini-embedding-001']);
-    const chat = ['gpt-4.1', 'claude-sonnet-4.5', 'gemini-2.5-flash', 'deepseek-v3.2'];
+    assert.deepEqual(Object.keys(config.models), ['gpt-4.1', 'claude-sonnet-4.5', 'claude-opus-4.5', 'claude-haiku-4.5', 'gemini-2.5-flash', 'deepseek-v3.2', 'codestral', 'text-embedding-3-small', 'text-embedding-3-large', 'gemini-embedding-001']);
+    const chat = ['gpt-4.1', 'claude-sonnet-4.5', 'claude-opus-4.5', 'claude-haiku-4.5', 'gemini-2.5-flash', 'deepseek-v3.2'];
     for (const name of ['text-embedding-3-small', 'text-embedding-3-large', 'gemini-embedding-001']) {
       const group = config.models[name];
       assert.equal(group.kind, 'embedding', `${name} is an embedding group`);

@@ -43,3 +43,14 @@ describe('costUsd', () => {
     }
   });
 });
+
+describe('cost: prompt cache writes', () => {
+  it('bills cache writes at the cache-write price and reads at the cached price', () => {
+    // 1M prompt tokens: 600k plain, 300k read, 100k written; Claude Sonnet 4.5 list prices.
+    const usd = costUsd(
+      { promptTokens: 1_000_000, completionTokens: 0, cachedTokens: 300_000, cacheWriteTokens: 100_000 },
+      { input: 3, cachedInput: 0.3, cacheWrite: 3.75, output: 15 },
+    );
+    assert.equal(usd, 2.265); // 1.8 + 0.09 + 0.375
+  });
+});

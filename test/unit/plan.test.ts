@@ -89,7 +89,7 @@ describe('plan: fallback groups', () => {
     assert.deepEqual(planRoute(ctxFor(catalog), 'huge', hi()), {
       ok: false,
       reason: 'unknown_model',
-      message: 'model "huge" is not configured; available: big, auto',
+      message: 'model "huge" is not configured; available: big, auto (an alias, an alias pattern such as "claude-opus-*" or routing.unknownModel can take other names)',
     });
   });
 });

@@ -4,6 +4,7 @@ import { anthropicFailure } from './errors';
 import { ANTHROPIC_DEFAULT_MAX_TOKENS, toAnthropicRequest } from './upstream-request';
 import { fromAnthropicMessage } from './upstream-response';
 import { AnthropicStreamTranslator } from './upstream-stream';
+import { anthropicPassthrough } from './passthrough';
 import type { ProviderAdapter, UpstreamHttpRequest } from '../types';
 import type { UpstreamTarget } from '../../core/target';
 import type { ChatBody } from '../../core/chat';
@@ -39,6 +40,8 @@ export const anthropic: ProviderAdapter = {
   probeRequest(target: UpstreamTarget): UpstreamHttpRequest {
     return { method: 'GET', path: '/models', headers: headers(target, 'application/json') };
   },
+
+  passthrough: anthropicPassthrough,
 };
 
 function headers(target: UpstreamTarget, accept: string): Record<string, string> {

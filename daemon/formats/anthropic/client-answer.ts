@@ -1,5 +1,6 @@
 // The Anthropic client format for POST /v1/messages: OpenAI completions and chunks from any provider
 // become Anthropic messages and Messages SSE events, and errors take Anthropic's shape.
+import { nativeMessages } from './client-native';
 import { isRecord } from '../../../shared/is-record';
 import { anthropicErrorType } from './errors';
 import { stopReason } from './stop-reasons';
@@ -216,4 +217,4 @@ export const anthropicClient: ClientFormat = {
 };
 
 /** POST /v1/messages: Anthropic-format requests, routed like any chat, answered in Anthropic's shape. */
-export const messages: ChatEndpoint = { endpoint: 'messages', parse: (json) => toChatBody(parseMessagesRequest(json)), client: anthropicClient };
+export const messages: ChatEndpoint = { endpoint: 'messages', parse: (json) => toChatBody(parseMessagesRequest(json)), client: anthropicClient, native: nativeMessages };

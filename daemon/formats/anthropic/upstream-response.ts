@@ -31,6 +31,7 @@ export function toUsage(c: AnthropicCounts): Usage {
     promptTokens: c.input + c.cacheRead + c.cacheWrite,
     completionTokens: c.output,
     ...(c.cacheRead > 0 ? { cachedTokens: c.cacheRead } : {}),
+    ...(c.cacheWrite > 0 ? { cacheWriteTokens: c.cacheWrite } : {}),
   };
 }
 

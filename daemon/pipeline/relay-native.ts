@@ -1,0 +1,127 @@
+// Passthrough: when the deployment speaks the client's own wire format (an Anthropic client on an
+// Anthropic deployment), the client's body goes upstream unchanged apart from `model`, and the answer
+// comes back byte for byte, its stream chunk by chunk as it arrives. No translator, no encoder: the
+// upstream's bytes are only read (usage, errors, the stream's end), never rewritten. Errors before the
+// first byte still fail over like any attempt; after it, the stream ends with an error event.
+import { createParser } from 'eventsource-parser';
+import { abortFailure } from '../core/abort';
+import type { NativeRequest } from '../core/native';
+import type { UpstreamTarget } from '../core/target';
+import type { Built } from '../formats/build-request';
+import type { Passthrough, ProviderAdapter } from '../formats/types';
+import { toUpstreamError } from '../upstream/pool';
+import type { AttemptResult } from './attempt';
+import type { Exchange } from './exchange';
+import { finish } from './finish';
+import { drained, shepherdHeaders, type Relay } from './relay';
+import type { UpstreamFailure } from '../core/failure';
+import type { CountedUsage } from './usage-fallback';
+import { usageOrEstimate } from './usage-fallback';
+
+export interface NativeAttempt {
+  passthrough: Passthrough;
+  request: NativeRequest;
+}
+
+/** The passthrough to use for this deployment, when it speaks the client's own format. */
+export function nativeFor(adapter: ProviderAdapter, x: Exchange): NativeAttempt | undefined {
+  const request = x.arrival.native;
+  const passthrough = adapter.passthrough;
+  return request && passthrough && passthrough.format === request.format ? { passthrough, request } : undefined;
+}
+
+export function buildNativeRequest(native: NativeAttempt, target: UpstreamTarget): Built {
+  try {
+    return { ok: true, request: native.passthrough.request(target, native.request) };
+  } catch (err) {
+    const detail = err instanceof Error ? err.message : String(err);
+    return {
+      ok: false,
+      failure: { kind: 'status', class: 'client', status: 400, retryable: false, message: `the request could not be serialised (${detail})`, type: 'invalid_request_error', code: 'request_not_translatable' },
+    };
+  }
+}
+
+export async function relayNativeWhole(r: Relay, native: NativeAttempt): Promise<AttemptResult> {
+  const { upstream, fail, succeed, x } = r;
+  let text: string;
+  let usage;
+  try {
+    text = await upstream.body.text();
+    usage = native.passthrough.wholeUsage(text);
+  } catch (err) {
+    if (err instanceof SyntaxError) {
+      return fail({ kind: 'protocol', class: 'outage', status: 502, retryable: true, message: 'upstream answered with invalid JSON', type: 'upstream_error' });
+    }
+    return fail(toUpstreamError(err, r.signal).failure);
+  }
+  if (!r.claim()) return fail(abortFailure(r.signal));
+  const now = performance.now();
+  succeed(usage);
+  const counted = usageOrEstimate(x.arrival.body, usage, () => text);
+  const facts = { group: r.planned.group, deployment: r.planned.deployment, attempts: r.attemptNo, status: 200, counted, endedAt: now, firstTokenAt: now };
+  await finish(r.deps, x.id, x.arrival, facts, { kind: 'answer', body: text, headers: shepherdHeaders(r) });
+  return { kind: 'answered' };
+}
+
+export async function relayNativeStream(r: Relay, native: NativeAttempt): Promise<AttemptResult> {
+  const { upstream, fail, succeed, x } = r;
+  const { body, res } = x.arrival;
+  const signal = r.signal;
+  const reader = native.passthrough.streamReader();
+  const parser = createParser({ onEvent: (event) => reader.push({ event: event.event, data: event.data }) });
+  const decoder = new TextDecoder();
+  let firstByteAt: number | undefined;
+  // Anthropic always reports usage in message_start; the estimate is for a stream that broke before it.
+  const estimate = () => usageOrEstimate(body, reader.usage(), () => '');
+  const held: Uint8Array[] = []; // bytes before the first complete event: kept until the stream is claimed
+  try {
+    for await (const chunk of upstream.body as AsyncIterable<Uint8Array>) {
+      // Read before it is forwarded: an error event before the first byte may still fail over.
+      parser.feed(decoder.decode(chunk, { stream: true }));
+      let ok: boolean;
+      if (firstByteAt === undefined) {
+        held.push(chunk);
+        if (!reader.sawEvents()) continue;
+        if (!r.claim()) break; // the other attempt of a hedged pair answered first: signal is aborted now
+        firstByteAt = performance.now();
+        const headers = shepherdHeaders(r);
+        headers['content-type'] = 'text/event-stream; charset=utf-8';
+        headers['cache-control'] = 'no-cache';
+        headers.connection = 'keep-alive';
+        res.writeHead(200, headers);
+        ok = true;
+        for (const c of held) ok = res.write(c);
+        held.length = 0;
+      } else ok = res.write(chunk);
+      if (!ok) await drained(res);
+      if (signal.aborted) break;
+    }
+  } catch (err) {
+    const failure = toUpstreamError(err, signal).failure;
+    if (firstByteAt === undefined) return fail(failure);
+    return endWithError(r, estimate, firstByteAt, failure);
+  }
+  if (signal.aborted) {
+    if (firstByteAt === undefined) return fail(abortFailure(signal));
+    return endWithError(r, estimate, firstByteAt, abortFailure(signal));
+  }
+  if (firstByteAt === undefined) {
+    return fail({ kind: 'protocol', class: 'outage', status: 502, retryable: true, message: 'upstream ended the stream without sending any event', type: 'upstream_error' });
+  }
+  const now = performance.now();
+  succeed(reader.usage());
+  const facts = { group: r.planned.group, deployment: r.planned.deployment, attempts: r.attemptNo, status: 200, counted: estimate(), endedAt: now, firstTokenAt: firstByteAt };
+  await finish(r.deps, x.id, x.arrival, facts, { kind: 'stream', tail: '' });
+  return { kind: 'answered' };
+}
+
+/** After bytes reached the client a stream cannot fail over: close it with the client format's error event. */
+async function endWithError(r: Relay, counted: () => CountedUsage, firstByteAt: number, raw: UpstreamFailure): Promise<AttemptResult> {
+  const { failure } = r.fail(raw);
+  const status = r.signal.aborted ? abortFailure(r.signal).status : failure.status;
+  const facts = { group: r.planned.group, deployment: r.planned.deployment, attempts: r.attemptNo, status, counted: counted(), endedAt: performance.now(), firstTokenAt: firstByteAt, error: failure.message };
+  const tail = r.x.arrival.client.streamEncoder().error(`stream interrupted: ${failure.message}`, failure.type, failure.code ?? null);
+  await finish(r.deps, r.x.id, r.x.arrival, facts, { kind: 'stream', tail });
+  return { kind: 'answered' };
+}
