@@ -1,6 +1,7 @@
 // No request shape a client controls may move a deployment's health: a request the router cannot
 // build, parse or send because of what is in it is the client's error (400), never an upstream failure.
 import assert from 'node:assert/strict';
+import { mulberry32 } from '../../daemon/sandbox/text';
 import { configFor, startHarness, startSandboxes, type Harness } from '../support/harness';
 import type { ShepherdConfigInput } from '../../shared/config';
 
@@ -124,18 +125,6 @@ describe('a request that cannot be built for the upstream is the client\'s error
 /** Stands for ~7,000 levels of nested arrays, put into the request text after JSON.stringify. */
 const DEEP = '\u0001deep\u0001';
 
-/** A small seeded generator (mulberry32), so a failing case can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Random client-controlled request shapes: weird types in every field, deep and wide values, odd tool schemas. */
 class Shapes {
   /** How often a field gets a weird value instead of a good one; set per case, so some cases are clean. */
@@ -258,7 +247,7 @@ describe('property: no client-controlled request shape moves any deployment\'s h
   for (const group of Object.keys(GROUPS)) {
     for (const path of ['/v1/chat/completions', '/v1/messages'] as const) {
       it(`${GROUPS[group as keyof typeof GROUPS]} via ${path} (seed ${SEED})`, async () => {
-        const r = rng(SEED + group.charCodeAt(0) + path.length);
+        const r = mulberry32(SEED + group.charCodeAt(0) + path.length);
         const shapes = new Shapes(r);
         const before = await health(h);
         const statuses = new Map<number, number>();
