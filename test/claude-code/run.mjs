@@ -54,7 +54,7 @@ function startDaemon(args, env, label) {
     const timer = setTimeout(() => reject(new Error(`${label} did not start: ${out}`)), 15_000);
     const onData = (chunk) => {
       out += chunk;
-      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out) ?? /sandbox .*127\.0\.0\.1:(\d+)/i.exec(out);
+      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out); // the daemon and `shepherd sandbox` both say so
       if (m) {
         clearTimeout(timer);
         resolveStart({ port: Number(m[1]), child, output: () => out });
@@ -250,8 +250,9 @@ try {
   results.push({ name: 'setup', ok: false });
   console.log(`  ✘ setup: ${err instanceof Error ? err.message : String(err)}`);
 } finally {
-  for (const c of children) c.kill('SIGTERM');
-  rmSync(temp, { recursive: true, force: true });
+  // Let the daemons finish writing (ledger, state file) before their folders go.
+  await Promise.all(children.map((c) => (c.exitCode !== null ? undefined : new Promise((r) => { c.once('exit', r); c.kill('SIGTERM'); setTimeout(r, 5_000).unref(); }))));
+  rmSync(temp, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
 }
 const passed = results.filter((r) => r.ok).length;
 const failed = results.filter((r) => r.ok === false).length;
