@@ -27,6 +27,7 @@ import { Reloader, warnAddressChange } from './lifecycle/reloader';
 import { messageOf, StartError } from './lifecycle/start-error';
 import { newControlToken, removeStateFile, writeStateFile } from './lifecycle/state-file';
 import { Steps } from './lifecycle/steps';
+import { HedgeBudget } from './pipeline/hedge-budget';
 import { RoutingCursors } from './routing/strategies';
 import { checkpointedMonths } from './spend/checkpoints';
 import { SpendHistory } from './spend/history';
@@ -123,6 +124,7 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
     ledger,
     health,
     cursors: new RoutingCursors(),
+    hedges: new HedgeBudget(),
     events,
     spend: spend.budgets,
     budgets: spend.budgets,

@@ -91,6 +91,7 @@ const hedgeFields = {
   minDelayMs: z.number().int().min(0).describe('Never hedge sooner than this'),
   coldDelayMs: positiveInt.describe('Streams only: the hedge delay for a deployment with too few measured requests to know its normal'),
   maxTokens: positiveInt.describe('Non-streaming requests are hedged only when they set max_tokens at or below this (their first byte comes after the whole answer)'),
+  maxShare: ratio.describe('At most this share of the requests in flight may have a hedge out at once (at least one), so hedging cannot double the load of an overloaded upstream'),
 };
 
 export const HedgeSchema = z
@@ -100,6 +101,7 @@ export const HedgeSchema = z
     minDelayMs: hedgeFields.minDelayMs.default(250),
     coldDelayMs: hedgeFields.coldDelayMs.default(2_000),
     maxTokens: hedgeFields.maxTokens.default(256),
+    maxShare: hedgeFields.maxShare.default(0.1),
   })
   .strict();
 export type HedgeConfig = z.infer<typeof HedgeSchema>;

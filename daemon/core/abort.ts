@@ -9,9 +9,12 @@ export class ShutdownAbort extends Error {}
 export class DeadlineAbort extends Error {}
 
 /** The abort reason of a hedged attempt when the other one answered first. */
-export class HedgeLost extends Error {
-  constructor(readonly winner: string) {
-    super(`cancelled: ${winner} answered first (hedged request)`);
+export class HedgeLost {
+  // Not an Error: it is never thrown, and capturing a stack trace would cost microseconds per hedge.
+  constructor(readonly winner: string) {}
+
+  get message(): string {
+    return `cancelled: ${this.winner} answered first (hedged request)`;
   }
 }
 

@@ -7,6 +7,7 @@ import type { HealthBoard } from '../health/board';
 import type { RoutingCursors } from '../routing/strategies';
 import type { SpendGate } from '../spend/gate';
 import type { Upstreams } from '../upstream/pool';
+import type { HedgeBudget } from './hedge-budget';
 
 export interface PipelineDeps {
   /** The config snapshot in force now; a request takes it once, when it arrives. */
@@ -21,4 +22,6 @@ export interface PipelineDeps {
   /** Budgets' verdict on each planned request (allow, downgrade, block). */
   spend: SpendGate;
   log: Logger;
+  /** How many hedged requests may be out at once. */
+  hedges: HedgeBudget;
 }

@@ -20,6 +20,15 @@ import { usageOrEstimate } from './usage-fallback';
 
 
 export async function failover(deps: PipelineDeps, x: Exchange): Promise<void> {
+  const leave = deps.hedges.enter();
+  try {
+    await tryPlan(deps, x);
+  } finally {
+    leave();
+  }
+}
+
+async function tryPlan(deps: PipelineDeps, x: Exchange): Promise<void> {
   const signal = x.cancel;
   const remaining = () => x.deadlineAt - performance.now();
   const retry = x.plan.group.retry;
@@ -98,20 +107,35 @@ async function hedged(
   const routing = x.arrival.state.catalog.routing;
   const group = x.arrival.state.catalog.groups.get(planned.group)?.hedge ?? routing.hedge;
   const slowAfter = (p: PlannedAttempt) => slowAfterMs(deps.health.firstByteFigures(p.deployment.id, kind), routing.firstByte, group, kind);
+  // The primary needs a cancel of its own from the start; the hedge's is made only if it goes out.
   const first = childCancel(x.cancel);
-  const second = childCancel(x.cancel);
+  let second: ReturnType<typeof childCancel> | undefined;
   let winner: PlannedAttempt | undefined;
-  const claimFor = (mine: PlannedAttempt, other: Cancel) => () => {
+  const claimFor = (mine: PlannedAttempt, other: () => Cancel | undefined) => () => {
     if (winner) return winner === mine;
     winner = mine;
-    other.abort(new HedgeLost(mine.deployment.id));
+    other()?.abort(new HedgeLost(mine.deployment.id));
     return true;
   };
+  let release: (() => void) | undefined;
   try {
-    const primary = attempt({ deps, x, plan, planned, attemptNo, retryableStatuses, signal: first.signal, claim: claimFor(planned, second.signal), slowAfterMs: slowAfter(planned) });
-    const early = await Promise.race([primary, sleep(delay, x.cancel).then(() => undefined)]);
+    const primary = attempt({ deps, x, plan, planned, attemptNo, retryableStatuses, signal: first.signal, claim: claimFor(planned, () => second?.signal), slowAfterMs: slowAfter(planned) });
+    const timer = cancellableSleep(delay);
+    const early = await Promise.race([primary, timer.done]);
+    timer.cancel();
     if (early !== undefined || x.cancel.aborted) return single(early ?? (await primary));
-    const hedge = attempt({ deps, x, plan, planned: partner, attemptNo: attemptNo + 1, retryableStatuses, signal: second.signal, claim: claimFor(partner, first.signal), slowAfterMs: slowAfter(partner) });
+    // Enough hedges out already: wait for a slot (or the primary's answer) rather than add load. Slots
+    // free fast when hedges answer fast (one deployment hung), slowly when everything is slow (overload).
+    release = deps.hedges.take(group.maxShare);
+    while (!release) {
+      const retry = cancellableSleep(HEDGE_SLOT_POLL_MS);
+      const settled = await Promise.race([primary, retry.done]);
+      retry.cancel();
+      if (settled !== undefined || x.cancel.aborted) return single(settled ?? (await primary));
+      release = deps.hedges.take(group.maxShare);
+    }
+    second = childCancel(x.cancel);
+    const hedge = attempt({ deps, x, plan, planned: partner, attemptNo: attemptNo + 1, retryableStatuses, signal: second.signal, claim: claimFor(partner, () => first.signal), slowAfterMs: slowAfter(partner) });
     const [a, b] = await Promise.all([primary, hedge]);
     if (b.kind === 'skipped') return single(a);
     const answered = a.kind === 'answered' || b.kind === 'answered';
@@ -120,12 +144,25 @@ async function hedged(
     const failed = [a, b].filter((r): r is Failed => r.kind === 'failed' && !(answered && r.failure.code === 'hedge_lost'));
     return { answered, tried: (a.kind === 'skipped' ? 0 : 1) + 1, partnerTried: true, failed };
   } finally {
+    release?.();
     first.detach();
-    second.detach();
+    second?.detach();
   }
 }
 
+/** A timer that resolves undefined after `ms`, and can be cleared (it must not outlive a fast answer). */
+function cancellableSleep(ms: number): { done: Promise<undefined>; cancel(): void } {
+  let t: NodeJS.Timeout | undefined;
+  const done = new Promise<undefined>((resolve) => {
+    t = setTimeout(resolve, ms, undefined);
+  });
+  return { done, cancel: () => clearTimeout(t) };
+}
+
 const yes = () => true;
+
+/** How often a request waiting for a hedge slot looks again. */
+const HEDGE_SLOT_POLL_MS = 25;
 
 function single(result: AttemptResult): HedgedOutcome {
   if (result.kind === 'skipped') return { answered: false, tried: 0, partnerTried: false, failed: [] };

@@ -1,6 +1,7 @@
 // The adaptive first-byte deadline and the hedge delay, decided from a deployment's own history.
 import assert from 'node:assert/strict';
 import { FirstByteWindow } from '../../daemon/health/first-byte';
+import { HedgeBudget } from '../../daemon/pipeline/hedge-budget';
 import { firstByteDeadline, hedgeDelay, slowAfterMs } from '../../daemon/routing/timing';
 import { FirstByteSchema, HedgeSchema } from '../../shared/routing-config';
 
@@ -67,5 +68,25 @@ describe('health: the first-byte window', () => {
       for (const q of [0, 0.5, 0.95, 0.99, 1]) assert.equal(w.quantile(q), last[Math.min(last.length - 1, Math.floor(q * last.length))], `after ${i + 1}, q ${q}`);
     }
     assert.equal(w.samples, 20);
+  });
+});
+
+describe('pipeline: the hedge budget', () => {
+  it('lets at most maxShare of the requests in flight have a hedge out, and at least one', () => {
+    const budget = new HedgeBudget();
+    const leave = Array.from({ length: 20 }, () => budget.enter());
+    const first = budget.take(0.1);
+    const second = budget.take(0.1);
+    assert.ok(first && second, '10 % of 20 requests: two hedges');
+    assert.equal(budget.take(0.1), undefined, 'a third waits');
+    first();
+    const third = budget.take(0.1);
+    assert.ok(third, 'a slot freed');
+    leave.forEach((l) => l());
+    second();
+    third();
+    const alone = budget.enter();
+    assert.ok(budget.take(0.1), 'one request alone may still hedge');
+    alone();
   });
 });
