@@ -88,8 +88,13 @@ async function streamRuns(cases, runs, warmup = 3) {
   return Object.fromEntries(cases.map(([label], i) => [label, { firstEvent: stats(acc[i].firstEvent), firstContent: stats(acc[i].firstContent) }]));
 }
 
-/** autocannon runs of each [label, target, request], interleaved; merged per label. */
-async function loadRuns(autocannon, cases, rounds, options) {
+/**
+ * autocannon runs of each [label, target, request], interleaved; merged per label. Each case is warmed
+ * up first (`warmupS` at c=50): a code path not yet run (a passthrough, a translator) is not yet
+ * optimised, and the first case measured would pay for it.
+ */
+async function loadRuns(autocannon, cases, rounds, options, warmupS = 0) {
+  if (warmupS > 0) for (const [, t, r] of cases) await run(autocannon, t, { connections: 50, durationS: warmupS, ...r });
   const asTargets = cases.map(([label, t, r]) => ({ name: label, run: () => run(autocannon, t, { ...options, ...r }) }));
   const runs = await interleaved(asTargets, rounds, (x) => x.run());
   return Object.fromEntries([...runs].map(([label, list]) => [label, merge(list)]));
@@ -109,12 +114,12 @@ export async function protocolPhases({ autocannon, targets, plan, step }) {
   step(`Responses API: ${plan.streamRuns} streams each, /v1/responses vs /v1/chat/completions through Shepherd; then c=50`);
   out.responses = {
     stream: await streamRuns([['shepherd chat', shepherd, R.chatStream], ['shepherd responses', shepherd, R.responsesStream]], plan.streamRuns),
-    c50: await loadRuns(autocannon, [['shepherd chat', shepherd, R.chat], ['shepherd responses', shepherd, R.responses]], plan.rounds, c50),
+    c50: await loadRuns(autocannon, [['shepherd chat', shepherd, R.chat], ['shepherd responses', shepherd, R.responses]], plan.rounds, c50, plan.warmupS),
   };
 
   step('embeddings: c=50 and c=1, direct, bare proxy, Shepherd');
   const embed = [['direct', direct, R.embeddings], ['bare proxy', bare, R.embeddings], ['shepherd', shepherd, R.embeddings]];
-  out.embeddings = { c50: await loadRuns(autocannon, embed, plan.rounds, c50), c1: await loadRuns(autocannon, embed, plan.rounds, c1) };
+  out.embeddings = { c50: await loadRuns(autocannon, embed, plan.rounds, c50, plan.warmupS), c1: await loadRuns(autocannon, embed, plan.rounds, c1) };
 
   step('Anthropic /v1/messages: passthrough vs translation, c=50 and streams');
   const messages = [
@@ -124,7 +129,7 @@ export async function protocolPhases({ autocannon, targets, plan, step }) {
     ['shepherd translation', shepherd, R.messagesTrans],
   ];
   out.messages = {
-    c50: await loadRuns(autocannon, messages, plan.rounds, c50),
+    c50: await loadRuns(autocannon, messages, plan.rounds, c50, plan.warmupS),
     stream: await streamRuns(
       [
         ['direct', direct, R.messagesPassStream],
