@@ -70,6 +70,12 @@ export const ProviderSchema = z
       .describe(
         'type "openai-compatible" only: the provider serves POST /completions (legacy text completions, `suffix` for fill-in-the-middle), as Ollama, vLLM, LM Studio and DeepSeek\'s /beta do; a deployment may override it',
       ),
+    responsesApi: z
+      .boolean()
+      .optional()
+      .describe(
+        'type "openai-compatible" only: the provider serves the Responses API (POST /responses) natively, as OpenAI does; POST /v1/responses then passes through to it unchanged apart from the model name, and its events come back unchanged (default false; true for the preset `openai` provider)',
+      ),
     completionsPath: z
       .string()
       .regex(/^\/[^?#]*$/, 'must be a path starting with "/", e.g. /fim/completions')

@@ -27,7 +27,8 @@ export function presetConfig(): ShepherdConfigInput {
     // Spend reports compare with "every request on gpt-4.1"; budgets are the user's to add (README).
     savingsBaseline: 'gpt-4.1',
     providers: {
-      openai: { type: 'openai-compatible', baseUrl: 'https://api.openai.com/v1', apiKeyEnv: 'OPENAI_API_KEY' },
+      // OpenAI serves the Responses API itself: POST /v1/responses passes through to it unchanged.
+      openai: { type: 'openai-compatible', baseUrl: 'https://api.openai.com/v1', apiKeyEnv: 'OPENAI_API_KEY', responsesApi: true },
       // Anthropic's and Google's own APIs, through the native adapters (usage incl. cache reads is exact).
       anthropic: { type: 'anthropic', baseUrl: 'https://api.anthropic.com/v1', apiKeyEnv: 'ANTHROPIC_API_KEY' },
       gemini: { type: 'gemini', baseUrl: 'https://generativelanguage.googleapis.com/v1beta', apiKeyEnv: 'GEMINI_API_KEY' },

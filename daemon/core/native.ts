@@ -2,9 +2,11 @@
 // speaks the same format can get it unchanged (passthrough) apart from the model name.
 
 export interface NativeRequest {
-  format: 'anthropic';
+  format: 'anthropic' | 'responses';
   /** The client's parsed JSON body, untouched. */
   body: Record<string, unknown>;
-  /** The client's protocol headers that travel upstream (anthropic-beta, anthropic-version). */
+  /** The client's protocol headers that travel upstream (anthropic-beta, anthropic-version); none for Responses. */
   headers: Record<string, string>;
+  /** Answer headers the endpoint set about its translation (x-shepherd-dropped-tools): not true of a passthrough. */
+  translationHeaders?: string[];
 }

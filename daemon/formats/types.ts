@@ -74,6 +74,8 @@ export interface NativeStreamReader {
 /** Same format on both sides: the client's body goes upstream unchanged but for `model`. */
 export interface Passthrough {
   readonly format: NativeRequest['format'];
+  /** Whether this deployment's provider speaks the format (e.g. `responsesApi`); always when absent. */
+  serves?(target: UpstreamTarget): boolean;
   /** `path` defaults to the format's chat path (e.g. /messages); count_tokens uses its own. */
   request(target: UpstreamTarget, native: NativeRequest, path?: string): UpstreamHttpRequest;
   /** Usage of a whole 2xx answer; throws SyntaxError when it is not one. */

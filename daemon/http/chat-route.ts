@@ -15,17 +15,20 @@ export function chatRoute(endpoint: ChatEndpoint): Route {
       const json = await readJsonBody(ctx.req, ctx.state.config.server);
       let body;
       let client = endpoint.client;
+      let translationHeaders: string[] = [];
       if (endpoint.accept) {
         const accepted = endpoint.accept(json);
         body = accepted.body;
         client = accepted.client;
         // On every answer, success or error: writeHead merges headers set here.
         for (const [name, value] of Object.entries(accepted.headers)) ctx.res.setHeader(name, value);
+        translationHeaders = Object.keys(accepted.headers);
         if (accepted.dropped.length > 0) {
           ctx.deps.log.info('left out what a chat deployment cannot run', { request: ctx.requestId, endpoint: endpoint.endpoint, dropped: accepted.dropped.join(', ') });
         }
       } else body = endpoint.parse(json);
-      const native = endpoint.native?.(json, ctx.req.headers);
+      const asSent = endpoint.native?.(json, ctx.req.headers);
+      const native = asSent && translationHeaders.length > 0 ? { ...asSent, translationHeaders } : asSent;
       await runChat(ctx.deps, {
         id: ctx.requestId,
         native,

@@ -24,10 +24,11 @@ export interface NativeAttempt {
 }
 
 /** The passthrough to use for this deployment, when it speaks the client's own format. */
-export function nativeFor(adapter: ProviderAdapter, x: Exchange): NativeAttempt | undefined {
+export function nativeFor(adapter: ProviderAdapter, x: Exchange, target: UpstreamTarget): NativeAttempt | undefined {
   const request = x.arrival.native;
   const passthrough = adapter.passthrough;
-  return request && passthrough && passthrough.format === request.format ? { passthrough, request } : undefined;
+  if (!request || !passthrough || passthrough.format !== request.format) return undefined;
+  return passthrough.serves === undefined || passthrough.serves(target) ? { passthrough, request } : undefined;
 }
 
 export function buildNativeRequest(native: NativeAttempt, target: UpstreamTarget): Built {
@@ -56,6 +57,7 @@ export async function relayNativeWhole(r: Relay, native: NativeAttempt): Promise
     return fail(toUpstreamError(err, r.signal).failure);
   }
   if (!r.claim()) return fail(abortFailure(r.signal));
+  dropTranslationHeaders(r, native);
   const now = performance.now();
   succeed(usage);
   const counted = usageOrEstimate(x.arrival.body, usage, () => text);
@@ -72,19 +74,27 @@ export async function relayNativeStream(r: Relay, native: NativeAttempt): Promis
   const parser = createParser({ onEvent: (event) => reader.push({ event: event.event, data: event.data }) });
   const decoder = new TextDecoder();
   let firstByteAt: number | undefined;
-  // Anthropic always reports usage in message_start; the estimate is for a stream that broke before it.
+  // Anthropic reports usage in message_start, Responses at its end; the estimate is for a stream that broke before it.
   const estimate = () => usageOrEstimate(body, reader.usage(), () => '');
   const held: Uint8Array[] = []; // bytes before the first complete event: kept until the stream is claimed
+  // An error event after the first byte is the upstream's own, in the client's format: relayed as sent.
+  let relayedError: unknown;
   try {
     for await (const chunk of upstream.body as AsyncIterable<Uint8Array>) {
       // Read before it is forwarded: an error event before the first byte may still fail over.
-      parser.feed(decoder.decode(chunk, { stream: true }));
+      try {
+        parser.feed(decoder.decode(chunk, { stream: true }));
+      } catch (err) {
+        if (firstByteAt === undefined) throw err;
+        relayedError = err;
+      }
       let ok: boolean;
       if (firstByteAt === undefined) {
         held.push(chunk);
         if (!reader.sawEvents()) continue;
         if (!r.claim()) break; // the other attempt of a hedged pair answered first: signal is aborted now
         firstByteAt = performance.now();
+        dropTranslationHeaders(r, native);
         const headers = shepherdHeaders(r);
         headers['content-type'] = 'text/event-stream; charset=utf-8';
         headers['cache-control'] = 'no-cache';
@@ -95,12 +105,15 @@ export async function relayNativeStream(r: Relay, native: NativeAttempt): Promis
         held.length = 0;
       } else ok = res.write(chunk);
       if (!ok) await drained(res);
-      if (signal.aborted) break;
+      if (relayedError !== undefined || signal.aborted) break;
     }
   } catch (err) {
     const failure = toUpstreamError(err, signal).failure;
     if (firstByteAt === undefined) return fail(failure);
     return endWithError(r, estimate, firstByteAt, failure);
+  }
+  if (relayedError !== undefined && firstByteAt !== undefined && !signal.aborted) {
+    return endWithError(r, estimate, firstByteAt, toUpstreamError(relayedError, signal).failure, false);
   }
   if (signal.aborted) {
     if (firstByteAt === undefined) return fail(abortFailure(signal));
@@ -116,12 +129,20 @@ export async function relayNativeStream(r: Relay, native: NativeAttempt): Promis
   return { kind: 'answered' };
 }
 
-/** After bytes reached the client a stream cannot fail over: close it with the client format's error event. */
-async function endWithError(r: Relay, counted: () => CountedUsage, firstByteAt: number, raw: UpstreamFailure): Promise<AttemptResult> {
+/** What the endpoint said about translating (tools left out) does not hold for a request passed through. */
+function dropTranslationHeaders(r: Relay, native: NativeAttempt): void {
+  for (const name of native.request.translationHeaders ?? []) r.x.arrival.res.removeHeader(name);
+}
+
+/**
+ * After bytes reached the client a stream cannot fail over: close it with the client format's error
+ * event, unless the upstream's own error event (`relayed`) already went to the client.
+ */
+async function endWithError(r: Relay, counted: () => CountedUsage, firstByteAt: number, raw: UpstreamFailure, addTail = true): Promise<AttemptResult> {
   const { failure } = r.fail(raw);
   const status = r.signal.aborted ? abortFailure(r.signal).status : failure.status;
   const facts = { group: r.planned.group, deployment: r.planned.deployment, attempts: r.attemptNo, status, counted: counted(), endedAt: performance.now(), firstTokenAt: firstByteAt, error: failure.message };
-  const tail = r.x.arrival.client.streamEncoder().error(`stream interrupted: ${failure.message}`, failure.type, failure.code ?? null);
+  const tail = addTail ? r.x.arrival.client.streamEncoder().error(`stream interrupted: ${failure.message}`, failure.type, failure.code ?? null) : '';
   await finish(r.deps, r.x.id, r.x.arrival, facts, { kind: 'stream', tail });
   return { kind: 'answered' };
 }

@@ -93,6 +93,7 @@ async function main() {
   const { openStreamsPhase } = await import('./lib/open-streams.mjs');
   const { startupTimes, ledgerReplay } = await import('./lib/daemon-figures.mjs');
   const { sanityCheck } = await import('./lib/sanity.mjs');
+  const { protocolPhases } = await import('./lib/protocols.mjs');
   const report = await import('./lib/report.mjs');
 
   const step = (text) => console.log(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(3)} s] ${text}`);
@@ -129,6 +130,8 @@ async function main() {
   step(`streaming: ${PLAN.streamRuns} streams of 20 chunks, 20 ms apart, through each, interleaved`);
   for (const [name, s] of await pacedStreams(targets, { runs: PLAN.streamRuns })) results.targets[name].stream = s;
   for (const t of targets) results.targets[t.name].memoryAfterLoad = memory(t.pid);
+  // The other endpoints (Responses API, embeddings, Anthropic passthrough vs translation): lib/protocols.mjs.
+  results.protocols = await protocolPhases({ autocannon, targets: Object.fromEntries(targets.map((t) => [t.name, t])), plan: PLAN, step });
 
   for (const t of targets.slice(1)) await stop(t.proc);
   step(`${PLAN.openStreams} concurrent open streams through fresh processes`);

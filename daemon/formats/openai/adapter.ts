@@ -9,9 +9,13 @@ import { classForStatus, type UpstreamFailure } from '../../core/failure';
 import type { Usage } from '../../core/usage';
 import { retryAfterMs, isRetryableStatus } from '../http-status';
 import { isRecord } from '../../../shared/is-record';
+import { responsesPassthrough } from './responses-passthrough';
 
 export const openaiCompatible: ProviderAdapter = {
   type: 'openai-compatible',
+
+  // POST /v1/responses to a provider with `responsesApi` (OpenAI itself) passes through unchanged.
+  passthrough: responsesPassthrough,
 
   chatRequest(target: UpstreamTarget, body: ChatBody): UpstreamHttpRequest {
     const out: ChatBody = { ...body, model: target.upstreamModel };

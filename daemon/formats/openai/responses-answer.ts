@@ -326,7 +326,7 @@ export function newResponseId(): string {
   return `resp_${randomBytes(16).toString('hex')}`;
 }
 
-/** POST /v1/responses translated to chat completions, for any deployment. */
+/** POST /v1/responses: translated to chat completions, or passed through where the provider serves it. */
 export const responses: ChatEndpoint = {
   endpoint: 'responses',
   parse: (json) => toChatBody(parseResponsesRequest(json)).body,
@@ -339,6 +339,8 @@ export const responses: ChatEndpoint = {
     if (droppedTools.length > 0) headers['x-shepherd-dropped-tools'] = droppedTools.join(', ');
     return { body, client, headers, dropped: droppedTools };
   },
+  // Deployments that serve the Responses API themselves (`responsesApi`) get the body as sent.
+  native: (json) => (isRecord(json) ? { format: 'responses', body: json, headers: {} } : undefined),
 };
 
 function responsesTool(tool: unknown): unknown {

@@ -16,9 +16,19 @@ export const CHAT_BODY = {
 };
 
 export function chatRequest(target, body = CHAT_BODY) {
+  return apiRequest(target, '/v1/chat/completions', body);
+}
+
+/** A POST of `body` to `path` on a target (the other endpoints' rows: responses, embeddings, messages). */
+export function apiRequest(target, path, body) {
   return {
-    url: `${target.originFor(body.model)}/v1/chat/completions`,
-    headers: { 'content-type': 'application/json', authorization: 'Bearer bench', ...target.headersFor(body.model) },
+    url: `${target.originFor(body.model)}${path}`,
+    headers: {
+      'content-type': 'application/json',
+      authorization: 'Bearer bench',
+      ...(path.startsWith('/v1/messages') ? { 'anthropic-version': '2023-06-01' } : {}),
+      ...target.headersFor(body.model),
+    },
     body: JSON.stringify(body),
   };
 }
@@ -74,8 +84,8 @@ export function merge(runs) {
 }
 
 /** One autocannon run. Returns requests/s, counts of failures, and latency stats of the 2xx answers. */
-export function run(autocannon, target, { connections, durationS, overallRate, amount }) {
-  const req = chatRequest(target);
+export function run(autocannon, target, { connections, durationS, overallRate, amount, path, body }) {
+  const req = path ? apiRequest(target, path, body) : chatRequest(target);
   const samples = [];
   const cpuBefore = cpuSeconds(target.pid);
   return new Promise((resolve, reject) => {

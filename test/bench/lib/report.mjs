@@ -129,7 +129,56 @@ export function derive(r) {
         : `the cold path parses every line (${fix((worst[1].mb ?? NaN) / (worst[1].firstStartMs / 1000), 0)} MB/s); later starts read month summaries and checkpoints: ${(worst[1].laterStartMs ?? []).map(msInt).join(', ')}`,
     ),
   ];
+  if (r.protocols) r.verdicts.push(...protocolVerdicts(r));
   return r;
+}
+
+/** Ratios and targets of the other endpoints' rows (lib/protocols.mjs); absent from older results. */
+function protocolVerdicts(r) {
+  const { responses: rs, embeddings: em, messages: m } = r.protocols;
+  const first = (s, k) => s[k].firstContent.p50;
+  const rsRatio = first(rs.stream, 'shepherd responses') / first(rs.stream, 'shepherd chat');
+  const rsEvent = rs.stream['shepherd responses'].firstEvent.p50 / rs.stream['shepherd chat'].firstEvent.p50;
+  const rsTput = rs.c50['shepherd responses'].rps / rs.c50['shepherd chat'].rps;
+  const emTput = em.c50.shepherd.rps / em.c50['bare proxy'].rps;
+  const emAdded = (n) => em.c1[n].latency.mean - em.c1.direct.latency.mean;
+  const mAdded = (n) => first(m.stream, n) - first(m.stream, 'direct');
+  const mTput = m.c50['shepherd passthrough'].rps / m.c50['shepherd translation'].rps;
+  const mCpu = m.c50['shepherd passthrough'].cpuMsPerRequest / m.c50['shepherd translation'].cpuMsPerRequest;
+  Object.assign(r.ratios, {
+    'Responses: first text event (median), /v1/responses / chat, through Shepherd': rsRatio,
+    'Responses: throughput c=50, /v1/responses / chat, through Shepherd': rsTput,
+    'embeddings: throughput c=50, Shepherd / bare proxy': emTput,
+    'embeddings: throughput c=50, Shepherd / direct': em.c50.shepherd.rps / em.c50.direct.rps,
+    'Anthropic: throughput c=50, passthrough / translation': mTput,
+    'Anthropic: CPU per request c=50, passthrough / translation': mCpu,
+  });
+  return [
+    verdict(
+      'Responses API: time to first text event ≤ 1.25x the chat path’s, through Shepherd (streamed, translated to chat upstream)',
+      `${ms(first(rs.stream, 'shepherd responses'))} vs ${ms(first(rs.stream, 'shepherd chat'))}: ${x2(rsRatio)}`,
+      rsRatio <= 1.25,
+      `first event of any kind: ${ms(rs.stream['shepherd responses'].firstEvent.p50)} vs ${ms(rs.stream['shepherd chat'].firstEvent.p50)} (${x2(rsEvent)}); the sandbox writes its first text right behind the role chunk, so the two often coincide`,
+    ),
+    verdict(
+      'Responses API: throughput at c=50 ≥ 80 % of chat’s, through Shepherd (not streamed)',
+      `${pct(rsTput)} (${num(rs.c50['shepherd responses'].rps)} vs ${num(rs.c50['shepherd chat'].rps)} req/s)`,
+      rsTput >= 0.8,
+      `CPU per request ${fix(rs.c50['shepherd responses'].cpuMsPerRequest, 3)} vs ${fix(rs.c50['shepherd chat'].cpuMsPerRequest, 3)} ms`,
+    ),
+    verdict(
+      'Embeddings: throughput at c=50 ≥ 80 % of the bare proxy',
+      `${pct(emTput)} of it (${num(em.c50.shepherd.rps)} vs ${num(em.c50['bare proxy'].rps)} req/s; direct ${num(em.c50.direct.rps)})`,
+      emTput >= 0.8,
+      `added latency at c=1 (mean): Shepherd ${ms(emAdded('shepherd'))}, bare proxy ${ms(emAdded('bare proxy'))}`,
+    ),
+    verdict(
+      'Anthropic /v1/messages: passthrough cheaper than translation (throughput at c=50 higher, added time to first text event lower)',
+      `throughput ${num(m.c50['shepherd passthrough'].rps)} vs ${num(m.c50['shepherd translation'].rps)} req/s (${x2(mTput)}); added first text event ${ms(mAdded('shepherd passthrough'))} vs ${ms(mAdded('shepherd translation'))}`,
+      mTput > 1 && mAdded('shepherd passthrough') <= mAdded('shepherd translation'),
+      `the bare proxy: ${num(m.c50['bare proxy'].rps)} req/s, added first text event ${ms(mAdded('bare proxy'))}; CPU per request passthrough / translation ${x2(mCpu)}`,
+    ),
+  ];
 }
 
 function verdict(target, figure, met, note = '') {
@@ -173,6 +222,28 @@ function rows(r) {
   ];
 }
 
+/** Rows of the other endpoints: [row, party, figures]. */
+function protocolRows(r) {
+  const p = r.protocols;
+  if (!p) return [];
+  const out = [];
+  const load = (row, set) => {
+    for (const [party, x] of Object.entries(set.c50)) {
+      const c1 = set.c1?.[party];
+      out.push([row, party, `${num(x.rps)} req/s at c=50 (${num(x.non2xx + x.errors + x.timeouts)} failed, CPU ${fix(x.cpuMsPerRequest, 3)} ms/req)${c1 ? `; c=1 mean / p50 / p99 ${trio(c1.latency)} ms` : ''}`]);
+    }
+  };
+  const streams = (row, set) => {
+    for (const [party, s] of Object.entries(set)) out.push([row, party, `first event ${fix(s.firstEvent.p50)} ms, first text event ${fix(s.firstContent.p50)} ms (medians of ${s.firstContent.n})`]);
+  };
+  streams('Responses API, streamed (paced upstream)', p.responses.stream);
+  load('Responses API, not streamed', p.responses);
+  load('embeddings', p.embeddings);
+  load('Anthropic /v1/messages, not streamed', p.messages);
+  streams('Anthropic /v1/messages, streamed (paced upstream)', p.messages.stream);
+  return out;
+}
+
 function daemonRows(r) {
   const out = [['daemon start-up, median of ' + r.startup.runs, ms(r.startup.medianMs) + ` (min ${ms(r.startup.minMs)}, max ${ms(r.startup.maxMs)})`]];
   if (r.replay.error) out.push(['ledger replay', `failed: ${r.replay.error.split('\n')[0].slice(0, 200)}`]);
@@ -192,6 +263,8 @@ export function table(r) {
   const widths = head.map((_, i) => Math.max(...[head, ...body].map((row) => String(row[i]).length)));
   const lines = [pad(head, widths), ...body.map((row) => pad(row, widths)), ''];
   for (const [k, v] of daemonRows(r)) lines.push(`${k}: ${v}`);
+  const prows = protocolRows(r);
+  if (prows.length) lines.push('', 'other endpoints:', ...prows.map(([row, party, v]) => `  ${row}, ${party}: ${v}`));
   lines.push('', 'ratios:');
   for (const [k, v] of Object.entries(r.ratios)) lines.push(`  ${k}: ${x2(v)}`);
   lines.push('', 'targets:');
@@ -201,6 +274,27 @@ export function table(r) {
 }
 
 const md = (row) => `| ${row.join(' | ')} |`;
+
+function protocolMarkdown(r) {
+  const rows = protocolRows(r);
+  if (!rows.length) return '';
+  return `
+### Other endpoints
+
+The Responses API (\`POST /v1/responses\`, translated to chat completions upstream) against the chat path
+through Shepherd; embeddings (\`POST /v1/embeddings\`, an \`embedding\` group) against the direct upstream
+and the bare proxy; Anthropic's \`POST /v1/messages\` to a group of Anthropic-type deployments (passed
+through unchanged apart from the model) and to the OpenAI-type \`bench\` group (translated to chat
+completions and back), against the same request direct to the sandbox's Anthropic wire and through
+the bare proxy. Portkey takes no part here. Load runs as in the main table (${r.plan.rounds} x ${r.plan.throughputS} s at c=50,
+${r.plan.rounds} x ${r.plan.c1S} s at c=1, interleaved); streams are ${r.plan.streamRuns} per case on the paced upstream, interleaved.
+*First event* is the first body bytes; *first text event* the first event that carries answer text.
+
+| row | party | figures |
+|---|---|---|
+${rows.map(md).join('\n')}
+`;
+}
 
 export function markdown(r) {
   const m = r.machine;
@@ -256,7 +350,7 @@ ${rows(r).map((row) => md(row.map((c) => String(c).replace(/^ +/, '&nbsp;&nbsp;'
 | daemon | |
 |---|---|
 ${daemonRows(r).map(md).join('\n')}
-
+${protocolMarkdown(r)}
 ## Ratios
 
 | ratio | value |

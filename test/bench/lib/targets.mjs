@@ -11,6 +11,9 @@ import { freePort, spawnNode, waitForOk } from './procs.mjs';
 export const UPSTREAMS = { instant: 0, paced: { gapMs: 20, chunks: 20 }, slow: { gapMs: 500, chunks: 12 } };
 // Model names clients send; each names one upstream timing.
 export const MODELS = { instant: 'bench', paced: 'bench-paced', slow: 'bench-slow' };
+// The other endpoints' rows (lib/protocols.mjs): an embedding group, and groups on Anthropic-type
+// deployments (passthrough of /v1/messages; the sandbox serves /v1/messages on the same ports), by timing.
+export const EXTRA_MODELS = { embed: ['bench-embed', 'instant'], claude: ['bench-claude', 'instant'], claudePaced: ['bench-claude-paced', 'paced'] };
 
 export async function startUpstream({ root, logDir }) {
   const proc = await spawnNode('upstream', ['--import', 'tsx', join(root, 'test/bench/upstream.ts'), JSON.stringify(UPSTREAMS)], {
@@ -24,7 +27,10 @@ export async function startUpstream({ root, logDir }) {
 
 /** model name -> upstream origin, as the bare proxy and the direct target need it. */
 export function modelRoutes(origins) {
-  return Object.fromEntries(Object.entries(MODELS).map(([timing, model]) => [model, origins[timing]]));
+  return Object.fromEntries([
+    ...Object.entries(MODELS).map(([timing, model]) => [model, origins[timing]]),
+    ...Object.values(EXTRA_MODELS).map(([model, timing]) => [model, origins[timing]]),
+  ]);
 }
 
 export function direct(upstream) {
@@ -62,6 +68,27 @@ export function shepherdConfig(origins, port) {
       deployments: [
         { provider: `${timing}-primary`, model: 'bench', region: 'us-east' },
         { provider: `${timing}-secondary`, model: 'bench', region: 'eu-west' },
+      ],
+    };
+  }
+  // The same shape for the other endpoints: two deployments each, priced.
+  models[EXTRA_MODELS.embed[0]] = {
+    kind: 'embedding',
+    price: { input: 0.02, output: 0 },
+    deployments: [
+      { provider: 'instant-primary', model: 'bench-embed', region: 'us-east' },
+      { provider: 'instant-secondary', model: 'bench-embed', region: 'eu-west' },
+    ],
+  };
+  for (const [model, timing] of [EXTRA_MODELS.claude, EXTRA_MODELS.claudePaced]) {
+    for (const side of ['primary', 'secondary']) {
+      providers[`${model}-${side}`] = { type: 'anthropic', baseUrl: `${origins[timing]}/v1`, apiKey: 'bench-upstream-key' };
+    }
+    models[model] = {
+      price: { input: 3, cachedInput: 0.3, output: 15 },
+      deployments: [
+        { provider: `${model}-primary`, model: 'bench', region: 'us-east' },
+        { provider: `${model}-secondary`, model: 'bench', region: 'eu-west' },
       ],
     };
   }
