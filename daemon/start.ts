@@ -28,6 +28,7 @@ import { messageOf, StartError } from './lifecycle/start-error';
 import { newControlToken, removeStateFile, writeStateFile } from './lifecycle/state-file';
 import { Steps } from './lifecycle/steps';
 import { RoutingCursors } from './routing/strategies';
+import { AffinityTable } from './routing/affinity';
 import { checkpointedMonths } from './spend/checkpoints';
 import { SpendHistory } from './spend/history';
 import { Ledger } from './spend/ledger';
@@ -102,7 +103,11 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
     (s) => s.stop(),
   );
   // Spend by day and group for the extension, rebuilt from the same replay and kept live below.
-  const history = new SpendHistory();
+  // Group prices for what caching saved come from the config in use (`state`, composed below).
+  const history = new SpendHistory(undefined, (group) => {
+    const g = state.config.models[group];
+    return g?.price ?? g?.deployments[0]?.price;
+  });
   await steps.run('replay the ledger', () => replayLedger(ledger, spend, history, log));
 
   const composer = new Composer(env, options.sandbox === true);
@@ -123,6 +128,7 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
     ledger,
     health,
     cursors: new RoutingCursors(),
+    affinity: new AffinityTable(),
     events,
     spend: spend.budgets,
     budgets: spend.budgets,
