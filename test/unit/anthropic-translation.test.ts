@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { parseMessagesRequest, reasoningEffort, toChatBody } from '../../daemon/formats/anthropic/client-request';
 import { thinkingFor, toAnthropicRequest } from '../../daemon/formats/anthropic/upstream-request';
 import { HttpError } from '../../daemon/core/http-error';
+import { anthropic } from '../../daemon/formats/anthropic/adapter';
 
 const base = { model: 'm', max_tokens: 32_000, messages: [{ role: 'user', content: 'hi' }] };
 const chat = (extra: Record<string, unknown>) => toChatBody(parseMessagesRequest({ ...base, ...extra }));
@@ -69,5 +70,26 @@ describe('openai -> anthropic: reasoning_effort as extended thinking', () => {
     const plain = toAnthropicRequest({ model: 'x', messages: [{ role: 'user', content: 'hi' }], temperature: 0.2 }, 'm', 4096);
     assert.equal(plain.thinking, undefined);
     assert.equal(plain.temperature, 0.2);
+  });
+});
+
+describe('anthropic answers: thinking text as reasoning_content', () => {
+  it('streams thinking_delta as reasoning_content deltas, the text as content', () => {
+    const t = anthropic.streamTranslator({ clientWantsUsage: false });
+    const events = [
+      { type: 'message_start', message: { id: 'msg', model: 'm', usage: { input_tokens: 1, output_tokens: 0 } } },
+      { type: 'content_block_start', index: 0, content_block: { type: 'thinking', thinking: '' } },
+      { type: 'content_block_delta', index: 0, delta: { type: 'thinking_delta', thinking: 'Let me think.' } },
+      { type: 'content_block_delta', index: 0, delta: { type: 'signature_delta', signature: 'sig' } },
+      { type: 'content_block_stop', index: 0 },
+      { type: 'content_block_start', index: 1, content_block: { type: 'text', text: '' } },
+      { type: 'content_block_delta', index: 1, delta: { type: 'text_delta', text: '42' } },
+      { type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 5 } },
+      { type: 'message_stop' },
+    ];
+    const frames = events.flatMap((e) => t.push({ event: e.type, data: JSON.stringify(e) }));
+    const deltas = frames.filter((f) => f.startsWith('data: {')).map((f) => JSON.parse(f.slice(6)).choices?.[0]?.delta ?? {});
+    assert.equal(deltas.map((d) => d.reasoning_content ?? '').join(''), 'Let me think.');
+    assert.equal(deltas.map((d) => d.content ?? '').join(''), '42');
   });
 });

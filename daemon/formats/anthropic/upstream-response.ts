@@ -54,14 +54,17 @@ export function openaiUsage(c: AnthropicCounts): Record<string, unknown> {
 export function fromAnthropicMessage(message: unknown, created: number): { body: string; usage: Usage } {
   if (!isRecord(message) || !Array.isArray(message.content)) throw new SyntaxError('not an Anthropic message');
   let text = '';
+  let reasoning = '';
   const toolCalls: unknown[] = [];
   for (const block of message.content) {
     if (!isRecord(block)) continue;
     if (block.type === 'text' && typeof block.text === 'string') text += block.text;
+    // The model's thinking, as the `reasoning_content` DeepSeek, vLLM and OpenRouter clients read.
+    else if (block.type === 'thinking' && typeof block.thinking === 'string') reasoning += block.thinking;
     else if (block.type === 'tool_use') {
       toolCalls.push({ id: block.id, type: 'function', function: { name: block.name, arguments: JSON.stringify(block.input ?? {}) } });
     }
-    // thinking and server-tool blocks have no OpenAI counterpart and are left out.
+    // redacted thinking (encrypted) and server-tool blocks have no OpenAI counterpart and are left out.
   }
   const counts = mergeCounts(NO_COUNTS, message.usage);
   const body = {
@@ -76,6 +79,7 @@ export function fromAnthropicMessage(message: unknown, created: number): { body:
           role: 'assistant',
           content: text === '' && toolCalls.length > 0 ? null : text,
           refusal: null,
+          ...(reasoning !== '' ? { reasoning_content: reasoning } : {}),
           ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
         },
         finish_reason: finishReason(message.stop_reason),
