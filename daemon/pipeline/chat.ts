@@ -26,7 +26,8 @@ export function planContext(deps: PipelineDeps, state: ConfigSnapshot, cursors =
 function affinityOf(deps: PipelineDeps, arrival: Arrival): string | undefined {
   const cfg = arrival.state.config.routing.cacheAffinity;
   if (!deps.affinity || !cfg.enabled || (arrival.operation ?? 'chat') !== 'chat') return undefined;
-  arrival.affinityKey = cacheAffinityKey(arrival.body, arrival.native?.body);
+  // The Anthropic body's own cache breakpoints; any other format is keyed on the chat view of it.
+  arrival.affinityKey = cacheAffinityKey(arrival.body, arrival.native?.format === 'anthropic' ? arrival.native.body : undefined);
   return arrival.affinityKey === undefined ? undefined : deps.affinity.get(arrival.affinityKey, Date.now(), cfg.ttlMs);
 }
 

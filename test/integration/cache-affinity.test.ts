@@ -67,3 +67,52 @@ describe('cache affinity: round robin keeps a conversation on one deployment', f
     assert.equal(seen.size, 2);
   });
 });
+
+describe('cache affinity: an Anthropic client (cache_control breakpoints) over two Anthropic deployments', function () {
+  this.timeout(20_000);
+  let h: Harness;
+  before(async () => {
+    const sandboxes = await startSandboxes(2);
+    h = await startHarness(
+      {
+        sandbox: false,
+        providers: {
+          a0: { type: 'anthropic', baseUrl: sandboxes[0].urls.anthropic, apiKey: 'sk-ant-0' },
+          a1: { type: 'anthropic', baseUrl: sandboxes[1].urls.anthropic, apiKey: 'sk-ant-1' },
+        },
+        models: { claude: { strategy: 'round-robin', deployments: [{ provider: 'a0', model: 'c0' }, { provider: 'a1', model: 'c1' }] } },
+        routing: { health: { probes: { enabled: false } }, retry: { rounds: 0 }, hedge: { enabled: false } },
+      },
+      { sandboxes },
+    );
+  });
+  after(() => h.close());
+
+  const send = async (messages: unknown[]) => {
+    const res = await fetch(`${h.daemon.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', 'x-api-key': 'unused' },
+      body: JSON.stringify({ model: 'claude', max_tokens: 64, system: [{ type: 'text', text: system, cache_control: { type: 'ephemeral' } }], messages }),
+    });
+    assert.equal(res.status, 200);
+    await res.text();
+    return res.headers.get('x-shepherd-deployment');
+  };
+
+  it('keeps a Claude Code-style conversation on one deployment; a new one may go elsewhere', async () => {
+    const turns: unknown[] = [{ role: 'user', content: 'Task: rename the module.' }];
+    const first = await send(turns);
+    for (let i = 0; i < 4; i++) {
+      turns.push({ role: 'assistant', content: `ok ${i}` }, { role: 'user', content: `continue ${i}` });
+      assert.equal(await send(turns), first);
+    }
+    // A different system prompt is a different cache: round robin moves it on.
+    const res = await fetch(`${h.daemon.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', 'x-api-key': 'unused' },
+      body: JSON.stringify({ model: 'claude', max_tokens: 64, system: [{ type: 'text', text: `${system} Other agent.`, cache_control: { type: 'ephemeral' } }], messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    await res.text();
+    assert.notEqual(res.headers.get('x-shepherd-deployment'), first);
+  });
+});
