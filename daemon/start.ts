@@ -29,6 +29,7 @@ import { newControlToken, removeStateFile, writeStateFile } from './lifecycle/st
 import { Steps } from './lifecycle/steps';
 import { HedgeBudget } from './pipeline/hedge-budget';
 import { RoutingCursors } from './routing/strategies';
+import { AffinityTable } from './routing/affinity';
 import { checkpointedMonths } from './spend/checkpoints';
 import { SpendHistory } from './spend/history';
 import { Ledger } from './spend/ledger';
@@ -103,7 +104,11 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
     (s) => s.stop(),
   );
   // Spend by day and group for the extension, rebuilt from the same replay and kept live below.
-  const history = new SpendHistory();
+  // Group prices for what caching saved come from the config in use (`state`, composed below).
+  const history = new SpendHistory(undefined, (group) => {
+    const g = state.config.models[group];
+    return g?.price ?? g?.deployments[0]?.price;
+  });
   await steps.run('replay the ledger', () => replayLedger(ledger, spend, history, log));
 
   const composer = new Composer(env, options.sandbox === true);
@@ -125,6 +130,7 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
     health,
     cursors: new RoutingCursors(),
     hedges: new HedgeBudget(),
+    affinity: new AffinityTable(),
     events,
     spend: spend.budgets,
     budgets: spend.budgets,

@@ -18,6 +18,9 @@ export const PriceSchema = z
     cacheWrite: usdPerMillion
       .optional()
       .describe("USD per 1M input tokens written to a prompt cache (Anthropic's cache_creation_input_tokens, billed above the input price); defaults to the input price"),
+    cacheWrite1h: usdPerMillion
+      .optional()
+      .describe("USD per 1M input tokens written to a prompt cache for an hour (Anthropic's ephemeral_1h_input_tokens, 2x input); defaults to cacheWrite"),
     reasoning: usdPerMillion
       .optional()
       .describe('USD per 1M reasoning tokens, where a provider bills them apart from output; defaults to the output price'),
@@ -64,6 +67,12 @@ export const ProviderSchema = z
     defaultMaxTokens: positiveInt
       .optional()
       .describe('type "anthropic" only: max_tokens sent when the client set none (default 4096; Anthropic requires one)'),
+    autoCacheBreakpoints: z
+      .boolean()
+      .optional()
+      .describe(
+        'type "anthropic" only: an OpenAI-format request (Cline, Continue...) that set no cache_control gets one on its last system block and its last tool, so its long prompt is cached (default false; on in the presets); a model group may override it',
+      ),
     completions: z
       .boolean()
       .optional()
@@ -125,6 +134,10 @@ export type DeploymentConfig = z.infer<typeof DeploymentSchema>;
 
 export const ModelGroupSchema = z
   .object({
+    autoCacheBreakpoints: z
+      .boolean()
+      .optional()
+      .describe("Overrides its providers' autoCacheBreakpoints for this group's Anthropic deployments"),
     aliases: z
       .array(z.string().min(1))
       .optional()

@@ -21,6 +21,7 @@ export const LedgerEntrySchema = z.object({
   promptTokens: z.number().int().nonnegative(),
   completionTokens: z.number().int().nonnegative(),
   cachedTokens: z.number().int().nonnegative().optional(),
+  cacheWriteTokens: z.number().int().nonnegative().optional().describe('Part of promptTokens written to a prompt cache (Anthropic bills these above the input price)'),
   reasoningTokens: z.number().int().nonnegative().optional().describe('Part of completionTokens spent on reasoning, when reported'),
   usageSource: z
     .enum(['upstream', 'estimated', 'none'])

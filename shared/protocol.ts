@@ -67,6 +67,10 @@ export const SpendTotalsSchema = z.object({
   promptTokens: z.number().int().nonnegative(),
   completionTokens: z.number().int().nonnegative(),
   costUsd: z.number().nonnegative(),
+  // Optional, so a newer extension reads an older daemon's snapshot and the other way round.
+  cachedTokens: z.number().int().nonnegative().optional().describe('Prompt tokens read from a prompt cache (absent: none)'),
+  cacheWriteTokens: z.number().int().nonnegative().optional().describe('Prompt tokens written to a prompt cache (absent: none)'),
+  cacheSavedUsd: z.number().optional().describe('What prompt caching saved at the groups\' current prices (negative: writes not read back); absent when nothing was cached'),
 });
 export type SpendTotals = z.infer<typeof SpendTotalsSchema>;
 

@@ -107,6 +107,15 @@ export const HedgeSchema = z
 export type HedgeConfig = z.infer<typeof HedgeSchema>;
 export const HedgeOverrideSchema = z.object(hedgeFields).partial().strict();
 
+export const CacheAffinitySchema = z
+  .object({
+    enabled: z.boolean().default(true).describe('Send consecutive requests of one conversation to the deployment that served the last one, while it is eligible, so its prompt cache is reused'),
+    maxConversations: z.number().int().positive().default(10_000).describe('Conversations remembered; the least recently used is forgotten first'),
+    ttlMs: z.number().int().positive().default(300_000).describe("Forget a conversation idle this long (Anthropic's default cache lives 5 minutes)"),
+  })
+  .strict();
+export type CacheAffinityConfig = z.infer<typeof CacheAffinitySchema>;
+
 export const FirstByteSchema = z
   .object({
     adaptive: z.boolean().default(true).describe('Give up on a deployment that is far slower to its first byte than usual, long before upstream.firstByteMs'),
@@ -216,6 +225,9 @@ export const RoutingSchema = z
     retry: RetrySchema.default(RetrySchema.parse({})),
     hedge: HedgeSchema.default(HedgeSchema.parse({})).describe('Hedged requests: a second deployment asked when the first is slower than usual'),
     firstByte: FirstByteSchema.default(FirstByteSchema.parse({})),
+    cacheAffinity: CacheAffinitySchema.default(CacheAffinitySchema.parse({})).describe(
+      'Cache affinity: a conversation (same prompt_cache_key, same prompt up to its cache breakpoints, or same system prompt and first message) stays on one deployment',
+    ),
     waitWhenSaturatedMs: z
       .number()
       .int()

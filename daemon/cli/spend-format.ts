@@ -17,12 +17,15 @@ function spendCsv(r: SpendReport): string {
   const cur = r.currency;
   const header = [r.groupBy, 'requests', 'errors', 'prompt_tokens', 'cached_tokens', 'completion_tokens', 'reasoning_tokens', 'estimated_requests', 'cost_usd'];
   if (cur.code !== 'USD') header.push(`cost_${cur.code.toLowerCase()}`);
+  // Added later: at the end, so columns spreadsheets already read keep their places.
+  header.push('cache_write_tokens', 'cache_saved_usd');
   const lines = [csvLine(header)];
   // Sandbox rows come after the real total, each key marked: they are in no real figure.
   const sandboxRows = r.sandbox ? [...r.sandbox.rows, { ...r.sandbox.totals, key: 'total' }].map((row) => ({ ...row, key: `[sandbox] ${row.key}` })) : [];
   for (const row of [...r.rows, { key: 'total', ...r.totals }, ...sandboxRows]) {
     const cells: (string | number)[] = [row.key, row.requests, row.errors, row.promptTokens, row.cachedTokens, row.completionTokens, row.reasoningTokens, row.estimatedRequests, row.costUsd];
     if (cur.code !== 'USD') cells.push(roundUsd(row.costUsd * cur.rate)); // the cost unit's precision, in the display currency
+    cells.push(row.cacheWriteTokens, row.cacheSavedUsd);
     lines.push(csvLine(cells));
   }
   return lines.join('');
@@ -45,6 +48,13 @@ function spendTable(r: SpendReport): string {
   const out = [`Spend ${r.from} to ${r.to} (UTC), by ${r.groupBy}`, '', line(head), ...body.slice(0, -1).map(line), '-'.repeat(line(head).length), line(body[body.length - 1]), ''];
   if (r.totals.estimatedRequests > 0) {
     out.push(`* includes ${r.totals.estimatedRequests} request(s) whose tokens were estimated locally (the upstream reported no usage)`);
+  }
+  const t = r.totals;
+  if (t.cachedTokens > 0 || t.cacheWriteTokens > 0) {
+    out.push(
+      `Prompt cache: ${t.cachedTokens} tokens read, ${t.cacheWriteTokens} written; ` +
+        (t.cacheSavedUsd >= 0 ? `caching saved ${money(t.cacheSavedUsd)}` : `caching cost ${money(-t.cacheSavedUsd)} more (writes not read back)`),
+    );
   }
   out.push(`This month: ${money(r.month.spentUsd)} so far, ${money(r.month.projectedUsd)} projected by month end at the current rate`);
   if (r.savings) {

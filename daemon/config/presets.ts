@@ -30,7 +30,8 @@ export function presetConfig(): ShepherdConfigInput {
       // OpenAI serves the Responses API itself: POST /v1/responses passes through to it unchanged.
       openai: { type: 'openai-compatible', baseUrl: 'https://api.openai.com/v1', apiKeyEnv: 'OPENAI_API_KEY', responsesApi: true },
       // Anthropic's and Google's own APIs, through the native adapters (usage incl. cache reads is exact).
-      anthropic: { type: 'anthropic', baseUrl: 'https://api.anthropic.com/v1', apiKeyEnv: 'ANTHROPIC_API_KEY' },
+      // autoCacheBreakpoints: OpenAI-format agents (Cline, Continue) get their long system prompt and tools cached.
+      anthropic: { type: 'anthropic', baseUrl: 'https://api.anthropic.com/v1', apiKeyEnv: 'ANTHROPIC_API_KEY', autoCacheBreakpoints: true },
       gemini: { type: 'gemini', baseUrl: 'https://generativelanguage.googleapis.com/v1beta', apiKeyEnv: 'GEMINI_API_KEY' },
       deepseek: { type: 'openai-compatible', baseUrl: 'https://api.deepseek.com/v1', apiKeyEnv: 'DEEPSEEK_API_KEY' },
       openrouter: { type: 'openai-compatible', baseUrl: 'https://openrouter.ai/api/v1', apiKeyEnv: 'OPENROUTER_API_KEY' },
@@ -59,8 +60,8 @@ export function presetConfig(): ShepherdConfigInput {
         aliases: ['claude-sonnet', 'claude-3-5-sonnet', 'claude-3-7-sonnet', 'sonnet', 'claude-sonnet-*', 'claude-*-sonnet-*'],
         // When every Claude deployment is down, answer with the next-best models rather than fail.
         fallbacks: ['gpt-4.1', 'gemini-2.5-flash'],
-        // cachedInput is Anthropic's cache-read price; cacheWrite its 5-minute cache-write price.
-        price: { input: 3.0, cachedInput: 0.3, cacheWrite: 3.75, output: 15.0, checked: '2025-09-29' },
+        // cachedInput is Anthropic's cache-read price; cacheWrite its 5-minute and cacheWrite1h its 1-hour cache-write price.
+        price: { input: 3.0, cachedInput: 0.3, cacheWrite: 3.75, cacheWrite1h: 6.0, output: 15.0, checked: '2025-09-29' },
         contextWindow: 200_000,
         maxOutputTokens: 64_000,
         capabilities: { tools: true, images: true },
@@ -72,7 +73,7 @@ export function presetConfig(): ShepherdConfigInput {
       'claude-opus-4.5': {
         aliases: ['claude-opus', 'claude-3-opus', 'opus', 'claude-opus-*', 'claude-*-opus-*'],
         fallbacks: ['claude-sonnet-4.5'],
-        price: { input: 5.0, cachedInput: 0.5, cacheWrite: 6.25, output: 25.0, checked: '2025-11-24' },
+        price: { input: 5.0, cachedInput: 0.5, cacheWrite: 6.25, cacheWrite1h: 10.0, output: 25.0, checked: '2025-11-24' },
         contextWindow: 200_000,
         maxOutputTokens: 64_000,
         capabilities: { tools: true, images: true },
@@ -84,7 +85,7 @@ export function presetConfig(): ShepherdConfigInput {
       'claude-haiku-4.5': {
         aliases: ['claude-haiku', 'claude-3-5-haiku', 'claude-3-haiku', 'haiku', 'claude-haiku-*', 'claude-*-haiku-*'],
         fallbacks: ['gemini-2.5-flash'],
-        price: { input: 1.0, cachedInput: 0.1, cacheWrite: 1.25, output: 5.0, checked: '2025-10-15' },
+        price: { input: 1.0, cachedInput: 0.1, cacheWrite: 1.25, cacheWrite1h: 2.0, output: 5.0, checked: '2025-10-15' },
         contextWindow: 200_000,
         maxOutputTokens: 64_000,
         capabilities: { tools: true, images: true },

@@ -8,4 +8,6 @@ export interface UpstreamTarget {
   provider: ProviderConfig;
   upstreamModel: string;
   apiKey: string | undefined;
+  /** Anthropic: mark the system prompt and tools of a translated request for caching when the client set no cache_control. */
+  autoCacheBreakpoints?: boolean;
 }

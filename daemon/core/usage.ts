@@ -8,6 +8,8 @@ export interface Usage {
   cachedTokens?: number;
   /** The part of promptTokens written to a prompt cache (Anthropic bills these above the input price). */
   cacheWriteTokens?: number;
+  /** The part of cacheWriteTokens written for an hour rather than 5 minutes (Anthropic bills these at 2x input). */
+  cacheWrite1hTokens?: number;
   /** The part of completionTokens spent on reasoning, when the upstream says. */
   reasoningTokens?: number;
 }

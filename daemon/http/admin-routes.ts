@@ -1,6 +1,7 @@
 // Routing introspection: POST /v1/shepherd/plan answers "what would you do with this request?"
 // without calling any upstream, and GET /v1/shepherd/incidents lists outages.
 import { planRoute } from '../routing/plan';
+import { cacheAffinityKey } from '../routing/affinity';
 import { readJsonBody } from './body';
 import { planContext } from '../pipeline/chat';
 import { HttpError } from '../core/http-error';
@@ -12,7 +13,11 @@ export async function explainPlan(ctx: RouteContext): Promise<void> {
   const { deps, state } = ctx;
   const body = parseChatRequest(await readJsonBody(ctx.req, state.config.server));
   // A copy of the cursors: a dry run must not move the round-robin or weighted turn.
-  const result = planRoute(planContext(deps, state, deps.cursors.clone()), body.model, body);
+  // And the conversation's cache affinity, read but not updated: the plan says when it would apply.
+  const cfg = state.config.routing.cacheAffinity;
+  const key = cfg.enabled ? cacheAffinityKey(body) : undefined;
+  const affinity = key !== undefined ? deps.affinity?.get(key, Date.now(), cfg.ttlMs) : undefined;
+  const result = planRoute(planContext(deps, state, deps.cursors.clone(), affinity), body.model, body);
   if (!result.ok) {
     const status = result.reason === 'unknown_model' ? 404 : result.reason === 'wrong_operation' ? 400 : result.reason === 'saturated' ? 429 : 503;
     const clients = status === 404 || status === 400;

@@ -9,6 +9,7 @@ import type { ChatBody, Operation } from '../core/chat';
 import type { HttpError } from '../core/http-error';
 import type { ConfigSnapshot } from '../config/snapshot';
 import { planRoute, type Plan, type PlanContext, type PlanResult } from '../routing/plan';
+import { cacheAffinityKey } from '../routing/affinity';
 import type { SpendCheck } from '../spend/gate';
 import type { PipelineDeps } from './deps';
 import type { Arrival, Exchange } from './exchange';
@@ -17,8 +18,17 @@ import { finish } from './finish';
 import { budgetError, ledgerError, planError } from './refusals';
 import { sendError } from '../core/http-error';
 
-export function planContext(deps: PipelineDeps, state: ConfigSnapshot, cursors = deps.cursors): PlanContext {
-  return { catalog: state.catalog, health: deps.health, cursors, distances: state.distances, random: Math.random };
+export function planContext(deps: PipelineDeps, state: ConfigSnapshot, cursors = deps.cursors, affinity?: string): PlanContext {
+  return { catalog: state.catalog, health: deps.health, cursors, distances: state.distances, random: Math.random, ...(affinity !== undefined ? { affinity } : {}) };
+}
+
+/** The deployment that served this request's conversation last, looked up (and its key kept on the arrival). */
+function affinityOf(deps: PipelineDeps, arrival: Arrival): string | undefined {
+  const cfg = arrival.state.config.routing.cacheAffinity;
+  if (!deps.affinity || !cfg.enabled || (arrival.operation ?? 'chat') !== 'chat') return undefined;
+  // The Anthropic body's own cache breakpoints; any other format is keyed on the chat view of it.
+  arrival.affinityKey = cacheAffinityKey(arrival.body, arrival.native?.format === 'anthropic' ? arrival.native.body : undefined);
+  return arrival.affinityKey === undefined ? undefined : deps.affinity.get(arrival.affinityKey, Date.now(), cfg.ttlMs);
 }
 
 export async function runChat(deps: PipelineDeps, arrival: Arrival): Promise<void> {
@@ -36,11 +46,12 @@ export async function runChat(deps: PipelineDeps, arrival: Arrival): Promise<voi
     finish(deps, id, arrival, { group, deployment: null, attempts: 0, status: error.status, endedAt: performance.now(), error: error.message }, { kind: 'error', error, headers: {} });
 
   const operation = arrival.operation ?? 'chat';
-  let planned = await planWaitingForCapacity(deps, state, body.model, body, arrival.receivedAt, operation);
+  const affinity = affinityOf(deps, arrival);
+  let planned = await planWaitingForCapacity(deps, state, body.model, body, arrival.receivedAt, operation, affinity);
   let verdict = planned.ok ? deps.spend.check(spendCheck(planned.plan, body, arrival.clientKeyId)) : undefined;
   if (planned.ok && verdict?.action === 'downgrade') {
     // One downgrade at most: the cheaper group's own verdict may allow or block, not redirect again.
-    planned = planRoute(planContext(deps, state), verdict.toGroup, body, operation);
+    planned = planRoute(planContext(deps, state, deps.cursors, affinity), verdict.toGroup, body, operation);
     verdict = planned.ok ? deps.spend.check(spendCheck(planned.plan, body, arrival.clientKeyId)) : undefined;
     if (verdict?.action === 'downgrade') verdict = { action: 'allow' };
   }
@@ -64,6 +75,7 @@ export async function runChat(deps: PipelineDeps, arrival: Arrival): Promise<voi
     Math.max(0, deadlineAt - performance.now()),
   );
   const replan = (): Plan | undefined => {
+    // Without affinity: a replan follows failures, and the sticky deployment may be what failed.
     const again = planRoute(planContext(deps, state), plan.group.name, body, operation);
     return again.ok ? (skip?.size ? withoutSkipped(again.plan, skip) : again.plan) : undefined;
   };
@@ -88,10 +100,11 @@ async function planWaitingForCapacity(
   body: ChatBody,
   receivedAt: number,
   operation: Operation,
+  affinity?: string,
 ): Promise<PlanResult> {
   const budget = Math.min(state.catalog.routing.waitWhenSaturatedMs, state.config.upstream.totalMs);
   for (;;) {
-    const result = planRoute(planContext(deps, state), model, body, operation);
+    const result = planRoute(planContext(deps, state, deps.cursors, affinity), model, body, operation);
     if (result.ok || result.reason !== 'saturated') return result;
     const left = receivedAt + budget - performance.now();
     if (result.retryAfterMs > left) return result;

@@ -5,6 +5,7 @@ import type { Logger } from '../core/log';
 import type { ConfigSnapshot } from '../config/snapshot';
 import type { HealthBoard } from '../health/board';
 import type { RoutingCursors } from '../routing/strategies';
+import type { AffinityTable } from '../routing/affinity';
 import type { SpendGate } from '../spend/gate';
 import type { Upstreams } from '../upstream/pool';
 import type { HedgeBudget } from './hedge-budget';
@@ -18,6 +19,8 @@ export interface PipelineDeps {
   health: HealthBoard;
   /** Round-robin and weighted-round-robin positions, kept across requests and reloads. */
   cursors: RoutingCursors;
+  /** Which deployment served each conversation last (cache affinity); none kept when absent. */
+  affinity?: AffinityTable;
   events: EventBus;
   /** Budgets' verdict on each planned request (allow, downgrade, block). */
   spend: SpendGate;

@@ -30,6 +30,8 @@ export interface Arrival {
   endpoint?: LedgerEndpoint;
   /** The client's body as sent, when its format may pass through to a deployment that speaks it. */
   native?: NativeRequest;
+  /** This conversation's cache-affinity key (routing/affinity.ts), set when the pipeline plans it. */
+  affinityKey?: string;
   /** The config snapshot taken when the request arrived: every attempt and retry of it uses this one. */
   state: ConfigSnapshot;
   res: ServerResponse;

@@ -17,7 +17,13 @@ export type Ending =
   | { kind: 'error'; error: HttpError; headers: Record<string, string> };
 
 export async function finish(deps: PipelineDeps, id: string, arrival: Arrival, facts: LineFacts, ending: Ending): Promise<void> {
-  await record(deps, entryFor(id, arrival, facts));
+  const entry = entryFor(id, arrival, facts);
+  // Cache affinity: the next request of this conversation goes where this one was answered.
+  if (entry.ok && arrival.affinityKey !== undefined && facts.deployment && deps.affinity) {
+    const cfg = arrival.state.config.routing.cacheAffinity;
+    deps.affinity.remember(arrival.affinityKey, facts.deployment.id, Date.now(), cfg.maxConversations);
+  }
+  await record(deps, entry);
   const res = arrival.res;
   switch (ending.kind) {
     case 'answer':

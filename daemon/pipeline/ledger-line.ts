@@ -50,6 +50,7 @@ export function entryFor(id: string, arrival: Arrival, facts: LineFacts): Ledger
   // objects from conditional spreads far more slowly. The fields go in LEDGER_LINE_ORDER (shared/ledger.ts),
   // the order replay's fast path (spend/ledger-parse.ts) reads; test/unit/ledger-parse.test.ts holds this to it.
   if (usage?.cachedTokens) entry.cachedTokens = usage.cachedTokens;
+  if (usage?.cacheWriteTokens) entry.cacheWriteTokens = usage.cacheWriteTokens;
   if (usage?.reasoningTokens) entry.reasoningTokens = usage.reasoningTokens;
   if (facts.firstTokenAt !== undefined) entry.ttftMs = round1(facts.firstTokenAt - arrival.receivedAt);
   if (deployment?.sandbox) entry.sandbox = true;

@@ -33,6 +33,8 @@ export interface Deployment {
   breaker: BreakerConfig;
   /** Serves POST /completions (text and fill-in-the-middle): an openai-compatible provider that says so. */
   completions: boolean;
+  /** Anthropic: add cache_control breakpoints to translated OpenAI requests that set none (group over provider). */
+  autoCacheBreakpoints: boolean;
 }
 
 export interface ModelGroup {
@@ -87,6 +89,7 @@ export function buildCatalog(config: ShepherdConfig, keyFor: (providerName: stri
         burst: d.burst,
         breaker: { ...config.routing.breaker, ...model.breaker, ...d.breaker },
         completions: provider.type === 'openai-compatible' && (d.completions ?? provider.completions ?? provider.completionsPath !== undefined),
+        autoCacheBreakpoints: model.autoCacheBreakpoints ?? provider.autoCacheBreakpoints ?? false,
       };
     });
     const aliases = model.aliases ?? [];
@@ -110,7 +113,14 @@ export function buildCatalog(config: ShepherdConfig, keyFor: (providerName: stri
 
 /** Where an attempt at this deployment goes, as the provider adapters see it. */
 export function upstreamTarget(d: Deployment): UpstreamTarget {
-  return { deploymentId: d.id, providerName: d.providerName, provider: d.provider, upstreamModel: d.upstreamModel, apiKey: d.apiKey };
+  return {
+    deploymentId: d.id,
+    providerName: d.providerName,
+    provider: d.provider,
+    upstreamModel: d.upstreamModel,
+    apiKey: d.apiKey,
+    ...(d.autoCacheBreakpoints ? { autoCacheBreakpoints: true } : {}),
+  };
 }
 
 /** The group a name means (exact, normalised, pattern, or the unknown-model rule); undefined for auto or nothing. */

@@ -16,6 +16,7 @@ import { describeResolution } from './names';
 import { classify, messageText } from './classify';
 import type { DistanceTable } from './regions';
 import { order, type RoutingCursors } from './strategies';
+import { AFFINITY_REASON } from './affinity';
 
 export interface PlannedAttempt {
   deployment: Deployment;
@@ -64,6 +65,8 @@ export interface PlanContext {
   cursors: RoutingCursors;
   distances: DistanceTable;
   random: () => number;
+  /** The deployment that served this conversation last (cache affinity, affinity.ts): first when eligible. */
+  affinity?: string;
 }
 
 /** Output tokens assumed for the rate-limit estimate when a request sets no max. */
@@ -123,6 +126,11 @@ export function planRoute(ctx: PlanContext, requestedModel: string, body: ChatBo
       cursors: ctx.cursors,
       random: ctx.random,
     });
+    // Cache affinity: the conversation's last deployment first, while eligible (healthy, circuit
+    // closed, within its rate limits); the strategy's order follows for failover.
+    const sticky = ctx.affinity === undefined ? -1 : ordered.findIndex((o) => o.deployment.id === ctx.affinity);
+    if (sticky > 0) ordered.unshift(...ordered.splice(sticky, 1));
+    if (sticky >= 0) ordered[0] = { ...ordered[0], reason: AFFINITY_REASON };
     for (const o of ordered) {
       attempts.push({ deployment: o.deployment, group: g.name, reason: g === group ? o.reason : `fallback group ${g.name}: ${o.reason}` });
     }

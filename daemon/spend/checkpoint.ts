@@ -107,7 +107,9 @@ function isNameOrNull(v: unknown): boolean {
 function isCounts(v: unknown): v is Counts {
   if (typeof v !== 'object' || v === null) return false;
   const c = v as Record<keyof Counts, unknown>;
-  return isCount(c.requests) && isCount(c.errors) && isCount(c.promptTokens) && isCount(c.cachedTokens) && isCount(c.completionTokens) &&
+  // Written before cache writes were counted: none then.
+  if (c.cacheWriteTokens === undefined) c.cacheWriteTokens = 0;
+  return isCount(c.cacheWriteTokens) && isCount(c.requests) && isCount(c.errors) && isCount(c.promptTokens) && isCount(c.cachedTokens) && isCount(c.completionTokens) &&
     isCount(c.reasoningTokens) && isCount(c.estimated) && isCount(c.units);
 }
 

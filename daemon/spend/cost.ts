@@ -23,12 +23,15 @@ export function costUsd(usage: BillableUsage, price: Price | undefined): number 
   const cached = Math.min(count(usage.cachedTokens), prompt);
   // Cache writes are part of the prompt too (Anthropic), billed at the cache-write price when set.
   const written = Math.min(count(usage.cacheWriteTokens), prompt - cached);
+  // Of those, writes kept for an hour (Anthropic's 1h TTL) bill at cacheWrite1h when set.
+  const written1h = Math.min(count(usage.cacheWrite1hTokens), written);
   // Likewise reasoning is part of the completion (OpenAI semantics), never more than all of it.
   const reasoning = Math.min(count(usage.reasoningTokens), completion);
   const usd =
     ((prompt - cached - written) * price.input +
       cached * (price.cachedInput ?? price.input) +
-      written * (price.cacheWrite ?? price.input) +
+      (written - written1h) * (price.cacheWrite ?? price.input) +
+      written1h * (price.cacheWrite1h ?? price.cacheWrite ?? price.input) +
       (completion - reasoning) * price.output +
       reasoning * (price.reasoning ?? price.output)) /
     1_000_000;
@@ -38,4 +41,16 @@ export function costUsd(usage: BillableUsage, price: Price | undefined): number 
 /** Token counts come from upstream JSON: anything not a finite non-negative number counts as zero. */
 function count(n: number | undefined): number {
   return typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : 0;
+}
+
+/**
+ * What prompt caching saved at `price`, in USD: cache reads billed below the input price, less cache
+ * writes billed above it. Negative when a cache was written but not read back enough. Writes are
+ * counted at the 5-minute write price (the ledger keeps one write count).
+ */
+export function cacheSavingUsd(tokens: { cachedTokens: number; cacheWriteTokens: number }, price: Price | undefined): number {
+  if (!price) return 0;
+  const read = count(tokens.cachedTokens) * (price.input - (price.cachedInput ?? price.input));
+  const write = count(tokens.cacheWriteTokens) * ((price.cacheWrite ?? price.input) - price.input);
+  return roundUsd((read - write) / 1_000_000);
 }

@@ -2,9 +2,10 @@
 // extension's status bar and spend view draw. Sandbox requests are counted apart (`sandbox`). Fed the replayed months as a whole (addMonth) and every
 // new ledger entry (add); pure apart from the injected clock.
 import type { LedgerEntry } from '../../shared/ledger';
+import type { Price } from '../../shared/config';
 import type { SpendSnapshot, SpendTotals } from '../../shared/protocol';
 import { previousMonth } from './month-summaries';
-import { COST_UNITS_PER_USD } from './cost';
+import { cacheSavingUsd, COST_UNITS_PER_USD, roundUsd } from './cost';
 import { RECENT_KEPT as RECENT_MAX, type MonthView } from './month-tally';
 import { addCounts as merge, countEntry as bump, zeroCounts as zero, type Counts as Sum } from './spend-index';
 
@@ -38,9 +39,9 @@ class Tally {
     for (const key of this.days.keys()) if (key.slice(0, 7) < oldestKept) this.days.delete(key);
   }
 
-  byGroup(month: string): SpendSnapshot['byGroup'] {
+  byGroup(month: string, priceOf: PriceOf): SpendSnapshot['byGroup'] {
     return [...(this.groups.get(month) ?? new Map<string, Sum>())]
-      .map(([group, sum]) => ({ group, ...totals(sum) }))
+      .map(([group, sum]) => ({ group, ...totals(sum, saving(sum, priceOf(group))) }))
       .sort((a, b) => b.costUsd - a.costUsd || a.group.localeCompare(b.group));
   }
 }
@@ -61,7 +62,11 @@ export class SpendHistory {
   /** The same clock in epoch ms: add() reads it every time, so without a Date unless one is injected. */
   private readonly nowMs: () => number;
 
-  constructor(now?: () => Date) {
+  /** A model group's price now, for what caching saved (the snapshot prices each group's tokens). */
+  private readonly priceOf: PriceOf;
+
+  constructor(now?: () => Date, priceOf?: PriceOf) {
+    this.priceOf = priceOf ?? (() => undefined);
     this.now = now ?? (() => new Date());
     this.nowMs = now ? () => now().getTime() : Date.now;
   }
@@ -113,9 +118,11 @@ export class SpendHistory {
       merge(sandboxMonth, this.sandbox.days.get(date) ?? zero());
       days.push({ date, ...totals(sum) });
     }
-    const snapshot: SpendSnapshot = { today: totals(this.real.days.get(today) ?? zero()), month: totals(monthSum), days, byGroup: this.real.byGroup(month) };
+    const byGroup = this.real.byGroup(month, this.priceOf);
+    const snapshot: SpendSnapshot = { today: totals(this.real.days.get(today) ?? zero()), month: totals(monthSum, savedIn(byGroup)), days, byGroup };
     if (sandboxMonth.requests > 0) {
-      snapshot.sandbox = { today: totals(this.sandbox.days.get(today) ?? zero()), month: totals(sandboxMonth), byGroup: this.sandbox.byGroup(month) };
+      const sandboxGroups = this.sandbox.byGroup(month, this.priceOf);
+      snapshot.sandbox = { today: totals(this.sandbox.days.get(today) ?? zero()), month: totals(sandboxMonth, savedIn(sandboxGroups)), byGroup: sandboxGroups };
     }
     return snapshot;
   }
@@ -150,7 +157,24 @@ function getOr<K, V>(map: Map<K, V>, key: K, make: () => V): V {
   return value;
 }
 
-/** The wire shape (shared/protocol.ts) of the spend counted in `sum`. */
-function totals(sum: Sum): SpendTotals {
-  return { requests: sum.requests, errors: sum.errors, promptTokens: sum.promptTokens, completionTokens: sum.completionTokens, costUsd: sum.units / COST_UNITS_PER_USD };
+type PriceOf = (group: string) => Price | undefined;
+
+/** What caching saved on a group's tokens at its price; undefined when nothing was cached. */
+function saving(sum: Sum, price: Price | undefined): number | undefined {
+  return sum.cachedTokens > 0 || sum.cacheWriteTokens > 0 ? cacheSavingUsd(sum, price) : undefined;
+}
+
+function savedIn(groups: SpendSnapshot['byGroup']): number | undefined {
+  let units: number | undefined;
+  for (const g of groups) if (g.cacheSavedUsd !== undefined) units = (units ?? 0) + Math.round(g.cacheSavedUsd * COST_UNITS_PER_USD);
+  return units === undefined ? undefined : roundUsd(units / COST_UNITS_PER_USD);
+}
+
+/** The wire shape (shared/protocol.ts) of the spend counted in `sum`; cache fields only when there was caching. */
+function totals(sum: Sum, cacheSavedUsd?: number): SpendTotals {
+  const t: SpendTotals = { requests: sum.requests, errors: sum.errors, promptTokens: sum.promptTokens, completionTokens: sum.completionTokens, costUsd: sum.units / COST_UNITS_PER_USD };
+  if (sum.cachedTokens > 0) t.cachedTokens = sum.cachedTokens;
+  if (sum.cacheWriteTokens > 0) t.cacheWriteTokens = sum.cacheWriteTokens;
+  if (cacheSavedUsd !== undefined) t.cacheSavedUsd = cacheSavedUsd;
+  return t;
 }

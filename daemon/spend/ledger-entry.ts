@@ -27,6 +27,7 @@ export function ledgerEntryProblem(value: unknown): string | undefined {
   if (!isCount(e.promptTokens)) return wrong('promptTokens', e.promptTokens, COUNT);
   if (!isCount(e.completionTokens)) return wrong('completionTokens', e.completionTokens, COUNT);
   if (e.cachedTokens !== undefined && !isCount(e.cachedTokens)) return wrong('cachedTokens', e.cachedTokens, COUNT);
+  if (e.cacheWriteTokens !== undefined && !isCount(e.cacheWriteTokens)) return wrong('cacheWriteTokens', e.cacheWriteTokens, COUNT);
   if (e.reasoningTokens !== undefined && !isCount(e.reasoningTokens)) return wrong('reasoningTokens', e.reasoningTokens, COUNT);
   if (e.usageSource !== 'upstream' && e.usageSource !== 'estimated' && e.usageSource !== 'none') {
     return wrong('usageSource', e.usageSource, '"upstream", "estimated" or "none"');

@@ -44,6 +44,7 @@ const SHAPE = new RegExp(
     `,"costUsd":${NUMBER}`,
     `,"latencyMs":${NUMBER}`,
     `(?:,"cachedTokens":${NUMBER})?`,
+    `(?:,"cacheWriteTokens":${NUMBER})?`,
     `(?:,"reasoningTokens":${NUMBER})?`,
     `(?:,"ttftMs":${NUMBER})?`,
     `(?:,"sandbox":${FLAG})?`,
@@ -65,7 +66,8 @@ const SHAPE = new RegExp(
  */
 export const FAST_FIELDS: readonly string[] = [
   'id', 'time', 'requestedModel', 'model', 'servedModel', 'deployment', 'provider', 'attempts', 'status', 'ok', 'stream',
-  'promptTokens', 'completionTokens', 'usageSource', 'costUsd', 'latencyMs', 'cachedTokens', 'reasoningTokens', 'ttftMs', 'sandbox', 'key', 'client', 'error',
+  'promptTokens', 'completionTokens', 'usageSource', 'costUsd', 'latencyMs', 'cachedTokens', 'cacheWriteTokens',
+  'reasoningTokens', 'ttftMs', 'sandbox', 'key', 'client', 'error',
   'parent', 'role', 'endpoint',
 ];
 
@@ -78,6 +80,7 @@ function keyLength(name: string): number {
 // the second letter tells cachedTokens from client).
 const LETTER_A = 0x61;
 const LETTER_C = 0x63;
+const LETTER_D = 0x64;
 const LETTER_E = 0x65;
 const LETTER_K = 0x6b;
 const LETTER_N = 0x6e;
@@ -125,7 +128,9 @@ export function parseLedgerLine(line: string): LedgerEntry | undefined {
   if (!isAmount(costUsd) || !isAmount(latencyMs)) return undefined;
   e.costUsd = costUsd;
   e.latencyMs = latencyMs;
-  if (nextField(line) === LETTER_C && line.charCodeAt(at + 3) === LETTER_A && !tokens(line, e, 'cachedTokens')) return undefined;
+  // ',"cachedTokens"', ',"cacheWriteTokens"' and ',"client"': the second letter, then the seventh (d or W), tell them apart.
+  if (nextField(line) === LETTER_C && line.charCodeAt(at + 3) === LETTER_A && line.charCodeAt(at + 7) === LETTER_D && !tokens(line, e, 'cachedTokens')) return undefined;
+  if (nextField(line) === LETTER_C && line.charCodeAt(at + 3) === LETTER_A && !tokens(line, e, 'cacheWriteTokens')) return undefined;
   if (nextField(line) === LETTER_R && !tokens(line, e, 'reasoningTokens')) return undefined;
   if (nextField(line) === LETTER_T) {
     const ttftMs = number(line, keyLength('ttftMs'));
@@ -148,7 +153,7 @@ export function parseLedgerLine(line: string): LedgerEntry | undefined {
 }
 
 /** Reads an optional token count into `e`; false when it is not a count or comes a second time. */
-function tokens(line: string, e: Record<string, unknown>, name: 'cachedTokens' | 'reasoningTokens'): boolean {
+function tokens(line: string, e: Record<string, unknown>, name: 'cachedTokens' | 'cacheWriteTokens' | 'reasoningTokens'): boolean {
   const n = number(line, keyLength(name));
   if (!isCount(n) || e[name] !== undefined) return false; // twice: JSON.parse would keep the last
   e[name] = n;

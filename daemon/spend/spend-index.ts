@@ -26,6 +26,8 @@ export interface Counts {
   errors: number;
   promptTokens: number;
   cachedTokens: number;
+  /** Prompt tokens written to a prompt cache. */
+  cacheWriteTokens: number;
   completionTokens: number;
   reasoningTokens: number;
   /** Requests whose token counts are a local estimate (the upstream reported none). */
@@ -107,7 +109,7 @@ export class SpendIndex {
 }
 
 export function zeroCounts(): Counts {
-  return { requests: 0, errors: 0, promptTokens: 0, cachedTokens: 0, completionTokens: 0, reasoningTokens: 0, estimated: 0, units: 0 };
+  return { requests: 0, errors: 0, promptTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, completionTokens: 0, reasoningTokens: 0, estimated: 0, units: 0 };
 }
 
 /** Counts one ledger entry into `c`. */
@@ -116,6 +118,7 @@ export function countEntry(c: Counts, e: LedgerEntry): void {
   if (!e.ok) c.errors += 1;
   c.promptTokens += e.promptTokens;
   c.cachedTokens += e.cachedTokens ?? 0;
+  c.cacheWriteTokens += e.cacheWriteTokens ?? 0;
   c.completionTokens += e.completionTokens;
   c.reasoningTokens += e.reasoningTokens ?? 0;
   if (e.usageSource === 'estimated') c.estimated += 1;
@@ -127,6 +130,8 @@ export function addCounts(into: Counts, from: Counts): void {
   into.errors += from.errors;
   into.promptTokens += from.promptTokens;
   into.cachedTokens += from.cachedTokens;
+  // Checkpoints and month summaries written before cache writes were counted lack the field.
+  into.cacheWriteTokens += from.cacheWriteTokens ?? 0;
   into.completionTokens += from.completionTokens;
   into.reasoningTokens += from.reasoningTokens;
   into.estimated += from.estimated;

@@ -3,7 +3,7 @@
 // counted in none of the real figures. Pure; the HTTP route and the CLI
 // (reading the ledger itself when no daemon runs) both build their answer here.
 import type { Price, ShepherdConfig } from '../../shared/config';
-import { COST_UNITS_PER_USD, costUsd, roundUsd } from './cost';
+import { cacheSavingUsd, COST_UNITS_PER_USD, costUsd, roundUsd } from './cost';
 import type { DisplayCurrency } from '../../shared/money';
 import { dayOf, periodAt, projectSpend } from './period';
 import { addCounts, GROUP_BY, zeroCounts, type Bucket, type Counts, type GroupBy, type SpendIndex } from './spend-index';
@@ -20,8 +20,15 @@ export interface SpendTotalsOut {
   errors: number;
   promptTokens: number;
   cachedTokens: number;
+  /** Prompt tokens written to a prompt cache. */
+  cacheWriteTokens: number;
   completionTokens: number;
   reasoningTokens: number;
+  /**
+   * What prompt caching saved, at the current config's price of each deployment (reads below the input
+   * price, less writes above it): negative when writes were not read back enough to pay for themselves.
+   */
+  cacheSavedUsd: number;
   /** Requests whose tokens (and so cost) are a local tokenizer estimate: the upstream reported no usage. */
   estimatedRequests: number;
   costUsd: number;
@@ -81,11 +88,13 @@ export interface ReportContext {
   now: number;
   currency: DisplayCurrency;
   baseline?: { name: string; price: Price | undefined };
+  /** The price a bucket's tokens were billed at (its deployment's, in the current config), for the cache saving. */
+  priceOf?: (b: Bucket) => Price | undefined;
 }
 
 export function spendReport(index: SpendIndex, q: SpendQuery, ctx: ReportContext): SpendReport {
-  const real = tallyOf(q.groupBy);
-  const simulated = tallyOf(q.groupBy);
+  const real = tallyOf(q.groupBy, ctx.priceOf);
+  const simulated = tallyOf(q.groupBy, ctx.priceOf);
   for (const b of index.between(q.from, q.to)) (b.sandbox ? simulated : real).add(b);
   const total = real.total;
   const rows = real.rows();
@@ -99,7 +108,7 @@ export function spendReport(index: SpendIndex, q: SpendQuery, ctx: ReportContext
     to: q.to,
     groupBy: q.groupBy,
     currency: ctx.currency,
-    totals: out(total),
+    totals: out(total, real.totalSaved),
     rows,
     month: { start: new Date(month.start).toISOString(), spentUsd: monthSpent, projectedUsd: projectSpend(monthSpent, month, ctx.now) },
   };
@@ -108,25 +117,35 @@ export function spendReport(index: SpendIndex, q: SpendQuery, ctx: ReportContext
     const actualUsd = total.units / COST_UNITS_PER_USD;
     report.savings = { baseline: ctx.baseline.name, baselineUsd, actualUsd, savedUsd: roundUsd(baselineUsd - actualUsd) };
   }
-  if (simulated.total.requests > 0) report.sandbox = { totals: out(simulated.total), rows: simulated.rows() };
+  if (simulated.total.requests > 0) report.sandbox = { totals: out(simulated.total, simulated.totalSaved), rows: simulated.rows() };
   return report;
 }
 
 /** Buckets added up in total and by the report's grouping. */
-function tallyOf(groupBy: GroupBy) {
+function tallyOf(groupBy: GroupBy, priceOf: ReportContext['priceOf']) {
   const total = zeroCounts();
   const groups = new Map<string, Counts>();
+  // Cache savings in cost units, priced bucket by bucket (each bucket is one deployment's).
+  const saved = { total: 0, byKey: new Map<string, number>() };
   return {
     total,
+    get totalSaved() {
+      return saved.total;
+    },
     add(b: Bucket) {
       addCounts(total, b);
       const key = keyOf(b, groupBy);
       let g = groups.get(key);
       if (!g) groups.set(key, (g = zeroCounts()));
       addCounts(g, b);
+      if (b.cachedTokens > 0 || b.cacheWriteTokens > 0) {
+        const units = Math.round(cacheSavingUsd(b, priceOf?.(b)) * COST_UNITS_PER_USD);
+        saved.total += units;
+        saved.byKey.set(key, (saved.byKey.get(key) ?? 0) + units);
+      }
     },
     rows() {
-      const rows = [...groups].map(([key, c]) => ({ key, ...out(c) }));
+      const rows = [...groups].map(([key, c]) => ({ key, ...out(c, saved.byKey.get(key) ?? 0) }));
       if (groupBy === 'day') rows.sort((a, b) => a.key.localeCompare(b.key));
       else rows.sort((a, b) => b.costUsd - a.costUsd || a.key.localeCompare(b.key));
       return rows;
@@ -137,7 +156,7 @@ function tallyOf(groupBy: GroupBy) {
 /** The cost of these token counts at `price`: cost is linear in tokens, so the sums can be priced at once. */
 export function baselineCost(c: Counts, price: Price): number {
   return costUsd(
-    { promptTokens: c.promptTokens, cachedTokens: c.cachedTokens, completionTokens: c.completionTokens, reasoningTokens: c.reasoningTokens },
+    { promptTokens: c.promptTokens, cachedTokens: c.cachedTokens, cacheWriteTokens: c.cacheWriteTokens, completionTokens: c.completionTokens, reasoningTokens: c.reasoningTokens },
     price,
   );
 }
@@ -157,14 +176,16 @@ function keyOf(b: Bucket, groupBy: GroupBy): string {
   }
 }
 
-function out(c: Counts): SpendTotalsOut {
+function out(c: Counts, savedUnits: number): SpendTotalsOut {
   return {
     requests: c.requests,
     errors: c.errors,
     promptTokens: c.promptTokens,
     cachedTokens: c.cachedTokens,
+    cacheWriteTokens: c.cacheWriteTokens,
     completionTokens: c.completionTokens,
     reasoningTokens: c.reasoningTokens,
+    cacheSavedUsd: savedUnits / COST_UNITS_PER_USD,
     estimatedRequests: c.estimated,
     costUsd: c.units / COST_UNITS_PER_USD,
   };
@@ -174,9 +195,15 @@ function out(c: Counts): SpendTotalsOut {
 export function reportContext(config: ShepherdConfig, now: number): ReportContext {
   const name = config.savingsBaseline;
   const group = name !== undefined ? config.models[name] : undefined;
+  // Deployment id (provider/model@region, as the catalog names it) -> its price now.
+  const prices = new Map<string, Price | undefined>();
+  for (const model of Object.values(config.models)) {
+    for (const d of model.deployments) prices.set(`${d.provider}/${d.model}${d.region ? `@${d.region}` : ''}`, d.price ?? model.price);
+  }
   return {
     now,
     currency: { code: config.currency.code, rate: config.currency.rate },
+    priceOf: (b) => (b.deployment !== null ? prices.get(b.deployment) : undefined) ?? (b.model !== null ? config.models[b.model]?.price : undefined),
     ...(name !== undefined && group ? { baseline: { name, price: group.price ?? group.deployments[0]?.price } } : {}),
   };
 }

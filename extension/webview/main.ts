@@ -68,6 +68,7 @@ function render(message: ToPage): void {
   const sim = s.spend.sandbox;
   byId('summary').textContent =
     `This month ${money(s.spend.month.costUsd)} over ${s.spend.month.requests} requests · today ${money(s.spend.today.costUsd)}` +
+    cacheNote(s.spend.month, money) +
     // Sandbox answers apart: simulated spend, in none of the figures or charts.
     (sim ? ` · SANDBOX (simulated, not counted): ${money(sim.month.costUsd)} over ${sim.month.requests} requests` : '') +
     (message.connection === 'connected' ? '' : ' · (not connected: showing the last known data)');
@@ -79,6 +80,13 @@ function render(message: ToPage): void {
     byId('health-section').scrollIntoView();
     byId('health-title').focus();
   }
+}
+
+/** The month's prompt-cache figures, when there were any (older daemons send none). */
+function cacheNote(m: Snapshot['spend']['month'], money: (usd: number) => string): string {
+  if (m.cacheSavedUsd === undefined) return '';
+  const tokens = ` (${m.cachedTokens ?? 0} cached, ${m.cacheWriteTokens ?? 0} cache-write tokens)`;
+  return m.cacheSavedUsd >= 0 ? ` · caching saved ${money(m.cacheSavedUsd)}${tokens}` : ` · caching cost ${money(-m.cacheSavedUsd)} more${tokens}`;
 }
 
 function drawCharts(s: Snapshot, cur: DisplayCurrency): void {

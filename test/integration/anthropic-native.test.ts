@@ -94,6 +94,8 @@ describe('anthropic passthrough: an Anthropic client on an Anthropic deployment'
     const usage = JSON.parse(/"usage":(\{[^}]*\{[^}]*\}[^}]*\})/.exec(got)![1]) as Record<string, number>;
     const prompt = usage.input_tokens + usage.cache_read_input_tokens + usage.cache_creation_input_tokens;
     assert.equal(entry.promptTokens, prompt);
+    // The ledger keeps the cache writes apart, so spend reports can show them and what caching saved.
+    assert.equal(entry.cacheWriteTokens ?? 0, usage.cache_creation_input_tokens);
     const cost = (usage.input_tokens * 3 + usage.cache_read_input_tokens * 0.3 + usage.cache_creation_input_tokens * 3.75 + entry.completionTokens * 15) / 1e6;
     assert.ok(Math.abs(entry.costUsd - cost) < 1e-9, `cost ${entry.costUsd} vs ${cost}`);
   });

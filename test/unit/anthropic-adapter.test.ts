@@ -196,6 +196,7 @@ describe('anthropic adapter: whole answers', () => {
     assert.equal(completion.object, 'chat.completion');
     assert.equal(completion.id, 'msg_1');
     assert.equal(completion.choices[0].message.content, 'Checking both.');
+    assert.equal(completion.choices[0].message.reasoning_content, 'hmm', 'the thinking text comes back as reasoning_content');
     assert.deepEqual(completion.choices[0].message.tool_calls, [
       { id: 'toolu_a', type: 'function', function: { name: 'weather', arguments: '{"city":"Oslo"}' } },
       { id: 'toolu_b', type: 'function', function: { name: 'weather', arguments: '{"city":"Rome"}' } },

@@ -142,7 +142,8 @@ describe('anthropic endpoint: requests in', () => {
     bad({ model: 'chat', messages: [{ role: 'user', content: 'x' }] }, /^max_tokens: required/);
     bad({ model: 'chat', max_tokens: 5, messages: [] }, /^messages: must contain at least one message/);
     bad({ model: 'chat', max_tokens: 5, messages: [{ role: 'robot', content: 'x' }] }, /^messages\[0\]\.role/);
-    bad({ model: 'chat', max_tokens: 5, messages: [{ role: 'user', content: [{ type: 'document', source: {} }] }] }, /^messages\[0\]\.content\[0\].*unsupported content block type/);
+    bad({ model: 'chat', max_tokens: 5, messages: [{ role: 'user', content: [{ type: 'search_result', source: 'x' }] }] }, /^messages\[0\]\.content\[0\].*unsupported content block type/);
+    bad({ model: 'chat', max_tokens: 5, messages: [{ role: 'user', content: [{ type: 'document', source: {} }] }] }, /^messages\[0\]\.content\[0\]\.source\.type/);
     bad({ model: 'chat', max_tokens: 5, messages: [{ role: 'user', content: 'x' }], tools: [{ type: 'web_search_20250305', name: 'web_search' }] }, /^tools\[0\]\.input_schema/);
     bad({ model: 'chat', max_tokens: 5, messages: [{ role: 'user', content: 'x' }], temperature: 1.5 }, /^temperature/);
     bad([], /JSON object/);

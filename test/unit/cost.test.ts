@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import type { Price } from '../../shared/config';
 import type { Usage } from '../../daemon/core/usage';
-import { costUsd } from '../../daemon/spend/cost';
+import { cacheSavingUsd, costUsd } from '../../daemon/spend/cost';
+import { mergeCounts, NO_COUNTS, toUsage } from '../../daemon/formats/anthropic/upstream-response';
 
 describe('costUsd', () => {
   const mini: Price = { input: 0.15, output: 0.6 };
@@ -52,5 +53,25 @@ describe('cost: prompt cache writes', () => {
       { input: 3, cachedInput: 0.3, cacheWrite: 3.75, output: 15 },
     );
     assert.equal(usd, 2.265); // 1.8 + 0.09 + 0.375
+  });
+
+  it('bills 1-hour cache writes at cacheWrite1h (2x input), the 5-minute ones at cacheWrite', () => {
+    const price = { input: 3, cachedInput: 0.3, cacheWrite: 3.75, cacheWrite1h: 6, output: 15 };
+    // 1M prompt: 600k plain, 400k written of which 100k for an hour: 1.8 + 300k*3.75 + 100k*6.
+    assert.equal(costUsd({ promptTokens: 1_000_000, completionTokens: 0, cacheWriteTokens: 400_000, cacheWrite1hTokens: 100_000 }, price), 3.525); // 1.8 + 1.125 + 0.6
+    // Without a 1-hour price the 1-hour writes bill at cacheWrite; more 1h than writes is capped.
+    assert.equal(costUsd({ promptTokens: 1_000_000, completionTokens: 0, cacheWriteTokens: 400_000, cacheWrite1hTokens: 900_000 }, { ...price, cacheWrite1h: undefined }), 3.3); // 1.8 + 1.5
+  });
+
+  it('reads the 5-minute/1-hour split from Anthropic usage', () => {
+    const usage = toUsage(mergeCounts(NO_COUNTS, { input_tokens: 10, output_tokens: 5, cache_creation_input_tokens: 300, cache_creation: { ephemeral_5m_input_tokens: 200, ephemeral_1h_input_tokens: 100 } }));
+    assert.deepEqual(usage, { promptTokens: 310, completionTokens: 5, cacheWriteTokens: 300, cacheWrite1hTokens: 100 });
+  });
+
+  it('says what caching saved: reads below input, less writes above it', () => {
+    const price = { input: 3, cachedInput: 0.3, cacheWrite: 3.75, output: 15 };
+    assert.equal(cacheSavingUsd({ cachedTokens: 1_000_000, cacheWriteTokens: 0 }, price), 2.7);
+    assert.equal(cacheSavingUsd({ cachedTokens: 0, cacheWriteTokens: 1_000_000 }, price), -0.75);
+    assert.equal(cacheSavingUsd({ cachedTokens: 1_000_000, cacheWriteTokens: 1_000_000 }, undefined), 0);
   });
 });

@@ -96,8 +96,8 @@ describe('ledger export and offline spend', () => {
     assert.match(table, /cheap .* \$0\.0006 \*/);
     assert.match(table, /\* includes 1 request\(s\) whose tokens were estimated locally/);
     const csv = parseCsv(formatSpend(report, 'csv'));
-    assert.deepEqual(csv[0], ['model', 'requests', 'errors', 'prompt_tokens', 'cached_tokens', 'completion_tokens', 'reasoning_tokens', 'estimated_requests', 'cost_usd']);
-    assert.deepEqual(csv[csv.length - 1], ['total', '2', '1', '200', '0', '100', '0', '1', '0.0006']);
+    assert.deepEqual(csv[0], ['model', 'requests', 'errors', 'prompt_tokens', 'cached_tokens', 'completion_tokens', 'reasoning_tokens', 'estimated_requests', 'cost_usd', 'cache_write_tokens', 'cache_saved_usd']);
+    assert.deepEqual(csv[csv.length - 1], ['total', '2', '1', '200', '0', '100', '0', '1', '0.0006', '0', '0']);
   });
 
   it('exits 2 naming the flag when a flag is bad', function () {

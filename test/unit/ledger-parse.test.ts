@@ -84,6 +84,8 @@ function schemaSample(): Record<string, unknown> {
 const GOOD: LedgerEntry[] = [
   entry(),
   entry({ cachedTokens: 256, reasoningTokens: 30, ttftMs: 120.5, sandbox: true, key: 'key-0123abcd', client: 'acme.helper' }),
+  entry({ cachedTokens: 256, cacheWriteTokens: 1024, client: 'acme.helper' }),
+  entry({ cacheWriteTokens: 1024, reasoningTokens: 3, client: 'c' }),
   entry({ endpoint: 'responses' }),
   entry({ ok: false, status: 503, error: 'HTTP 503: upstream overloaded', parent: 'shep-0', role: 'hedge', endpoint: 'chat' }),
   entry({ ok: false, status: 503, error: 'HTTP 503: upstream overloaded', promptTokens: 0, completionTokens: 0, usageSource: 'none', costUsd: 0 }),
@@ -113,7 +115,7 @@ describe('ledger line fast path', () => {
   it("entryFor writes LEDGER_LINE_ORDER when every optional field is set, and its required fields alone in that order", () => {
     const arrival = { receivedAt: performance.now() - 812.3, body: { model: 'chat', messages: [], stream: true }, clientKeyId: 'key-1', caller: 'acme.helper', endpoint: 'responses' } as unknown as Arrival;
     const deployment = { id: 'openai/gpt-4o-mini@us-east', upstreamModel: 'gpt-4o-mini', providerName: 'openai', sandbox: true, price: { input: 0.15, output: 0.6 } } as unknown as Deployment;
-    const counted = { usage: { promptTokens: 1000, completionTokens: 500, cachedTokens: 200, reasoningTokens: 50 }, estimated: false };
+    const counted = { usage: { promptTokens: 1000, completionTokens: 500, cachedTokens: 200, cacheWriteTokens: 300, reasoningTokens: 50 }, estimated: false };
     const every = entryFor('shep-1', { ...arrival, endpoint: 'completions' }, { group: 'chat', deployment, attempts: 2, status: 200, counted, endedAt: performance.now(), firstTokenAt: performance.now() - 700, error: 'cut off', parent: 'shep-0', role: 'hedge' });
     assert.deepEqual(Object.keys(every), [...LEDGER_LINE_ORDER], 'every field, in order');
     const bare = entryFor('shep-2', { ...arrival, clientKeyId: undefined, caller: undefined, endpoint: 'chat' }, { group: null, deployment: null, attempts: 0, status: 404, endedAt: performance.now() });
@@ -134,7 +136,7 @@ describe('ledger line fast path', () => {
   it("takes the lines the gateway's entryFor makes (the fast path is for them: keep the two in step)", () => {
     const arrival = { receivedAt: performance.now() - 812.3, body: { model: 'chat', messages: [], stream: true }, clientKeyId: 'key-1', caller: 'acme.helper', endpoint: 'responses' } as unknown as Arrival;
     const deployment = { id: 'openai/gpt-4o-mini@us-east', upstreamModel: 'gpt-4o-mini', providerName: 'openai', sandbox: true, price: { input: 0.15, output: 0.6 } } as unknown as Deployment;
-    const usage = { usage: { promptTokens: 1000, completionTokens: 500, cachedTokens: 200, reasoningTokens: 50 }, estimated: false };
+    const usage = { usage: { promptTokens: 1000, completionTokens: 500, cachedTokens: 200, cacheWriteTokens: 300, reasoningTokens: 50 }, estimated: false };
     const lines = [
       entryFor('shep-1', arrival, { group: 'chat', deployment, attempts: 1, status: 200, counted: usage, endedAt: performance.now(), firstTokenAt: performance.now() - 700 }),
       entryFor('shep-1', { ...arrival, clientKeyId: undefined, caller: undefined }, { group: 'chat', deployment, attempts: 2, status: 200, counted: { ...usage, estimated: true }, endedAt: performance.now() }),

@@ -86,7 +86,7 @@ describe('sandbox spend: reports', () => {
     assert.match(sandboxPart, /^sandbox-us\s.*\$2\.00$/m);
     assert.match(sandboxPart, /^total\s.*\$3\.00$/m);
     const csv = formatSpend(report, 'csv').trim().split(/\r?\n/);
-    assert.match(csv.find((l) => l.startsWith('total,'))!, /,0\.25$/);
+    assert.match(csv.find((l) => l.startsWith('total,'))!, /,0\.25,0,0$/);
     assert.match(csv.at(-1)!, /^\[sandbox\] total,2,/);
   });
 });
@@ -109,6 +109,19 @@ describe('sandbox spend: the extension', () => {
     assert.equal(s.days.at(-1)?.costUsd, 0.25);
     assert.deepEqual(s.sandbox?.month, { requests: 2, errors: 0, promptTokens: 2000, completionTokens: 1000, costUsd: 3 });
     assert.deepEqual(s.sandbox?.byGroup.map((g) => [g.group, g.costUsd]), [['chat', 3]]);
+  });
+
+  it('the daemon snapshot shows cached and cache-write tokens and what caching saved at the group price', () => {
+    const price = { input: 3, cachedInput: 0.3, cacheWrite: 3.75, output: 15 };
+    const history = new SpendHistory(() => new Date(NOW), (group) => (group === 'chat' ? price : undefined));
+    history.add(real(0.25));
+    assert.equal(history.snapshot().month.cacheSavedUsd, undefined, 'no caching, no figure');
+    history.add(real(0.5, { promptTokens: 2_000_000, cachedTokens: 1_000_000, cacheWriteTokens: 200_000 }));
+    const s = history.snapshot();
+    assert.equal(s.month.cachedTokens, 1_000_000);
+    assert.equal(s.month.cacheWriteTokens, 200_000);
+    assert.equal(s.month.cacheSavedUsd, 2.55); // 1M x (3 - 0.3) - 200k x (3.75 - 3)
+    assert.equal(s.byGroup[0].cacheSavedUsd, 2.55);
   });
 
   it('the view folds a sandbox answer into the sandbox figures, not the month, the day chart or a budget', () => {

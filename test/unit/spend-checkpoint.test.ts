@@ -347,6 +347,14 @@ describe('checkpoint format and trust (pure)', () => {
     assert.deepEqual(MonthTally.from('2026-11', checkpoint).state(), tally.state());
   });
 
+  it('reads a checkpoint written before cache writes were counted, as none', () => {
+    const older = text.replace(/,?"cacheWriteTokens":\d+,?/g, (m) => (m.startsWith(',') && m.endsWith(',') ? ',' : ''));
+    assert.ok(!older.includes('cacheWriteTokens') && older !== text);
+    const decoded = decodeCheckpoint(older, '2026-11');
+    assert.ok('checkpoint' in decoded, JSON.stringify(decoded));
+    assert.deepEqual(MonthTally.from('2026-11', decoded.checkpoint).state(), tally.state());
+  });
+
   it('trusts a checkpoint only while the file holds the same bytes up to its offset', () => {
     const decoded = decodeCheckpoint(text, '2026-11');
     assert.ok('checkpoint' in decoded);

@@ -5,6 +5,7 @@ import type { LedgerEntry } from '../../shared/ledger';
 import { SpendIndex } from '../../daemon/spend/spend-index';
 import { parseSpendQuery, spendReport } from '../../daemon/spend/spend-query';
 import { USD } from '../../shared/money';
+import { formatSpend } from '../../daemon/cli/spend-format';
 
 const now = Date.parse('2026-11-11T00:00:00Z'); // 10 of November's 30 days gone
 let n = 0;
@@ -26,11 +27,33 @@ function index(): SpendIndex {
 }
 
 describe('spend reports', () => {
+  it('shows cached and cache-write tokens and what caching saved, at each deployment\'s price', () => {
+    const i = new SpendIndex();
+    // 1M read at 3 - 0.3 saves 2.70; 200k written at 3.75 - 3 costs 0.15 more: 2.55 saved on a/c.
+    i.add(entry({ promptTokens: 1_500_000, cachedTokens: 1_000_000, cacheWriteTokens: 200_000 }));
+    // b/d has no cache prices: reads and writes save nothing.
+    i.add(entry({ model: 'dear', deployment: 'b/d', provider: 'b', cachedTokens: 500 }));
+    const priceOf = (b: { deployment: string | null }) =>
+      b.deployment === 'a/c' ? { input: 3, cachedInput: 0.3, cacheWrite: 3.75, output: 15 } : { input: 1, output: 2 };
+    const r = spendReport(i, parseSpendQuery(() => undefined, now), { now, currency: USD, priceOf });
+    assert.equal(r.totals.cachedTokens, 1_000_500);
+    assert.equal(r.totals.cacheWriteTokens, 200_000);
+    assert.equal(r.totals.cacheSavedUsd, 2.55);
+    assert.deepEqual(r.rows.map((x) => [x.key, x.cacheSavedUsd]), [['cheap', 2.55], ['dear', 0]]);
+    assert.match(formatSpend(r, 'table'), /Prompt cache: 1000500 tokens read, 200000 written; caching saved \$2\.55/);
+    // Writes never read back cost money: said so, not hidden.
+    const j = new SpendIndex();
+    j.add(entry({ cacheWriteTokens: 1_000_000 }));
+    const r2 = spendReport(j, parseSpendQuery(() => undefined, now), { now, currency: USD, priceOf });
+    assert.equal(r2.totals.cacheSavedUsd, -0.75);
+    assert.match(formatSpend(r2, 'table'), /caching cost \$0\.75 more/);
+  });
+
   it('totals tokens, requests, errors and cost, grouped by model, deployment, provider, day or key', () => {
     const q = parseSpendQuery(() => undefined, now);
     assert.deepEqual(q, { from: '2026-11-01', to: '2026-11-11', groupBy: 'model' });
     const r = spendReport(index(), q, { now, currency: USD });
-    assert.deepEqual(r.totals, { requests: 4, errors: 1, promptTokens: 3000, cachedTokens: 400, completionTokens: 1500, reasoningTokens: 0, estimatedRequests: 1, costUsd: 1.7 });
+    assert.deepEqual(r.totals, { requests: 4, errors: 1, promptTokens: 3000, cachedTokens: 400, cacheWriteTokens: 0, completionTokens: 1500, reasoningTokens: 0, cacheSavedUsd: 0, estimatedRequests: 1, costUsd: 1.7 });
     assert.deepEqual(r.rows.map((x) => [x.key, x.requests, x.errors, x.costUsd, x.estimatedRequests]), [['dear', 2, 1, 1.5, 1], ['cheap', 2, 0, 0.2, 0]]);
     const byDay = spendReport(index(), { ...q, groupBy: 'day' }, { now, currency: USD });
     assert.deepEqual(byDay.rows.map((x) => [x.key, x.requests]), [['2026-11-05', 2], ['2026-11-06', 2]]);

@@ -16,7 +16,7 @@ export const anthropic: ProviderAdapter = {
 
   chatRequest(target: UpstreamTarget, body: ChatBody): UpstreamHttpRequest {
     const maxTokens = target.provider.defaultMaxTokens ?? ANTHROPIC_DEFAULT_MAX_TOKENS;
-    const out = toAnthropicRequest(body, target.upstreamModel, maxTokens);
+    const out = toAnthropicRequest(body, target.upstreamModel, maxTokens, { autoCacheBreakpoints: target.autoCacheBreakpoints === true });
     return {
       method: 'POST',
       path: '/messages',

@@ -30,9 +30,14 @@ const ToolResultBlock = z.looseObject({
   is_error: z.boolean().optional(),
 });
 const ThinkingBlock = z.looseObject({ type: z.enum(['thinking', 'redacted_thinking']) });
+const DocumentBlock = z.looseObject({
+  type: z.literal('document'),
+  source: z.looseObject({ type: z.string() }),
+  title: z.string().nullable().optional(),
+});
 
-const Block = z.discriminatedUnion('type', [TextBlock, ImageBlock, ToolUseBlock, ToolResultBlock, ThinkingBlock], {
-  error: 'unsupported content block type (text, image, tool_use, tool_result and thinking are supported)',
+const Block = z.discriminatedUnion('type', [TextBlock, ImageBlock, ToolUseBlock, ToolResultBlock, ThinkingBlock, DocumentBlock], {
+  error: 'unsupported content block type (text, image, document, tool_use, tool_result and thinking are supported)',
 });
 
 const MessageSchema = z.looseObject({
@@ -72,6 +77,15 @@ const MessagesRequestSchema = z.looseObject({
     .optional(),
   tool_choice: ToolChoice.optional(),
   metadata: z.looseObject({ user_id: z.string().nullable().optional() }).optional(),
+  // Read to translate, never refused here: on a passthrough Anthropic itself judges them.
+  thinking: z.looseObject({ type: z.string(), budget_tokens: z.number().int().positive().optional() }).optional().catch(undefined),
+  output_config: z
+    .looseObject({
+      effort: z.string().optional(),
+      format: z.looseObject({ type: z.string(), schema: z.looseObject({}).optional() }).optional(),
+    })
+    .optional()
+    .catch(undefined),
 });
 
 type MessagesRequest = z.infer<typeof MessagesRequestSchema>;
@@ -141,11 +155,32 @@ export function toChatBody(req: MessagesRequest): ChatBody {
     }
   }
   if (typeof req.metadata?.user_id === 'string') body.user = req.metadata.user_id;
+  const effort = reasoningEffort(req);
+  if (effort !== undefined) body.reasoning_effort = effort;
+  const format = req.output_config?.format;
+  if (format?.type === 'json_schema' && format.schema !== undefined) {
+    body.response_format = { type: 'json_schema', json_schema: { name: 'output', schema: format.schema, strict: true } };
+  }
   if (req.stream === true) {
     body.stream = true;
     body.stream_options = { include_usage: true };
   }
   return body;
+}
+
+/**
+ * Anthropic's thinking settings as OpenAI's reasoning_effort: output_config.effort when given (max reads
+ * as high), else by the thinking budget (under 4,096 tokens low, under 16,384 medium, more high), else
+ * medium for adaptive thinking. Disabled or absent thinking sends none.
+ */
+export function reasoningEffort(req: Pick<MessagesRequest, 'thinking' | 'output_config'>): 'low' | 'medium' | 'high' | undefined {
+  const stated = req.output_config?.effort;
+  if (stated === 'low' || stated === 'medium' || stated === 'high') return stated;
+  if (stated === 'max') return 'high';
+  const t = req.thinking;
+  if (!t || t.type === 'disabled') return undefined;
+  if (t.budget_tokens !== undefined) return t.budget_tokens < 4096 ? 'low' : t.budget_tokens < 16_384 ? 'medium' : 'high';
+  return t.type === 'enabled' || t.type === 'adaptive' ? 'medium' : undefined;
 }
 
 function plainText(content: string | BlockT[]): string {
@@ -161,11 +196,14 @@ function userMessages(content: string | BlockT[], i: number): Record<string, unk
   content.forEach((b, j) => {
     if (b.type === 'tool_result') {
       const text = typeof b.content === 'string' ? b.content : (b.content ?? []).map((t) => t.text).join('');
-      out.push({ role: 'tool', tool_call_id: b.tool_use_id, content: text });
+      // OpenAI tool messages have no is_error: the failure is said in the text, where the model reads it.
+      out.push({ role: 'tool', tool_call_id: b.tool_use_id, content: b.is_error === true ? `Error: ${text}` : text });
     } else if (b.type === 'text') parts.push({ type: 'text', text: b.text });
     else if (b.type === 'image') {
       const url = b.source.type === 'base64' ? `data:${b.source.media_type};base64,${b.source.data}` : b.source.url;
       parts.push({ type: 'image_url', image_url: { url } });
+    } else if (b.type === 'document') {
+      parts.push(documentPart(b, `messages[${i}].content[${j}]`));
     } else {
       throw new HttpError(400, `messages[${i}].content[${j}]: a ${b.type} block belongs in an assistant message`, 'invalid_request_error', 'invalid_value', `messages[${i}].content[${j}]`);
     }
@@ -185,4 +223,23 @@ function assistantMessage(content: string | BlockT[]): Record<string, unknown> {
     // thinking blocks are the model's own notes; other providers cannot read them.
   }
   return { role: 'assistant', content: text === '' && calls.length > 0 ? null : text, ...(calls.length > 0 ? { tool_calls: calls } : {}) };
+}
+
+/**
+ * A PDF document as OpenAI's `file` content part (base64 as a data URL, as OpenAI's chat API takes it).
+ * Other sources (url, text, content) have no OpenAI counterpart: a 400 naming the field.
+ */
+function documentPart(b: z.infer<typeof DocumentBlock>, where: string): Record<string, unknown> {
+  const src = b.source as Record<string, unknown>;
+  if (src.type === 'base64' && src.media_type === 'application/pdf' && typeof src.data === 'string') {
+    const filename = typeof b.title === 'string' && b.title !== '' ? b.title : 'document.pdf';
+    return { type: 'file', file: { filename, file_data: `data:application/pdf;base64,${src.data}` } };
+  }
+  throw new HttpError(
+    400,
+    `${where}.source: only base64 PDF documents can be sent to a non-Anthropic model (got source type "${String(src.type)}")`,
+    'invalid_request_error',
+    'invalid_value',
+    `${where}.source`,
+  );
 }

@@ -19,7 +19,12 @@ function reject(message: string): never {
   throw new UpstreamError(untranslatable(`the Anthropic adapter cannot translate ${message}`));
 }
 
-export function toAnthropicRequest(body: ChatBody, model: string, defaultMaxTokens: number): Record<string, unknown> {
+export interface AnthropicRequestOptions {
+  /** Add cache_control to the last system block and the last tool when the client set none anywhere. */
+  autoCacheBreakpoints?: boolean;
+}
+
+export function toAnthropicRequest(body: ChatBody, model: string, defaultMaxTokens: number, options: AnthropicRequestOptions = {}): Record<string, unknown> {
   const system: Block[] = [];
   const turns: Turn[] = [];
   const push = (role: Turn['role'], blocks: Block[]) => {
@@ -62,7 +67,50 @@ export function toAnthropicRequest(body: ChatBody, model: string, defaultMaxToke
   }
   if (typeof body.user === 'string' && body.user !== '') out.metadata = { user_id: body.user };
   if (body.stream === true) out.stream = true;
+  // max_tokens counts thinking too: without the client's own limit, the answer keeps the default on top of the budget.
+  const own = maxTokens(body, 0) > 0;
+  const thinking = thinkingFor(body.reasoning_effort, own ? (out.max_tokens as number) : Number.MAX_SAFE_INTEGER);
+  if (thinking && !own) out.max_tokens = (thinking.budget_tokens as number) + defaultMaxTokens;
+  if (thinking) {
+    out.thinking = thinking;
+    // Extended thinking allows no temperature other than 1 and top_p only from 0.95: leave both out.
+    delete out.temperature;
+    delete out.top_p;
+  }
+  if (options.autoCacheBreakpoints) addCacheBreakpoints(system, tools, turns);
   return out;
+}
+
+/** Thinking budgets for OpenAI's reasoning_effort (Anthropic's minimum budget is 1,024 tokens). */
+const THINKING_BUDGET: Record<string, number> = { minimal: 1024, low: 2048, medium: 8192, high: 24_576 };
+
+/**
+ * reasoning_effort as Anthropic's extended thinking: a budget by effort, kept below max_tokens as
+ * Anthropic requires; none for `none`, an unknown effort, or max_tokens too small to think in.
+ */
+export function thinkingFor(effort: unknown, maxTokens: number): Block | undefined {
+  const budget = typeof effort === 'string' ? THINKING_BUDGET[effort] : undefined;
+  if (budget === undefined) return undefined;
+  const capped = Math.min(budget, maxTokens - 1);
+  return capped >= 1024 ? { type: 'enabled', budget_tokens: capped } : undefined;
+}
+
+const EPHEMERAL = { type: 'ephemeral' } as const;
+
+/**
+ * Automatic cache breakpoints: an OpenAI-format agent (Cline, Continue) resends the same long system
+ * prompt and tools every turn but cannot mark them for Anthropic's prompt cache. Marking the last tool
+ * and the last system block caches both (tools come before system in Anthropic's cache order): reads
+ * then cost a tenth of the input price. Nothing is added when the client marked anything itself, so
+ * its own placement (at most four breakpoints) is never disturbed.
+ */
+function addCacheBreakpoints(system: Block[], tools: Block[], turns: Turn[]): void {
+  const marked = (b: Block) => isRecord(b.cache_control);
+  if (system.some(marked) || tools.some(marked) || turns.some((t) => t.content.some(marked))) return;
+  const lastTool = tools.at(-1);
+  if (lastTool) lastTool.cache_control = EPHEMERAL;
+  const lastSystem = system.at(-1);
+  if (lastSystem) lastSystem.cache_control = EPHEMERAL;
 }
 
 function maxTokens(body: ChatBody, fallback: number): number {

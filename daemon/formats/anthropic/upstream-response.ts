@@ -10,9 +10,11 @@ export interface AnthropicCounts {
   output: number;
   cacheRead: number;
   cacheWrite: number;
+  /** The part of cacheWrite kept for an hour (`cache_creation.ephemeral_1h_input_tokens`), billed higher. */
+  cacheWrite1h: number;
 }
 
-export const NO_COUNTS: AnthropicCounts = { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 };
+export const NO_COUNTS: AnthropicCounts = { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, cacheWrite1h: 0 };
 
 /** Folds a usage object into counts; fields absent or null keep their earlier value (stream deltas). */
 export function mergeCounts(prev: AnthropicCounts, usage: unknown): AnthropicCounts {
@@ -22,6 +24,7 @@ export function mergeCounts(prev: AnthropicCounts, usage: unknown): AnthropicCou
     output: count(usage.output_tokens) ?? prev.output,
     cacheRead: count(usage.cache_read_input_tokens) ?? prev.cacheRead,
     cacheWrite: count(usage.cache_creation_input_tokens) ?? prev.cacheWrite,
+    cacheWrite1h: (isRecord(usage.cache_creation) ? count(usage.cache_creation.ephemeral_1h_input_tokens) : undefined) ?? prev.cacheWrite1h,
   };
 }
 
@@ -32,6 +35,7 @@ export function toUsage(c: AnthropicCounts): Usage {
     completionTokens: c.output,
     ...(c.cacheRead > 0 ? { cachedTokens: c.cacheRead } : {}),
     ...(c.cacheWrite > 0 ? { cacheWriteTokens: c.cacheWrite } : {}),
+    ...(c.cacheWrite1h > 0 ? { cacheWrite1hTokens: Math.min(c.cacheWrite1h, c.cacheWrite) } : {}),
   };
 }
 
@@ -50,14 +54,17 @@ export function openaiUsage(c: AnthropicCounts): Record<string, unknown> {
 export function fromAnthropicMessage(message: unknown, created: number): { body: string; usage: Usage } {
   if (!isRecord(message) || !Array.isArray(message.content)) throw new SyntaxError('not an Anthropic message');
   let text = '';
+  let reasoning = '';
   const toolCalls: unknown[] = [];
   for (const block of message.content) {
     if (!isRecord(block)) continue;
     if (block.type === 'text' && typeof block.text === 'string') text += block.text;
+    // The model's thinking, as the `reasoning_content` DeepSeek, vLLM and OpenRouter clients read.
+    else if (block.type === 'thinking' && typeof block.thinking === 'string') reasoning += block.thinking;
     else if (block.type === 'tool_use') {
       toolCalls.push({ id: block.id, type: 'function', function: { name: block.name, arguments: JSON.stringify(block.input ?? {}) } });
     }
-    // thinking and server-tool blocks have no OpenAI counterpart and are left out.
+    // redacted thinking (encrypted) and server-tool blocks have no OpenAI counterpart and are left out.
   }
   const counts = mergeCounts(NO_COUNTS, message.usage);
   const body = {
@@ -72,6 +79,7 @@ export function fromAnthropicMessage(message: unknown, created: number): { body:
           role: 'assistant',
           content: text === '' && toolCalls.length > 0 ? null : text,
           refusal: null,
+          ...(reasoning !== '' ? { reasoning_content: reasoning } : {}),
           ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
         },
         finish_reason: finishReason(message.stop_reason),

@@ -88,7 +88,8 @@ export class AnthropicStreamTranslator implements StreamTranslator {
       if (index === undefined || delta.partial_json === '') return [];
       return [this.chunk({ tool_calls: [{ index, function: { arguments: delta.partial_json } }] })];
     }
-    return []; // thinking and signature deltas have no OpenAI counterpart
+    if (delta.type === 'thinking_delta' && typeof delta.thinking === 'string') return [this.chunk({ reasoning_content: delta.thinking })];
+    return []; // signature deltas have no OpenAI counterpart
   }
 
   private addUsage(usage: unknown): void {
