@@ -123,7 +123,8 @@ async function hedged(
     const timer = cancellableSleep(delay);
     const early = await Promise.race([primary, timer.done]);
     timer.cancel();
-    if (early !== undefined || x.cancel.aborted) return single(early ?? (await primary));
+    // Answered, failed, cancelled, or already streaming its answer to the client: no hedge.
+    if (early !== undefined || x.cancel.aborted || winner) return single(early ?? (await primary));
     // Enough hedges out already: wait for a slot (or the primary's answer) rather than add load. Slots
     // free fast when hedges answer fast (one deployment hung), slowly when everything is slow (overload).
     release = deps.hedges.take(group.maxShare);
@@ -131,7 +132,7 @@ async function hedged(
       const retry = cancellableSleep(HEDGE_SLOT_POLL_MS);
       const settled = await Promise.race([primary, retry.done]);
       retry.cancel();
-      if (settled !== undefined || x.cancel.aborted) return single(settled ?? (await primary));
+      if (settled !== undefined || x.cancel.aborted || winner) return single(settled ?? (await primary));
       release = deps.hedges.take(group.maxShare);
     }
     second = childCancel(x.cancel);

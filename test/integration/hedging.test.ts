@@ -55,6 +55,18 @@ describe('a hanging deployment', function () {
     assert.ok(after.ms < 1_000, `after ejection: ${Math.round(after.ms)} ms`);
   });
 
+  it('never hedges a stream that is already answering, however long it runs', async () => {
+    // Cold deployments hedge after 2 s; this stream starts at once and takes longer than that.
+    const sandboxes = await startSandboxes(2, { tokensPerSecond: 8, replyTokens: 24 });
+    h = await startHarness(configFor(sandboxes), { sandboxes });
+    const { ms, deployment } = await streamOnce(h);
+    assert.ok(ms > 2_500, `the stream ran ${Math.round(ms)} ms`);
+    assert.equal(deployment, 'up0/upstream-model-0');
+    assert.equal(sandboxes[1].requests.length, 0, 'no hedge went to the second deployment');
+    const entries = await h.ledgerEntries();
+    assert.equal(entries.filter((e) => e.role === 'hedge').length, 0);
+  });
+
   it('gives up on a warm deployment that stops answering after a few times its usual first byte, without hedging', async () => {
     const sandboxes = await startSandboxes(2);
     const config = configFor(sandboxes, { upstream: { connectMs: 2_000, firstByteMs: 120_000, idleMs: 5_000 } });
