@@ -18,6 +18,15 @@ const tokenizerApart = {
   },
 };
 
+// Team mode (daemon/team/, with ioredis and pg) is its own bundle too, dist/team.js, required only when
+// the config has a team section: local mode starts without parsing either client.
+const teamApart = {
+  name: 'team-apart',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/team$/ }, () => ({ path: './team.js', external: true }));
+  },
+};
+
 const daemon = {
   entryPoints: ['daemon/main.ts'],
   outfile: 'dist/daemon.js',
@@ -30,7 +39,7 @@ const daemon = {
   sourcemap: true,
   logLevel: 'warning',
   define,
-  plugins: [tokenizerApart],
+  plugins: [tokenizerApart, teamApart],
 };
 
 const extension = {
@@ -59,6 +68,15 @@ const replayWorker = {
   entryPoints: ['daemon/spend/replay-worker.ts'],
   outfile: 'dist/replay-worker.js',
   plugins: [],
+};
+
+// Team mode (daemon/team/index.ts): Redis and PostgreSQL clients; pg's optional native binding is left out.
+const team = {
+  ...daemon,
+  entryPoints: ['daemon/team/index.ts'],
+  outfile: 'dist/team.js',
+  external: ['pg-native'],
+  plugins: [tokenizerApart],
 };
 
 const webview = {
@@ -93,9 +111,9 @@ function writeSchema() {
 }
 
 if (watch) {
-  for (const options of [daemon, extension, webview, tokenizer, replayWorker]) await (await context(options)).watch();
+  for (const options of [daemon, extension, webview, tokenizer, replayWorker, team]) await (await context(options)).watch();
 } else {
-  await Promise.all([build(daemon), build(extension), build(webview), build(tokenizer), build(replayWorker)]);
+  await Promise.all([build(daemon), build(extension), build(webview), build(tokenizer), build(replayWorker), build(team)]);
   asciiOnly('dist/daemon.js');
   writeSchema();
 }

@@ -122,6 +122,8 @@ function budgetCovers(b: BudgetStatus, e: LedgerEntry): boolean {
       return e.provider === b.scope.value;
     case 'key':
       return e.key === b.scope.value;
+    case 'member':
+      return e.member === b.scope.value;
   }
 }
 

@@ -48,11 +48,11 @@ export async function runChat(deps: PipelineDeps, arrival: Arrival): Promise<voi
   const operation = arrival.operation ?? 'chat';
   const affinity = affinityOf(deps, arrival);
   let planned = await planWaitingForCapacity(deps, state, body.model, body, arrival.receivedAt, operation, affinity);
-  let verdict = planned.ok ? deps.spend.check(spendCheck(planned.plan, body, arrival.clientKeyId)) : undefined;
+  let verdict = planned.ok ? deps.spend.check(spendCheck(planned.plan, body, arrival)) : undefined;
   if (planned.ok && verdict?.action === 'downgrade') {
     // One downgrade at most: the cheaper group's own verdict may allow or block, not redirect again.
     planned = planRoute(planContext(deps, state, deps.cursors, affinity), verdict.toGroup, body, operation);
-    verdict = planned.ok ? deps.spend.check(spendCheck(planned.plan, body, arrival.clientKeyId)) : undefined;
+    verdict = planned.ok ? deps.spend.check(spendCheck(planned.plan, body, arrival)) : undefined;
     if (verdict?.action === 'downgrade') verdict = { action: 'allow' };
   }
   if (!planned.ok) return refuse(planned.reason === 'unknown_model' ? null : planned.group, planError(planned, id));
@@ -112,11 +112,12 @@ async function planWaitingForCapacity(
   }
 }
 
-function spendCheck(plan: Plan, body: ChatBody, clientKeyId: string | undefined): SpendCheck {
+function spendCheck(plan: Plan, body: ChatBody, who: Pick<Arrival, 'clientKeyId' | 'member'>): SpendCheck {
   return {
     group: plan.group.name,
     ...(plan.auto ? { tier: plan.auto.tier } : {}),
-    clientKeyId,
+    clientKeyId: who.clientKeyId,
+    member: who.member,
     body,
     deployments: plan.attempts.map(({ deployment: d }) => ({ id: d.id, providerName: d.providerName, price: d.price, sandbox: d.sandbox })),
   };

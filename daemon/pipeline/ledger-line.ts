@@ -60,6 +60,7 @@ export function entryFor(id: string, arrival: Arrival, facts: LineFacts): Ledger
   if (facts.parent !== undefined) entry.parent = facts.parent;
   if (facts.role !== undefined) entry.role = facts.role;
   if (arrival.endpoint !== undefined && arrival.endpoint !== 'chat') entry.endpoint = arrival.endpoint;
+  if (arrival.member !== undefined) entry.member = arrival.member;
   return entry;
 }
 
