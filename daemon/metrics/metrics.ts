@@ -24,6 +24,8 @@ export interface MetricsSources {
   budgets(): readonly BudgetStatus[];
   /** Whether ledger lines reach the disk. */
   ledger?(): LedgerHealth;
+  /** Team mode only: whether the team's shared state (Redis) cannot be reached. */
+  teamDegraded?(): boolean;
 }
 
 const SECONDS_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300];
@@ -161,6 +163,15 @@ export class Metrics {
         help: '1 while ledger lines cannot be written (disk full, read-only), else 0',
         registers,
         collect: () => failing.set(ledger().state === 'failing' ? 1 : 0),
+      });
+    }
+    if (sources.teamDegraded) {
+      const degraded = sources.teamDegraded;
+      const team: Gauge<string> = new Gauge({
+        name: 'shepherd_team_degraded',
+        help: 'Team mode: 1 while the team state (Redis) cannot be reached and the daemon serves on local state, else 0',
+        registers,
+        collect: () => team.set(degraded() ? 1 : 0),
       });
     }
     const rss: Gauge<string> = new Gauge({
