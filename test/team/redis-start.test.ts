@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { startSandbox, type Sandbox } from '../../daemon/sandbox/server';
 import { configFor, eventually } from '../support/harness';
 import { cleanEnv, freePort, spawnCaptured, type Spawned } from '../support/processes';
-import { startRedis, type TestServer } from '../support/team-servers';
+import { startRedis } from '../support/team-servers';
 
 const root = join(__dirname, '../..');
 const daemonJs = join(root, 'dist/daemon.js');
