@@ -29,8 +29,8 @@ export interface TeamStatus {
     reason: string;
     /** Daemons of the team alive at the last heartbeat. */
     daemons: number;
-    /** Ledger lines whose cost waits to be counted in Redis. */
-    unsyncedLines: number;
+    /** Spend made here that waits to be counted in Redis (USD). */
+    unsyncedUsd: number;
   };
 }
 

@@ -48,7 +48,7 @@ describe('team mode: Redis killed and restarted under load (three daemons, real 
     for (const h of team) {
       await eventually(async () => {
         const t = (await status(h)).team;
-        return (t?.state === 'ok' && t.redis?.unsyncedLines === 0) || undefined;
+        return (t?.state === 'ok' && t.redis?.unsyncedUsd === 0) || undefined;
       }, 10_000, 'recovered and reconciled');
     }
     const atStart = sent();

@@ -29,7 +29,7 @@ export function redisClient(url: string): Redis {
   return new Redis(url, { maxRetriesPerRequest: 1 });
 }
 
-export async function status(h: Harness): Promise<{ team?: { state: string; redis?: { state: string; unsyncedLines: number; daemons: number } }; deployments: { id: string; circuit: string }[] }> {
+export async function status(h: Harness): Promise<{ team?: { state: string; redis?: { state: string; unsyncedUsd: number; daemons: number } }; deployments: { id: string; circuit: string }[] }> {
   const res = await fetch(`${h.daemon.url}/v1/shepherd/status`);
   return (await res.json()) as never;
 }

@@ -50,7 +50,7 @@ describe('team mode: budgets on the team spend', () => {
   it("keeps a team's keys in one hash slot, apart from other teams' and prefixes'", () => {
     const k = teamKeys('shepherd', 'web');
     const b = k.budget('cap', Date.parse('2026-11-01T00:00:00Z'));
-    for (const key of [b.spent, b.reserved, b.holds, b.held, k.settled('x'), k.daemons, k.rate('p/m', 'rpm')]) assert.ok(key.startsWith('shepherd:{web}:'), key);
+    for (const key of [b.spent, b.reserved, b.holds, b.held, b.flushed, k.daemons, k.rate('p/m', 'rpm')]) assert.ok(key.startsWith('shepherd:{web}:'), key);
     assert.equal(b.spent, 'shepherd:{web}:budget:cap:2026-11-01T00:00:00.000Z:spent');
     assert.notEqual(teamKeys('other', 'web').daemons, k.daemons);
   });

@@ -4,13 +4,12 @@
 // connection coming back, makes it "ok" again, and listeners reconcile then.
 import Redis from 'ioredis';
 import type { Logger } from '../../core/log';
-import { HEARTBEAT, RATE, RESERVE, SETTLE } from './scripts';
+import { HEARTBEAT, LEASE, RATE } from './scripts';
 
 /** The scripts, defined on the client (EVALSHA, loaded again by ioredis after a Redis restart). */
 export interface ScriptCommands {
-  shepReserve(numKeys: number, ...args: (string | number)[]): Promise<number[]>;
-  shepSettle(numKeys: number, ...args: (string | number)[]): Promise<number[]>;
-  shepRate(numKeys: number, ...args: (string | number)[]): Promise<number>;
+  shepLease(numKeys: number, ...args: (string | number)[]): Promise<number[]>;
+  shepRate(numKeys: number, ...args: (string | number)[]): Promise<number[]>;
   shepHeartbeat(numKeys: number, ...args: (string | number)[]): Promise<number>;
 }
 export type TeamClient = Redis & ScriptCommands;
@@ -41,8 +40,7 @@ export class TeamRedis {
       // Commands of concurrent requests share round trips.
       enableAutoPipelining: true,
     });
-    client.defineCommand('shepReserve', { lua: RESERVE });
-    client.defineCommand('shepSettle', { lua: SETTLE });
+    client.defineCommand('shepLease', { lua: LEASE });
     client.defineCommand('shepRate', { lua: RATE });
     client.defineCommand('shepHeartbeat', { lua: HEARTBEAT });
     this.client = client as TeamClient;
@@ -59,6 +57,11 @@ export class TeamRedis {
 
   onState(listener: (state: RedisState) => void): void {
     this.listeners.push(listener);
+  }
+
+  /** Whether commands can be sent now (connected; they may still time out). */
+  ready(): boolean {
+    return this.client.status === 'ready';
   }
 
   /** Runs a command; undefined when Redis cannot answer in time (the state then reads degraded). */

@@ -32,7 +32,7 @@ export async function openRedisTeam(deps: RedisTeamDeps) {
   const { team, log } = deps;
   const redis = new TeamRedis(deps.url, team.redis.timeoutMs, log);
   const keys = teamKeys(team.redis.keyPrefix, team.name);
-  const budgets = new TeamBudgets(redis, keys, deps.budgets, log);
+  const budgets = new TeamBudgets(redis, keys, deps.daemonId, deps.budgets, log);
   budgets.configure(deps.config);
   deps.claimAlerts((alert) => budgets.claimAlert(alert));
   const unsubscribe = deps.events.on('request.finished', (entry) => budgets.finished(entry));
@@ -63,12 +63,13 @@ export async function openRedisTeam(deps: RedisTeamDeps) {
       since: new Date(redis.since).toISOString(),
       reason: redis.reason,
       daemons: presence.daemons,
-      unsyncedLines: budgets.unsynced(),
+      unsyncedUsd: budgets.unsynced(),
     }),
     configure: (config: ShepherdConfig) => budgets.configure(config),
     async close() {
       unsubscribe();
       clearInterval(refresh);
+      await budgets.close();
       await presence.close();
       await health?.close();
       await redis.close();

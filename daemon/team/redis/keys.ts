@@ -1,10 +1,8 @@
 // Every Redis key and channel of one team. The team name is a hash tag ({team}): all of a team's keys
 // live in one slot, so the Lua scripts that touch several of them also run on Redis Cluster.
 export interface TeamKeys {
-  /** A budget's counters in one period: spent, reserved (held by requests in flight), and the holds. */
+  /** A budget's counters in one period: spent, and the daemons' leases on what is left. */
   budget(name: string, periodStart: number): BudgetKeys;
-  /** Set once a ledger line's cost is counted: a settle sent again (after a timeout) counts nothing. */
-  settled(requestId: string): string;
   /** Claimed by the one daemon that sends a budget alert. */
   alert(budget: string, periodStart: number, threshold: number): string;
   /** GCRA state (the theoretical arrival time) of a deployment's request and token limits. */
@@ -17,11 +15,14 @@ export interface TeamKeys {
 
 export interface BudgetKeys {
   spent: string;
+  /** The sum of every daemon's hold. */
   reserved: string;
-  /** Sorted set: request id -> when its hold expires (a daemon that died mid-request). */
+  /** Sorted set: daemon id -> when its hold expires (a daemon that stopped renewing it). */
   holds: string;
-  /** Hash: request id -> units held. */
+  /** Hash: daemon id -> units held (its lease). */
   held: string;
+  /** Hash: daemon id -> the last lease sequence whose spend was counted. */
+  flushed: string;
 }
 
 export function teamKeys(prefix: string, team: string): TeamKeys {
@@ -29,9 +30,8 @@ export function teamKeys(prefix: string, team: string): TeamKeys {
   return {
     budget(name, periodStart) {
       const b = `${base}:budget:${name}:${new Date(periodStart).toISOString()}`;
-      return { spent: `${b}:spent`, reserved: `${b}:reserved`, holds: `${b}:holds`, held: `${b}:held` };
+      return { spent: `${b}:spent`, reserved: `${b}:reserved`, holds: `${b}:holds`, held: `${b}:held`, flushed: `${b}:flushed` };
     },
-    settled: (id) => `${base}:settled:${id}`,
     alert: (budget, periodStart, threshold) => `${base}:alert:${budget}|${new Date(periodStart).toISOString()}|${threshold}`,
     rate: (deployment, kind) => `${base}:rate:${deployment}:${kind}`,
     daemons: `${base}:daemons`,

@@ -1,5 +1,6 @@
 // The Lua scripts: each runs atomically in Redis, so daemons racing for the last of a budget or of a
-// rate limit cannot both win. Time comes from Redis (TIME), never from the daemons' clocks.
+// rate limit cannot both win. Both hand out leases (a part of the budget, a batch of a rate limit) the
+// daemon then spends locally, so most requests need no round trip to Redis at all. Time comes from Redis (TIME), never from the daemons' clocks.
 // Amounts are integers: budget units of 1e-10 USD (spend/cost.ts), so sums never drift.
 
 const NOW = `
@@ -8,95 +9,85 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `;
 
 /**
- * Reserve. KEYS: 4 per budget (spent, reserved, holds, held). ARGV: request id, estimate, hold ms,
- * key ttl ms, then per budget its limit and mode ("b" block: refuse when spent + reserved + estimate
- * passes the limit; "d" downgrade: refuse when spent + reserved reaches it). Expired holds go first.
- * Returns {0, spent...} when every budget takes the hold, else {i, spent, reserved} of the first refusing.
+ * Lease: a daemon's share of the team's hard budgets, and its spend since the last lease. KEYS: 5 per
+ * budget (spent, reserved total, holds: daemon -> expiry, held: daemon -> units, flushed: daemon -> last
+ * sequence counted). ARGV: daemon id, hold ms, key ttl ms, then per budget: sequence, delta, want, limit
+ * (-1: none, an alert budget). The delta is counted once per (daemon, sequence): a lease sent again
+ * after a timeout counts nothing twice. Holds of daemons that stopped renewing expire. The grant is what
+ * the daemon wants, at most what neither spend nor the other daemons' holds take. Returns per budget
+ * {granted, spent, others' holds}.
  */
-export const RESERVE = `${NOW}
+export const LEASE = `${NOW}
 local id = ARGV[1]
-local est = tonumber(ARGV[2])
-local n = #KEYS / 4
-local spentv = {}
-for i = 1, n do
-  local s, r, z, h = KEYS[4*i-3], KEYS[4*i-2], KEYS[4*i-1], KEYS[4*i]
-  local old = redis.call('ZRANGEBYSCORE', z, '-inf', now)
-  for _, m in ipairs(old) do
-    local u = tonumber(redis.call('HGET', h, m) or '0')
-    redis.call('DECRBY', r, u)
+local holdMs = tonumber(ARGV[2])
+local out = {}
+for i = 1, #KEYS / 5 do
+  local s, r, z, h, f = KEYS[5*i-4], KEYS[5*i-3], KEYS[5*i-2], KEYS[5*i-1], KEYS[5*i]
+  local a = 3 + 4 * (i - 1)
+  local seq, delta, want, limit = tonumber(ARGV[a+1]), tonumber(ARGV[a+2]), tonumber(ARGV[a+3]), tonumber(ARGV[a+4])
+  for _, m in ipairs(redis.call('ZRANGEBYSCORE', z, '-inf', now)) do
+    redis.call('DECRBY', r, tonumber(redis.call('HGET', h, m) or '0'))
     redis.call('HDEL', h, m)
     redis.call('ZREM', z, m)
   end
+  if delta ~= 0 and seq > tonumber(redis.call('HGET', f, id) or '0') then
+    redis.call('INCRBY', s, delta)
+    redis.call('HSET', f, id, seq)
+  end
   local spent = tonumber(redis.call('GET', s) or '0')
-  local reserved = math.max(0, tonumber(redis.call('GET', r) or '0'))
-  local limit = tonumber(ARGV[3 + 2*i])
-  local mode = ARGV[4 + 2*i]
-  if spent >= limit or (mode == 'b' and spent + reserved + est > limit) or (mode == 'd' and spent + reserved >= limit) then
-    return {i, spent, reserved}
+  local mine = tonumber(redis.call('HGET', h, id) or '0')
+  local others = math.max(0, tonumber(redis.call('GET', r) or '0') - mine)
+  local granted = 0
+  if limit >= 0 then granted = math.max(0, math.min(want, limit - spent - others)) end
+  if granted > 0 then
+    redis.call('HSET', h, id, granted)
+    redis.call('ZADD', z, now + holdMs, id)
+  else
+    redis.call('HDEL', h, id)
+    redis.call('ZREM', z, id)
   end
-  spentv[i] = spent
-end
-local out = {0}
-for i = 1, n do
-  local s, r, z, h = KEYS[4*i-3], KEYS[4*i-2], KEYS[4*i-1], KEYS[4*i]
-  if est > 0 and redis.call('HSETNX', h, id, est) == 1 then
-    redis.call('ZADD', z, now + tonumber(ARGV[3]), id)
-    redis.call('INCRBY', r, est)
-  end
-  for _, k in ipairs({s, r, z, h}) do redis.call('PEXPIRE', k, ARGV[4]) end
-  out[i + 1] = spentv[i]
+  redis.call('INCRBY', r, granted - mine)
+  for _, k in ipairs({s, r, z, h, f}) do redis.call('PEXPIRE', k, ARGV[3]) end
+  out[3*i-2], out[3*i-1], out[3*i] = granted, spent, others
 end
 return out
 `;
 
 /**
- * Settle a finished request. KEYS: m spent keys (the budgets that count its cost), then 3 per budget
- * it held (reserved, holds, held), then its settled marker. ARGV: request id, units, m, key ttl ms,
- * marker ttl ms. The cost is counted once per request id, however often this runs; holds are released.
- * Returns each counted budget's spent.
- */
-export const SETTLE = `
-local id = ARGV[1]
-local m = tonumber(ARGV[3])
-if m > 0 and redis.call('SET', KEYS[#KEYS], '1', 'NX', 'PX', ARGV[5]) then
-  for i = 1, m do
-    redis.call('INCRBY', KEYS[i], ARGV[2])
-    redis.call('PEXPIRE', KEYS[i], ARGV[4])
-  end
-end
-for j = m + 1, #KEYS - 1, 3 do
-  local u = redis.call('HGET', KEYS[j + 2], id)
-  if u then
-    redis.call('DECRBY', KEYS[j], u)
-    redis.call('HDEL', KEYS[j + 2], id)
-    redis.call('ZREM', KEYS[j + 1], id)
-  end
-end
-local out = {}
-for i = 1, m do out[i] = tonumber(redis.call('GET', KEYS[i]) or '0') end
-return out
-`;
-
-/**
- * GCRA over a deployment's requests (KEYS[1]) and tokens (KEYS[2]), both or either. ARGV: ms per
- * request, burst in requests, tokens, ms per token, burst in tokens (0 = that limit is not set).
- * Admits only when both have room and then charges both. Returns 0, or the ms to wait.
+ * GCRA over a deployment's requests (KEYS[1]) and tokens (KEYS[2]), either or both, granting a batch
+ * the daemon then admits locally. ARGV: ms per request, burst in requests, requests wanted, ms per
+ * token, burst in tokens, tokens wanted, tokens needed at least (0 ms per unit = that limit is not
+ * set). Grants at least one request and the tokens needed, or nothing. Returns {requests, tokens, 0}
+ * or {0, 0, ms to wait}.
  */
 export const RATE = `${NOW}
-local function check(key, interval, burst, cost)
-  if interval <= 0 then return 0, 0 end
+local function room(key, interval, burst)
   local tat = math.max(tonumber(redis.call('GET', key) or '0'), now)
-  local new = tat + interval * cost
-  local wait = new - interval * burst - now
-  return new, wait
+  return math.floor((now + interval * burst - tat) / interval), tat
 end
-local rNew, rWait = check(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), 1)
-local tNew, tWait = check(KEYS[2], tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[3]))
-local wait = math.max(rWait, tWait)
-if wait > 0 then return math.ceil(wait) end
-if rNew > 0 then redis.call('SET', KEYS[1], math.ceil(rNew), 'PX', math.ceil(rNew - now) + 1000) end
-if tNew > 0 then redis.call('SET', KEYS[2], math.ceil(tNew), 'PX', math.ceil(tNew - now) + 1000) end
-return 0
+local ri, rb, rw, ti, tb, tw, tn = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local rg, tg, rtat, ttat = rw, tw, 0, 0
+if ri > 0 then
+  local n
+  n, rtat = room(KEYS[1], ri, rb)
+  if n < 1 then return {0, 0, math.ceil(rtat + ri - ri * rb - now)} end
+  rg = math.min(rw, n)
+end
+if ti > 0 then
+  local n
+  n, ttat = room(KEYS[2], ti, tb)
+  if n < tn then return {0, 0, math.ceil(ttat + ti * (tn - n) - now)} end
+  tg = math.min(tw, n)
+end
+if ri > 0 then
+  local tat = rtat + ri * rg
+  redis.call('SET', KEYS[1], math.ceil(tat), 'PX', math.ceil(tat - now) + 1000)
+end
+if ti > 0 then
+  local tat = ttat + ti * tg
+  redis.call('SET', KEYS[2], math.ceil(tat), 'PX', math.ceil(tat - now) + 1000)
+end
+return {rg, tg, 0}
 `;
 
 /** Heartbeat. KEYS[1]: the daemons' sorted set. ARGV: daemon id, ttl ms. Returns how many are live. */
