@@ -46,6 +46,7 @@ export async function openRedisTeam(deps: RedisTeamDeps) {
   refresh.unref();
   redis.onState((state) => {
     share();
+    deps.events.emit('team.state', { state, reason: redis.reason });
     if (state === 'ok') void presence.beat().then(() => budgets.reconcile());
   });
   const health = team.shareHealth ? new TeamHealth(redis, keys.health, deps.daemonId, deps.health, log) : undefined;
