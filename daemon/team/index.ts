@@ -41,6 +41,8 @@ export interface Team {
   close(): Promise<void>;
 }
 
+const CLOSE_MS = 3_000;
+
 export async function openTeam(deps: TeamDeps): Promise<Team> {
   const config = deps.config.team;
   const redis = config.redis && deps.redisUrl !== undefined ? await openRedisTeam({ ...deps, team: { ...config, redis: config.redis }, url: deps.redisUrl }) : undefined;
@@ -53,6 +55,7 @@ export async function openTeam(deps: TeamDeps): Promise<Team> {
       return { name: config.name, member: deps.member, daemon: deps.daemonId, state: r?.state === 'degraded' ? 'degraded' : 'ok', ...(r ? { redis: r } : {}) };
     },
     configure: (c) => redis?.configure(c),
-    close: async () => redis?.close(),
+    // Bounded: a Redis that hangs must not hold up the daemon's shutdown.
+    close: () => Promise.race([redis?.close(), new Promise<void>((r) => setTimeout(r, CLOSE_MS).unref())]),
   };
 }

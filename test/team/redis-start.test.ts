@@ -25,11 +25,18 @@ describe('team mode at start (the built daemon)', () => {
     dir = await mkdtemp(join(tmpdir(), 'shepherd-team-start-'));
   });
   afterEach(async () => {
+    // A daemon in team mode stops on SIGTERM like any other: nothing of Redis keeps it alive.
+    const stuck: string[] = [];
     for (const c of children.splice(0)) {
+      if (c.child.exitCode !== null || c.child.signalCode !== null) continue;
       c.child.kill('SIGTERM');
-      await c.exit(5_000);
+      if ((await c.exit(10_000)) === undefined) {
+        c.child.kill('SIGKILL');
+        stuck.push(c.stdout() + c.stderr());
+      }
     }
     await rm(dir, { recursive: true, force: true });
+    assert.deepEqual(stuck, [], `a daemon did not stop on SIGTERM: ${stuck.join('\n---\n')}`);
   });
   after(() => sandbox.close());
 
