@@ -52,8 +52,9 @@ const SHAPE = new RegExp(
     `(?:,"client":${STRING})?`,
     `(?:,"error":${STRING})?`,
     `(?:,"parent":${STRING})?`,
-    `(?:,"role":"hedge")?`,
+    `(?:,"role":"(?:hedge|cascade)")?`,
     `(?:,"endpoint":"(?:chat|responses|embeddings|completions|messages)")?`,
+    `(?:,"cascade":${STRING})?`,
     '\\}$',
   ].join(''),
 );
@@ -68,7 +69,7 @@ export const FAST_FIELDS: readonly string[] = [
   'id', 'time', 'requestedModel', 'model', 'servedModel', 'deployment', 'provider', 'attempts', 'status', 'ok', 'stream',
   'promptTokens', 'completionTokens', 'usageSource', 'costUsd', 'latencyMs', 'cachedTokens', 'cacheWriteTokens',
   'reasoningTokens', 'ttftMs', 'sandbox', 'key', 'client', 'error',
-  'parent', 'role', 'endpoint',
+  'parent', 'role', 'endpoint', 'cascade',
 ];
 
 /** Characters from the ',' before a field to its value: `,"name":`. */
@@ -149,6 +150,8 @@ export function parseLedgerLine(line: string): LedgerEntry | undefined {
   if (nextField(line) === LETTER_P) e.parent = string(line, keyLength('parent'));
   if (nextField(line) === LETTER_R) e.role = string(line, keyLength('role'));
   if (nextField(line) === LETTER_E) e.endpoint = string(line, keyLength('endpoint'));
+  // A cascade's outcome: the only field left that starts with c.
+  if (nextField(line) === LETTER_C) e.cascade = string(line, keyLength('cascade'));
   return e as unknown as LedgerEntry;
 }
 
