@@ -15,6 +15,8 @@ const tokenizerApart = {
   name: 'tokenizer-apart',
   setup(b) {
     b.onResolve({ filter: /^\.\/tokenizer$/ }, () => ({ path: './tokenizer.js', external: true }));
+    // The cascade's parsers (daemon/pipeline/cascade/tools.ts): acorn and ajv, and TypeScript's parser.
+    b.onResolve({ filter: /^\.\/cascade-(?:ts-)?parsers?$/ }, (args) => ({ path: `${args.path}.js`, external: true }));
   },
 };
 
@@ -61,6 +63,18 @@ const replayWorker = {
   plugins: [],
 };
 
+// The cascade checks' parsers, loaded on a cascade's first check: acorn and ajv (small), and apart
+// from them TypeScript's own parser (3.5 MB minified), loaded only when an answer holds TS or JSX.
+const cascadeParsers = {
+  ...daemon,
+  entryPoints: ['daemon/pipeline/cascade/cascade-parsers.ts'],
+  outfile: 'dist/cascade-parsers.js',
+  sourcemap: false,
+  minify: true,
+  plugins: [],
+};
+const cascadeTsParser = { ...cascadeParsers, entryPoints: ['daemon/pipeline/cascade/cascade-ts-parser.ts'], outfile: 'dist/cascade-ts-parser.js' };
+
 const webview = {
   entryPoints: ['extension/webview/main.ts'],
   outfile: 'dist/webview.js',
@@ -93,9 +107,9 @@ function writeSchema() {
 }
 
 if (watch) {
-  for (const options of [daemon, extension, webview, tokenizer, replayWorker]) await (await context(options)).watch();
+  for (const options of [daemon, extension, webview, tokenizer, replayWorker, cascadeParsers, cascadeTsParser]) await (await context(options)).watch();
 } else {
-  await Promise.all([build(daemon), build(extension), build(webview), build(tokenizer), build(replayWorker)]);
+  await Promise.all([build(daemon), build(extension), build(webview), build(tokenizer), build(replayWorker), build(cascadeParsers), build(cascadeTsParser)]);
   asciiOnly('dist/daemon.js');
   writeSchema();
 }

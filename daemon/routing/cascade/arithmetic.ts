@@ -5,12 +5,12 @@
 // digits it shows. Pure; runs in microseconds on a long answer.
 import type { CheckFailure } from './answer';
 
-const NUM = String.raw`(?:[$€£¥]\s?)?-?\d[\d,.]*%?`;
-const OP = String.raw`\s*(?:[+\-*/×÷·]|\sx(?=\s))\s*`;
+const NUM = String.raw`(?:[$\u20ac\u00a3\u00a5]\s?)?-?\d[\d,.]*%?`;
+const OP = String.raw`\s*(?:[+\-*/\u00d7\u00f7\u00b7]|\sx(?=\s))\s*`;
 const EXPR = `${NUM}(?:${OP}${NUM})*`;
 /** An expression with at least one operator, then one or more `= expression`. */
 const CHAIN = new RegExp(`${NUM}(?:${OP}${NUM})+(?:\\s*=\\s*${EXPR})+`, 'g');
-const NUMBER_TOKEN = /^([$€£¥])?\s?(-)?(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(%)?$/;
+const NUMBER_TOKEN = /^([$\u20ac\u00a3\u00a5])?\s?(-)?(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(%)?$/;
 const FENCED = /```[\s\S]*?(?:```|$)/g;
 const INLINE = /`[^`\n]*`/g;
 const OTHER_BASE = /^\s*(?:\(?\s*mod\b|modulo|in (?:binary|base|hex|octal)|\(base|\(binary|\(mod)/i;
@@ -25,8 +25,8 @@ interface Num {
 type Token = { kind: 'num'; n: Num } | { kind: 'op'; op: string; spaced: boolean };
 
 export function checkArithmetic(content: string): CheckFailure | undefined {
-  if (!/\d\s*=\s*[$€£¥-]?\d/.test(content)) return undefined; // the common case: nothing to read
-  const prose = content.replace(FENCED, ' ').replace(INLINE, ' ').replace(/−/g, '-');
+  if (!/\d\s*=\s*[$\u20ac\u00a3\u00a5-]?\d/.test(content)) return undefined; // the common case: nothing to read
+  const prose = content.replace(FENCED, ' ').replace(INLINE, ' ').replace(/\u2212/g, '-');
   CHAIN.lastIndex = 0;
   for (let m = CHAIN.exec(prose); m !== null; m = CHAIN.exec(prose)) {
     let text = m[0];
@@ -45,19 +45,19 @@ export function checkArithmetic(content: string): CheckFailure | undefined {
 function clearBefore(text: string, start: number): boolean {
   if (start === 0) return true;
   const c = text[start - 1];
-  if (/[\w.,^)(\]$€£¥%/\\]/.test(c)) return false;
+  if (/[\w.,^)(\]$\u20ac\u00a3\u00a5%/\\]/.test(c)) return false;
   const before = text.slice(Math.max(0, start - 8), start).trimEnd();
-  return !/[+\-*/×÷·^=<>≈~]$/.test(before);
+  return !/[+\-*/\u00d7\u00f7\u00b7^=<>\u2248~]$/.test(before);
 }
 
 /** Nothing glued after it (a unit, a power, an opening bracket), and not "in binary" or "mod n". */
 function clearAfter(text: string, end: number): boolean {
   const c = text[end];
   if (c === undefined) return true;
-  if (/[\w^(\[$€£¥%]/.test(c)) return false;
+  if (/[\w^(\[$\u20ac\u00a3\u00a5%]/.test(c)) return false;
   if (/^[.,]\d/.test(text.slice(end, end + 2))) return false;
   const rest = text.slice(end, end + 24);
-  if (/^\s*[*/×÷·^(]/.test(rest)) return false;
+  if (/^\s*[*/\u00d7\u00f7\u00b7^(]/.test(rest)) return false;
   return !OTHER_BASE.test(rest);
 }
 
@@ -149,7 +149,7 @@ function evaluate(side: Token[]): { value: number; step: number; percent: false 
       terms.push({ value: current, sign });
       sign = op === '+' ? 1 : -1;
       current = next;
-    } else if (op === '/' || op === '÷') {
+    } else if (op === '/' || op === '\u00f7') {
       if (next === 0) return undefined;
       current /= next;
     } else current *= next;

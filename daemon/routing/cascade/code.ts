@@ -11,7 +11,7 @@ const TS = new Set(['ts', 'typescript', 'mts', 'cts']);
 const TSX = new Set(['tsx']);
 const JSON_TAGS = new Set(['json']);
 /** `...` not followed by something spreadable, `…`, or an <ANGLE_PLACEHOLDER>. */
-const PLACEHOLDER = /\.\.\.(?![\w$([{'"`])|…|<[A-Z][A-Z0-9_-]*>|\bTODO: fill/;
+const PLACEHOLDER = /\.\.\.(?![\w$([{'"`])|\u2026|<[A-Z][A-Z0-9_-]*>|\bTODO: fill/;
 /** JSX in a block tagged js. */
 const LOOKS_JSX = /<\/[A-Za-z]|\/>|<[A-Z][\w.]*[\s>]/;
 

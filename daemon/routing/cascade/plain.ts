@@ -18,7 +18,7 @@ export function checkRefusal(answer: CheckedAnswer, phrases: readonly string[], 
   const text = answer.content.trim();
   if (text === '') return answer.toolCalls.length > 0 ? undefined : { check: 'refusal', detail: 'the answer is empty' };
   if (text.length >= maxChars) return undefined;
-  const opening = text.slice(0, 160).toLowerCase().replace(/[’‘]/g, "'");
+  const opening = text.slice(0, 160).toLowerCase().replace(/[\u2019\u2018]/g, "'");
   const phrase = phrases.find((p) => opening.includes(p.toLowerCase()));
   return phrase === undefined ? undefined : { check: 'refusal', detail: `a short answer that says "${phrase}"` };
 }
