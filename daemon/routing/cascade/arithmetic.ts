@@ -25,7 +25,7 @@ interface Num {
 type Token = { kind: 'num'; n: Num } | { kind: 'op'; op: string; spaced: boolean };
 
 export function checkArithmetic(content: string): CheckFailure | undefined {
-  if (!/\d\s*=\s*[$\u20ac\u00a3\u00a5-]?\d/.test(content)) return undefined; // the common case: nothing to read
+  if (!/\d%?\s*=\s*[$\u20ac\u00a3\u00a5-]?\d/.test(content)) return undefined; // the common case: nothing to read
   const prose = content.replace(FENCED, ' ').replace(INLINE, ' ').replace(/\u2212/g, '-');
   CHAIN.lastIndex = 0;
   for (let m = CHAIN.exec(prose); m !== null; m = CHAIN.exec(prose)) {
@@ -54,7 +54,7 @@ function clearBefore(text: string, start: number): boolean {
 function clearAfter(text: string, end: number): boolean {
   const c = text[end];
   if (c === undefined) return true;
-  if (/[\w^(\[$\u20ac\u00a3\u00a5%]/.test(c)) return false;
+  if (/[\w^([$\u20ac\u00a3\u00a5%]/.test(c)) return false;
   if (/^[.,]\d/.test(text.slice(end, end + 2))) return false;
   const rest = text.slice(end, end + 24);
   if (/^\s*[*/\u00d7\u00f7\u00b7^(]/.test(rest)) return false;
