@@ -32,6 +32,7 @@ import { RoutingCursors } from './routing/strategies';
 import { AffinityTable } from './routing/affinity';
 import { checkpointedMonths } from './spend/checkpoints';
 import { SpendHistory } from './spend/history';
+import { cascadeBaseline } from './spend/spend-query';
 import { Ledger } from './spend/ledger';
 import { summaryStore } from './spend/month-summaries';
 import { openSpend, type SpendService } from './spend/service';
@@ -105,10 +106,14 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
   );
   // Spend by day and group for the extension, rebuilt from the same replay and kept live below.
   // Group prices for what caching saved come from the config in use (`state`, composed below).
-  const history = new SpendHistory(undefined, (group) => {
-    const g = state.config.models[group];
-    return g?.price ?? g?.deployments[0]?.price;
-  });
+  const history = new SpendHistory(
+    undefined,
+    (group) => {
+      const g = state.config.models[group];
+      return g?.price ?? g?.deployments[0]?.price;
+    },
+    () => cascadeBaseline(state.config),
+  );
   await steps.run('replay the ledger', () => replayLedger(ledger, spend, history, log));
 
   const composer = new Composer(env, options.sandbox === true);

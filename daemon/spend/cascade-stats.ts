@@ -3,6 +3,7 @@
 // same requests would have cost on the strong group, the savings baseline. Fed every ledger entry
 // with a `cascade` field; pure.
 import type { Price } from '../../shared/config';
+import type { CascadeDayOut, CascadeReport } from '../../shared/cascade-figures';
 import type { LedgerEntry } from '../../shared/ledger';
 import { COST_UNITS_PER_USD, costUsd, roundUsd } from './cost';
 
@@ -21,28 +22,7 @@ interface Day {
   completionTokens: number;
 }
 
-export interface CascadeDayOut {
-  day: string;
-  requests: number;
-  kept: number;
-  escalated: number;
-  /** Straight to the chain's last step (classifier, or cascade.stream strong). */
-  direct: number;
-  /** escalated / (kept + escalated): of the requests whose first answer was checked, the share escalated. */
-  escalationRate: number;
-  caught: Record<string, number>;
-  costUsd: number;
-  /** The same answers at the baseline group's price; absent without a priced baseline. */
-  baselineUsd?: number;
-  savedUsd?: number;
-}
-
-export interface CascadeReport {
-  /** The group the saving is measured against: savingsBaseline, else the cascade chain's last group. */
-  baseline: string | null;
-  totals: Omit<CascadeDayOut, 'day'>;
-  days: CascadeDayOut[];
-}
+export type { CascadeReport };
 
 export class CascadeStats {
   private readonly days = new Map<string, Day>();
