@@ -91,6 +91,8 @@ export async function relayStream(r: Relay): Promise<AttemptResult> {
       parser.feed(decoder.decode(chunk, { stream: true }));
       if (pending === '') continue;
       if (x.held) {
+        // Claimed at the first frame, as a stream to the client would be: a held stream that is answering is not hedged.
+        if (held === '' && !r.claim()) break;
         held += pending;
         pending = '';
         if (signal.aborted) break;

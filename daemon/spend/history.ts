@@ -66,7 +66,7 @@ export class SpendHistory {
   /** A model group's price now, for what caching saved (the snapshot prices each group's tokens). */
   private readonly priceOf: PriceOf;
   /** Cascade figures (auto in cascade mode) since start, and the group their saving is measured against. */
-  private readonly cascade = new CascadeStats();
+  readonly cascade = new CascadeStats();
   private readonly cascadeBaseline: () => { name: string; price: Price | undefined } | undefined;
 
   constructor(now?: () => Date, priceOf?: PriceOf, cascadeBaseline?: () => { name: string; price: Price | undefined } | undefined) {

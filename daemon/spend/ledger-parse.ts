@@ -84,6 +84,7 @@ const LETTER_C = 0x63;
 const LETTER_D = 0x64;
 const LETTER_E = 0x65;
 const LETTER_K = 0x6b;
+const LETTER_L = 0x6c;
 const LETTER_N = 0x6e;
 const LETTER_P = 0x70;
 const LETTER_R = 0x72;
@@ -129,9 +130,10 @@ export function parseLedgerLine(line: string): LedgerEntry | undefined {
   if (!isAmount(costUsd) || !isAmount(latencyMs)) return undefined;
   e.costUsd = costUsd;
   e.latencyMs = latencyMs;
-  // ',"cachedTokens"', ',"cacheWriteTokens"' and ',"client"': the second letter, then the seventh (d or W), tell them apart.
-  if (nextField(line) === LETTER_C && line.charCodeAt(at + 3) === LETTER_A && line.charCodeAt(at + 7) === LETTER_D && !tokens(line, e, 'cachedTokens')) return undefined;
-  if (nextField(line) === LETTER_C && line.charCodeAt(at + 3) === LETTER_A && !tokens(line, e, 'cacheWriteTokens')) return undefined;
+  // ',"cachedTokens"', ',"cacheWriteTokens"', ',"client"' and ',"cascade"': the second letter (a or l), the
+  // third (c for the cache fields, s for cascade), then the seventh (d or W) tell them apart.
+  if (nextField(line) === LETTER_C && line.charCodeAt(at + 4) === LETTER_C && line.charCodeAt(at + 7) === LETTER_D && !tokens(line, e, 'cachedTokens')) return undefined;
+  if (nextField(line) === LETTER_C && line.charCodeAt(at + 4) === LETTER_C && !tokens(line, e, 'cacheWriteTokens')) return undefined;
   if (nextField(line) === LETTER_R && !tokens(line, e, 'reasoningTokens')) return undefined;
   if (nextField(line) === LETTER_T) {
     const ttftMs = number(line, keyLength('ttftMs'));
@@ -140,7 +142,7 @@ export function parseLedgerLine(line: string): LedgerEntry | undefined {
   }
   if (nextField(line) === LETTER_S) e.sandbox = flag(line, keyLength('sandbox'));
   if (nextField(line) === LETTER_K) e.key = string(line, keyLength('key'));
-  if (nextField(line) === LETTER_C) e.client = string(line, keyLength('client'));
+  if (nextField(line) === LETTER_C && line.charCodeAt(at + 3) === LETTER_L) e.client = string(line, keyLength('client'));
   // ',"error"' and ',"endpoint"' share their first letter; the second tells them apart.
   if (nextField(line) === LETTER_E && line.charCodeAt(at + 3) === LETTER_R) {
     if (e.error !== undefined) return undefined; // twice: JSON.parse keeps the last

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import type { ShepherdConfigInput } from '../../shared/config';
 import type { SpendReport } from '../../daemon/spend/spend-query';
-import { eventually, startHarness, type Harness } from '../support/harness';
+import { captureLogger, eventually, startHarness, type Harness } from '../support/harness';
+import { startDaemon } from '../../daemon/start';
 import { startScriptedUpstream, type ScriptedReply, type ScriptedUpstream } from '../support/scripted-upstream';
 
 const CHEAP: Record<string, ScriptedReply> = {
@@ -158,5 +159,22 @@ describe('auto in cascade mode', function () {
     assert.equal(response.headers.get('x-shepherd-escalated'), 'arithmetic');
     const plan = (await (await fetch(`${h.daemon.url}/v1/shepherd/plan`, { method: 'POST', body: JSON.stringify({ model: 'auto:cascade', messages: [{ role: 'user', content: 'hi' }] }) })).json()) as Record<string, unknown>;
     assert.match(JSON.stringify(plan), /cascade small -> large/);
+  });
+
+  it('keeps its figures across a restart: the cascade lines are read back from the ledger', async () => {
+    h = await startHarness(config(cheap, strong));
+    await ask('What is 17 + 25?');
+    await ask('What is 23 * 19?');
+    await h.daemon.stop();
+    const again = await startDaemon({ configPath: h.configPath, dataDir: h.dir, port: 0, env: {}, log: captureLogger([]), graceMs: 2_000 });
+    try {
+      const c = await eventually(async () => ((await (await fetch(`${again.url}/v1/shepherd/spend`)).json()) as SpendReport).cascade);
+      assert.equal(c.totals.requests, 2);
+      assert.equal(c.totals.escalated, 1);
+      assert.deepEqual(c.totals.caught, { arithmetic: 1 });
+    } finally {
+      await again.stop();
+      h.daemon.stop = async () => {}; // stopped above; close() still removes the folder
+    }
   });
 });

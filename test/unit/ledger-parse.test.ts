@@ -99,6 +99,11 @@ const GOOD: LedgerEntry[] = [
   entry({ costUsd: 123456789012.345, latencyMs: 0.000001 }),
   entry({ endpoint: 'embeddings', completionTokens: 0 }),
   entry({ ok: false, status: 499, error: 'client closed the request', endpoint: 'completions', stream: true }),
+  // A cascade's lines: `cascade` last, after fields that also start with c (cachedTokens, cacheWriteTokens, client).
+  entry({ cascade: 'kept' }),
+  entry({ ttftMs: 40, cascade: 'escalated' }),
+  entry({ cachedTokens: 256, cacheWriteTokens: 1024, client: 'acme.helper', cascade: 'direct' }),
+  entry({ parent: 'shep-0', role: 'cascade', cascade: 'arithmetic', endpoint: 'messages' }),
 ];
 
 describe('ledger line fast path', () => {
