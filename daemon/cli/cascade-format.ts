@@ -11,7 +11,7 @@ export function formatCascade(report: CascadeReport | undefined, format: 'table'
   const money = (n: number | undefined) => (n === undefined ? '-' : n.toFixed(4));
   if (format === 'csv') {
     let text = csvLine(['day', 'requests', 'kept', 'escalated', 'direct', 'escalationRate', 'caught', 'costUsd', 'baselineUsd', 'savedUsd']);
-    for (const d of rows) text += csvLine([d.key, d.requests, d.kept, d.escalated, d.direct, d.escalationRate, caught(d.caught), d.costUsd, d.baselineUsd, d.savedUsd]);
+    for (const d of rows) text += csvLine([d.key, d.requests, d.kept, d.escalated, d.direct, d.escalationRate, Object.entries(d.caught).map(([k, n]) => `${k} ${n}`).join(', '), d.costUsd, d.baselineUsd, d.savedUsd]);
     return text;
   }
   if (r.days.length === 0) return `No cascaded requests from ${range.from} to ${range.to} (routing.auto.cascade, model "auto:cascade").\n`;

@@ -6,6 +6,9 @@ import type { ShepherdConfigInput } from '../../shared/config';
 import type { SpendReport } from '../../daemon/spend/spend-query';
 import { captureLogger, eventually, startHarness, type Harness } from '../support/harness';
 import { startDaemon } from '../../daemon/start';
+import { spendFromLedger } from '../../daemon/cli/spend';
+import { formatCascade } from '../../daemon/cli/cascade-format';
+import { parseSpendQuery } from '../../daemon/spend/spend-query';
 import { startScriptedUpstream, type ScriptedReply, type ScriptedUpstream } from '../support/scripted-upstream';
 
 const CHEAP: Record<string, ScriptedReply> = {
@@ -166,6 +169,12 @@ describe('auto in cascade mode', function () {
     await ask('What is 17 + 25?');
     await ask('What is 23 * 19?');
     await h.daemon.stop();
+    // With no daemon running, `shepherd spend --by escalation` reads the ledger itself.
+    const now = Date.now();
+    const report = await spendFromLedger(h.dir, h.configPath, parseSpendQuery(() => undefined, now), now, () => {});
+    const table = formatCascade(report.cascade, 'table', report);
+    assert.match(table, /escalations and the saving against large/);
+    assert.match(table, /^total\s+2\s+1\s+1\s+50\.0%\s+arithmetic 1\s/m);
     const again = await startDaemon({ configPath: h.configPath, dataDir: h.dir, port: 0, env: {}, log: captureLogger([]), graceMs: 2_000 });
     try {
       const c = await eventually(async () => ((await (await fetch(`${again.url}/v1/shepherd/spend`)).json()) as SpendReport).cascade);
