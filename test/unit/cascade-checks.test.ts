@@ -72,6 +72,8 @@ describe('cascade check: code blocks', () => {
       '```ts\ninterface User { name: string; age?: number }\nexport function greet(u: User): string {\n  return `hi ${u.name}`;\n}\n```',
       '```tsx\nconst C: React.FC<{ n: number }> = ({ n }) => <span>{n}</span>;\n```',
       '```json\n{"name": "shepherd", "version": "0.1.0"}\n```',
+      // Before and after in one block: the name is declared twice, which no reader takes for broken code.
+      '```js\n// before\nconst total = (xs) => xs.reduce((a, b) => a + b);\n// after\nconst total = (xs) => xs.reduce((a, b) => a + b, 0);\n```',
     ];
     for (const b of blocks) assert.equal(checkCode(b, checkTools), undefined, b);
   });

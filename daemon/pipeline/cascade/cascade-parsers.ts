@@ -4,6 +4,9 @@
 import { parse } from 'acorn';
 import Ajv from 'ajv';
 
+/** acorn's scope errors: a name declared or exported twice. */
+const TWICE = /has already been declared|Duplicate export/;
+
 const JS_OPTIONS = {
   ecmaVersion: 'latest',
   allowAwaitOutsideFunction: true,
@@ -12,18 +15,25 @@ const JS_OPTIONS = {
   allowSuperOutsideMethod: true,
 } as const;
 
-/** Why this JavaScript parses neither as a module nor as a script (with a top-level return), or undefined. */
+/**
+ * Why this JavaScript parses neither as a module nor as a script (with a top-level return), or
+ * undefined. A name declared twice is no syntax error to a reader: answers often show a function
+ * "before" and "after" in one block.
+ */
 export function parseJs(code: string): string | undefined {
+  let asModule: string;
   try {
     parse(code, { ...JS_OPTIONS, sourceType: 'module' });
     return undefined;
-  } catch {
-    try {
-      parse(code, { ...JS_OPTIONS, sourceType: 'script', allowReturnOutsideFunction: true });
-      return undefined;
-    } catch (err) {
-      return err instanceof Error ? err.message : String(err);
-    }
+  } catch (err) {
+    asModule = err instanceof Error ? err.message : String(err);
+  }
+  try {
+    parse(code, { ...JS_OPTIONS, sourceType: 'script', allowReturnOutsideFunction: true });
+    return undefined;
+  } catch (err) {
+    const asScript = err instanceof Error ? err.message : String(err);
+    return TWICE.test(asModule) || TWICE.test(asScript) ? undefined : asScript;
   }
 }
 

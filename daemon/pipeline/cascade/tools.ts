@@ -5,18 +5,28 @@ import type { CheckTools } from '../../routing/cascade/answer';
 import type * as Parsers from './cascade-parsers';
 import type * as TsParser from './cascade-ts-parser';
 
-let parsers: typeof Parsers | undefined;
-let tsParser: typeof TsParser | undefined;
+// A bundle that cannot be loaded (a broken install) leaves its checks silent: unsure is no reason to escalate.
+const SILENT = { parseJs: () => undefined, parseTs: () => undefined, validate: () => undefined };
+let parsers: Pick<typeof Parsers, 'parseJs' | 'validate'> | undefined;
+let tsParser: Pick<typeof TsParser, 'parseTs'> | undefined;
 
-function loadParsers(): typeof Parsers {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  parsers ??= require('./cascade-parsers') as typeof Parsers;
+function loadParsers(): Pick<typeof Parsers, 'parseJs' | 'validate'> {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    parsers ??= require('./cascade-parsers') as typeof Parsers;
+  } catch {
+    parsers = SILENT;
+  }
   return parsers;
 }
 
-function loadTs(): typeof TsParser {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  tsParser ??= require('./cascade-ts-parser') as typeof TsParser;
+function loadTs(): Pick<typeof TsParser, 'parseTs'> {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    tsParser ??= require('./cascade-ts-parser') as typeof TsParser;
+  } catch {
+    tsParser = SILENT;
+  }
   return tsParser;
 }
 

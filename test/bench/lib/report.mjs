@@ -130,6 +130,19 @@ export function derive(r) {
     ),
   ];
   if (r.protocols) r.verdicts.push(...protocolVerdicts(r));
+  const cc = r.cascadeChecks;
+  if (cc && !cc.error) {
+    const worst = Math.max(...Object.values(cc.answers).map((a) => a.meanUs));
+    r.verdicts.push(verdict('Cascade checks: well under 1 ms on a ~1,000-token answer (here: under 0.5 ms)', `${fix(worst, 1)} µs for the slowest kind of answer`, worst < 500, 'parsers loaded; their one-time load is in the daemon rows'));
+  }
+  if (r.protocols?.cascade) {
+    const c = r.protocols.cascade.stream;
+    const first = (k) => c[k].firstContent.p50;
+    Object.assign(r.ratios, {
+      'cascade: first text (median), held and kept / plain stream': first('cascade hold, kept') / first('plain stream'),
+      'cascade: first text (median), stream strong / plain stream': first('cascade stream strong') / first('plain stream'),
+    });
+  }
   return r;
 }
 
@@ -241,11 +254,20 @@ function protocolRows(r) {
   load('embeddings', p.embeddings);
   load('Anthropic /v1/messages, not streamed', p.messages);
   streams('Anthropic /v1/messages, streamed (paced upstream)', p.messages.stream);
+  if (p.cascade) streams('auto:cascade, streamed (paced upstream: 20 chunks 20 ms apart)', p.cascade.stream);
   return out;
 }
 
 function daemonRows(r) {
   const out = [['daemon start-up, median of ' + r.startup.runs, ms(r.startup.medianMs) + ` (min ${ms(r.startup.minMs)}, max ${ms(r.startup.maxMs)})`]];
+  const cc = r.cascadeChecks;
+  if (cc?.error) out.push(['cascade checks', `failed: ${cc.error.split('\n')[0].slice(0, 200)}`]);
+  else if (cc) {
+    out.push([
+      'cascade checks on ~1,000-token answers (mean)',
+      `${Object.entries(cc.answers).map(([name, a]) => `${name} ${fix(a.meanUs, 1)} µs`).join('; ')}; parsers loaded once: acorn + ajv ${msInt(cc.parsersLoadMs)}, TypeScript ${msInt(cc.tsParserLoadMs)}`,
+    ]);
+  }
   if (r.replay.error) out.push(['ledger replay', `failed: ${r.replay.error.split('\n')[0].slice(0, 200)}`]);
   for (const [name, l] of Object.entries(r.replay.layouts)) {
     out.push([`ledger replay, ${r.replay.entries.toLocaleString('en')} entries ${name} (${l.mb} MB)`, `full parse ${msInt(l.fullParseMs)}; first start ${msInt(l.firstStartMs)}; later starts ${(l.laterStartMs ?? []).map(msInt).join(', ')}; after a crash ${msInt(l.afterCrashMs)}`]);
