@@ -79,7 +79,6 @@ function keyLength(name: string): number {
 
 // After a ',', the key's first letter tells which optional field follows (SHAPE allows no other;
 // the second letter tells cachedTokens from client).
-const LETTER_A = 0x61;
 const LETTER_C = 0x63;
 const LETTER_D = 0x64;
 const LETTER_E = 0x65;
