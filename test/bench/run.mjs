@@ -55,7 +55,7 @@ async function snapshotDaemon() {
   const file = join(dir, 'daemon.js');
   for (let attempt = 1; ; attempt++) {
     copyFileSync(join(root, 'dist', 'daemon.js'), file);
-    for (const companion of ['tokenizer.js', 'replay-worker.js', 'cascade-parsers.js', 'cascade-ts-parser.js']) copyFileSync(join(root, 'dist', companion), join(dir, companion));
+    for (const companion of ['tokenizer.js', 'replay-worker.js', 'cascade-parsers.js', 'cascade-ts-parser.js', 'cascade-tree-sitter.js', 'tree-sitter.wasm', 'tree-sitter-python.wasm']) copyFileSync(join(root, 'dist', companion), join(dir, companion));
     try {
       execFileSync(process.execPath, [file, '--version'], { stdio: 'pipe' });
       const sha = createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 12);

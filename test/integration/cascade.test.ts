@@ -16,6 +16,8 @@ const CHEAP: Record<string, ScriptedReply> = {
   'What is 23 * 19?': { content: 'Sure: 23 * 19 = 427.' }, // wrong: 437
   'Write a JS function that adds two numbers.': { content: '```js\nfunction add(a, b) {\n  return a + b;\n}\n```' },
   'Write a JS function that doubles a number.': { content: '```js\nfunction double(n) {\n  return n * 2;\n```' }, // does not parse
+  'Write a Python function that squares a number.': { content: '```python\ndef square(n):\n    return n * n\n```' },
+  'Write a Python function that cubes a number.': { content: '```python\ndef cube(n:\n    return n ** 3\n```' }, // does not parse
   'Say hello.': { content: 'Hello!' },
   'Explain monads.': { content: "I'm not sure." },
   'Give the user as JSON.': { content: '{"name": "Ada", "age": "thirty-six"}' }, // age must be an integer
@@ -73,6 +75,8 @@ describe('auto in cascade mode', function () {
       ['What is 23 * 19?', {}, 'arithmetic'],
       ['Write a JS function that adds two numbers.', {}, null],
       ['Write a JS function that doubles a number.', {}, 'code'],
+      ['Write a Python function that squares a number.', {}, null],
+      ['Write a Python function that cubes a number.', {}, 'code'],
       ['Say hello.', {}, null],
       ['Explain monads.', {}, 'refusal'],
       ['Give the user as JSON.', { response_format: { type: 'json_schema', json_schema: { name: 'user', schema: userSchema } } }, 'json'],
@@ -99,7 +103,7 @@ describe('auto in cascade mode', function () {
     // The ledger: the escalated request's own line (strong, cascade escalated) and its first step's (cheap, role cascade).
     const entries = await eventually(async () => {
       const all = await h!.ledgerEntries();
-      return all.length >= cases.length + 1 + 6 ? all : undefined;
+      return all.length >= cases.length + 1 + 7 ? all : undefined;
     });
     const id = ids.get('What is 23 * 19?');
     const own = entries.find((e) => e.id === id);
@@ -112,16 +116,16 @@ describe('auto in cascade mode', function () {
     assert.ok((step?.costUsd ?? 0) > 0, 'the cheap step costs and counts');
     assert.equal(entries.find((e) => e.id === ids.get('Say hello.'))?.cascade, 'kept');
 
-    // Spend: 10 cascaded requests, 4 kept, 6 escalated, each check's catch, and the saving against "large".
+    // Spend: 12 cascaded requests, 5 kept, 7 escalated, each check's catch, and the saving against "large".
     const res = await fetch(`${h.daemon.url}/v1/shepherd/spend?groupBy=day`);
     const report = (await res.json()) as SpendReport;
     const c = report.cascade;
     assert.ok(c, 'the spend report has cascade figures');
-    assert.equal(c.totals.requests, 10);
-    assert.equal(c.totals.kept, 4);
-    assert.equal(c.totals.escalated, 6);
-    assert.equal(c.totals.escalationRate, 0.6);
-    assert.deepEqual(c.totals.caught, { arithmetic: 2, code: 1, refusal: 1, json: 1, truncated: 1 });
+    assert.equal(c.totals.requests, 12);
+    assert.equal(c.totals.kept, 5);
+    assert.equal(c.totals.escalated, 7);
+    assert.equal(c.totals.escalationRate, 0.5833);
+    assert.deepEqual(c.totals.caught, { arithmetic: 2, code: 2, refusal: 1, json: 1, truncated: 1 });
     assert.equal(c.baseline, 'large');
     assert.ok(c.totals.baselineUsd! > c.totals.costUsd, `baseline ${c.totals.baselineUsd} vs actual ${c.totals.costUsd}`);
     assert.ok(c.totals.savedUsd! > 0);

@@ -8,7 +8,7 @@ import { checkAnswer } from '../../daemon/routing/cascade/checks';
 import { checkCode } from '../../daemon/routing/cascade/code';
 import { checkMinLength, checkRefusal, checkTruncated } from '../../daemon/routing/cascade/plain';
 import { checkJson, checkToolArgs } from '../../daemon/routing/cascade/structured';
-import { checkTools } from '../../daemon/pipeline/cascade/tools';
+import { checkTools, preparePython } from '../../daemon/pipeline/cascade/tools';
 import { answerFromFrames, answerFromWhole } from '../../daemon/pipeline/cascade/read-answer';
 
 const answer = (content: string, over: Partial<CheckedAnswer> = {}): CheckedAnswer => ({ content, finishReason: 'stop', toolCalls: [], ...over });
@@ -77,15 +77,35 @@ describe('cascade check: code blocks', () => {
     ];
     for (const b of blocks) assert.equal(checkCode(b, checkTools), undefined, b);
   });
-  it('stays quiet on placeholders, JSON with comments, other languages and untagged blocks', () => {
+  it('stays quiet on placeholders, JSON with comments, languages without a parser and untagged blocks', () => {
     const blocks = [
       '```js\nfunction handler(req, res) {\n  ...\n}\n```',
       '```js\nconst client = new Client({ apiKey: <YOUR_API_KEY> });\n```',
       '```json\n{\n  // your settings\n  "editor.tabSize": 2\n}\n```',
-      '```python\ndef f(:\n```',
+      '```ruby\ndef f(\n```',
       '```\nthis is not code {\n```',
     ];
     for (const b of blocks) assert.equal(checkCode(b, checkTools), undefined, b);
+  });
+
+  describe('Python (tree-sitter, loaded asynchronously)', () => {
+    before(() => preparePython());
+    it('catches Python that does not parse', () => {
+      const r = checkCode('Try this:\n```python\ndef area(r:\n    return 3.14159 * r ** 2\n```', checkTools);
+      assert.equal(r?.check, 'code');
+      assert.match(r!.detail, /python block does not parse: .*line 1/);
+      assert.equal(checkCode('```py\nfor i in range(3)\n    print(i)\n```', checkTools)?.check, 'code');
+    });
+    it('stays quiet on current Python: type hints, match, generics, f-strings, async, a body of ...', () => {
+      const blocks = [
+        '```python\nfrom dataclasses import dataclass\n\n@dataclass\nclass User:\n    name: str\n    age: int | None = None\n```',
+        '```python\nmatch command.split():\n    case ["go", direction]:\n        move(direction)\n    case _:\n        pass\n```',
+        '```python\ndef first[T](xs: list[T]) -> T:\n    return xs[0]\n```',
+        '```python\nprint(f"{name!r:>{width}} = {value:.2f}")\n```',
+        '```python\nasync def fetch(session, url):\n    async with session.get(url) as r:\n        return await r.json()\n```',
+      ];
+      for (const b of blocks) assert.equal(checkCode(b, checkTools), undefined, b);
+    });
   });
 });
 

@@ -16,7 +16,8 @@ import { finish, recordExtra } from '../finish';
 import type { LineFacts } from '../ledger-line';
 import { headerSafe } from '../relay';
 import { answerFromFrames, answerFromWhole } from './read-answer';
-import { checkTools } from './tools';
+import { checkTools, preparePython } from './tools';
+import { PYTHON_FENCE } from '../../routing/cascade/code';
 
 /** A plan for one more step's group (with the spend rules' verdict), or why there is none. */
 export type StepPlanner = (group: string) => { ok: true; plan: Plan } | { ok: false; why: string };
@@ -56,7 +57,7 @@ export async function runCascade(deps: PipelineDeps, x: Exchange, planStep: Step
       },
     });
     const got = outcome as Outcome | undefined;
-    const verdict = got?.kind === 'answer' ? check(x, cascade, got.answer) : undefined;
+    const verdict = got?.kind === 'answer' ? await check(x, cascade, got.answer) : undefined;
     if (got?.kind === 'answer' && (verdict === undefined || x.cancel.aborted)) {
       arrival.cascade = i === 0 ? 'kept' : 'escalated';
       const headers = i === 0 ? { 'x-shepherd-cascade': group, 'x-shepherd-escalated': 'no' } : escalatedHeaders(path, caught);
@@ -86,9 +87,10 @@ export async function runCascade(deps: PipelineDeps, x: Exchange, planStep: Step
 }
 
 /** The first check the held answer fails, or undefined when it may be kept. */
-function check(x: Exchange, cascade: CascadePlan, held: HeldAnswer): CheckFailure | undefined {
+async function check(x: Exchange, cascade: CascadePlan, held: HeldAnswer): Promise<CheckFailure | undefined> {
   const body = x.arrival.body;
   const answer = held.kind === 'whole' ? answerFromWhole(held.text) : answerFromFrames(held.text);
+  if (cascade.checks.code && PYTHON_FENCE.test(answer.content)) await preparePython();
   const max = body.max_completion_tokens ?? body.max_tokens;
   const request = {
     ...(typeof max === 'number' && Number.isFinite(max) ? { maxTokens: max } : {}),

@@ -4,9 +4,26 @@
 import type { CheckTools } from '../../routing/cascade/answer';
 import type * as Parsers from './cascade-parsers';
 import type * as TsParser from './cascade-ts-parser';
+import type * as TreeSitter from './cascade-tree-sitter';
 
 // A bundle that cannot be loaded (a broken install) leaves its checks silent: unsure is no reason to escalate.
 const SILENT = { parseJs: () => undefined, parseTs: () => undefined, validate: () => undefined };
+/** Python's parser once loaded (asynchronously: WebAssembly); until then Python blocks go unchecked. */
+let python: ((code: string) => string | undefined) | undefined;
+let pythonLoading: Promise<void> | undefined;
+
+/** Loads the Python parser (once; about 35 ms); a failure leaves Python blocks unchecked. */
+export function preparePython(): Promise<void> {
+  pythonLoading ??= (async () => {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      python = await (require('./cascade-tree-sitter') as typeof TreeSitter).loadPython();
+    } catch {
+      python = () => undefined;
+    }
+  })();
+  return pythonLoading;
+}
 let parsers: Pick<typeof Parsers, 'parseJs' | 'validate'> | undefined;
 let tsParser: Pick<typeof TsParser, 'parseTs'> | undefined;
 
@@ -33,5 +50,6 @@ function loadTs(): Pick<typeof TsParser, 'parseTs'> {
 export const checkTools: CheckTools = {
   parseJs: (code) => loadParsers().parseJs(code),
   parseTs: (code, tsx) => loadTs().parseTs(code, tsx),
+  parsePython: (code) => python?.(code),
   validate: (schema, value) => loadParsers().validate(schema, value),
 };

@@ -33,6 +33,8 @@ export interface CheckTools {
   parseJs(code: string): string | undefined;
   /** Why this TypeScript (tsx: with JSX) does not parse, or undefined when it does. */
   parseTs(code: string, tsx: boolean): string | undefined;
+  /** Why this Python does not parse, or undefined when it does or no Python parser is loaded (yet). */
+  parsePython(code: string): string | undefined;
   /** Why `value` does not match the JSON Schema; undefined when it does, or when the schema cannot be compiled. */
   validate(schema: object, value: unknown): string | undefined;
 }

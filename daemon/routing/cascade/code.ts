@@ -1,5 +1,6 @@
-// Code blocks that do not parse: fenced blocks tagged JavaScript, TypeScript (with or without JSX) or
-// JSON, through a real parser (injected: acorn and TypeScript's own, loaded on first use). Untagged
+// Code blocks that do not parse: fenced blocks tagged JavaScript, TypeScript (with or without JSX),
+// Python or JSON, through a real parser (injected: acorn, TypeScript's own and tree-sitter's Python
+// grammar, loaded on first use). Untagged
 // blocks and other languages are left alone, and so is a block with a placeholder a reader is meant
 // to fill in (`...`, `…`, `<YOUR_KEY>`): it was never meant to run as it stands.
 import type { CheckFailure, CheckTools } from './answer';
@@ -10,12 +11,18 @@ const JSX = new Set(['jsx']);
 const TS = new Set(['ts', 'typescript', 'mts', 'cts']);
 const TSX = new Set(['tsx']);
 const JSON_TAGS = new Set(['json']);
+const PYTHON = new Set(['python', 'py', 'python3']);
 /** `...` not followed by something spreadable, `…`, or an <ANGLE_PLACEHOLDER>. */
 const PLACEHOLDER = /\.\.\.(?![\w$([{'"`])|\u2026|<[A-Z][A-Z0-9_-]*>|\bTODO: fill/;
 /** JSX in a block tagged js. */
 const LOOKS_JSX = /<\/[A-Za-z]|\/>|<[A-Z][\w.]*[\s>]/;
 
-export function checkCode(content: string, tools: Pick<CheckTools, 'parseJs' | 'parseTs'>): CheckFailure | undefined {
+type CodeTools = Pick<CheckTools, 'parseJs' | 'parseTs' | 'parsePython'>;
+
+/** Whether the answer holds a Python block: the pipeline loads the Python parser (asynchronously) first. */
+export const PYTHON_FENCE = /^[ \t]*```[ \t]*(?:python3?|py)\b/im;
+
+export function checkCode(content: string, tools: CodeTools): CheckFailure | undefined {
   if (!content.includes('```')) return undefined;
   FENCE.lastIndex = 0;
   for (let m = FENCE.exec(content); m !== null; m = FENCE.exec(content)) {
@@ -28,7 +35,8 @@ export function checkCode(content: string, tools: Pick<CheckTools, 'parseJs' | '
   return undefined;
 }
 
-function problemIn(lang: string, code: string, tools: Pick<CheckTools, 'parseJs' | 'parseTs'>): string | undefined {
+function problemIn(lang: string, code: string, tools: CodeTools): string | undefined {
+  if (PYTHON.has(lang)) return tools.parsePython(code);
   if (JS.has(lang)) {
     const problem = tools.parseJs(code);
     // acorn has no JSX and no type annotations; TypeScript's parser gets a second say on those.
