@@ -2,6 +2,7 @@
 // some prompts) and a strong one. The client gets the strong answer exactly when a check fails, in
 // both streaming modes; the ledger holds both attempts; spend shows the escalation and the saving.
 import assert from 'node:assert/strict';
+import Anthropic from '@anthropic-ai/sdk';
 import type { ShepherdConfigInput } from '../../shared/config';
 import type { SpendReport } from '../../daemon/spend/spend-query';
 import { captureLogger, eventually, startHarness, type Harness } from '../support/harness';
@@ -188,6 +189,21 @@ describe('auto in cascade mode', function () {
     } finally {
       await again.stop();
       h.daemon.stop = async () => {}; // stopped above; close() still removes the folder
+    }
+  });
+
+  it('serves Anthropic-format clients too: the held answer and the escalated one in /v1/messages shape, whole and streamed', async () => {
+    h = await startHarness(config(cheap, strong));
+    const claude = new Anthropic({ baseURL: h.daemon.url, apiKey: 'unused', maxRetries: 0 });
+    const text = (m: Anthropic.Message) => m.content.map((b) => (b.type === 'text' ? b.text : '')).join('');
+    const kept = await claude.messages.create({ model: 'auto:cascade', max_tokens: 256, messages: [{ role: 'user', content: 'What is 17 + 25?' }] });
+    assert.equal(text(kept), '17 + 25 = 42.');
+    const { data, response } = await claude.messages.create({ model: 'auto:cascade', max_tokens: 256, messages: [{ role: 'user', content: 'What is 23 * 19?' }] }).withResponse();
+    assert.equal(text(data), '[strong] 23 * 19 = 437.');
+    assert.equal(response.headers.get('x-shepherd-escalated'), 'arithmetic');
+    for (const [prompt, expected] of [['What is 17 + 25?', '17 + 25 = 42.'], ['What is 23 * 19?', '[strong] 23 * 19 = 437.']]) {
+      const stream = claude.messages.stream({ model: 'auto:cascade', max_tokens: 256, messages: [{ role: 'user', content: prompt }] });
+      assert.equal(text(await stream.finalMessage()), expected, prompt);
     }
   });
 });
