@@ -82,7 +82,8 @@ export async function runChat(deps: PipelineDeps, arrival: Arrival): Promise<voi
   };
   try {
     const exchange: Exchange = { id, arrival, plan, cancel, deadlineAt, replan };
-    if (plan.cascade) await runCascade(deps, exchange, (group) => planStep(deps, state, group, body, arrival.clientKeyId, operation));
+    // Only chat answers are checked (a text completion is not read by the checks): other operations take the first step's group.
+    if (plan.cascade && operation === 'chat') await runCascade(deps, exchange, (group) => planStep(deps, state, group, body, arrival.clientKeyId, operation));
     else await failover(deps, exchange);
   } finally {
     clearTimeout(deadline);

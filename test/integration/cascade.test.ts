@@ -24,7 +24,11 @@ const CHEAP: Record<string, ScriptedReply> = {
   'Give the user as JSON.': { content: '{"name": "Ada", "age": "thirty-six"}' }, // age must be an integer
   'Give the city as JSON.': { content: '{"name": "Paris", "population": 2102650}' },
   'Tell a long story.': { content: 'Once upon a time there was a', finishReason: 'length' },
+  'Weather in Paris?': { toolCalls: [{ name: 'get_weather', arguments: '{"city": "Paris"}' }] },
+  'Weather in Rome?': { toolCalls: [{ name: 'get_weather', arguments: '{"town": "Rome"}' }] }, // city is required
 };
+
+const weatherTool = { type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } };
 
 const userSchema = { type: 'object', properties: { name: { type: 'string' }, age: { type: 'integer' } }, required: ['name', 'age'] };
 const citySchema = { type: 'object', properties: { name: { type: 'string' }, population: { type: 'integer' } }, required: ['name', 'population'] };
@@ -205,5 +209,23 @@ describe('auto in cascade mode', function () {
       const stream = claude.messages.stream({ model: 'auto:cascade', max_tokens: 256, messages: [{ role: 'user', content: prompt }] });
       assert.equal(text(await stream.finalMessage()), expected, prompt);
     }
+  });
+
+  it('checks tool calls against the tool schema, and serves the Responses API', async () => {
+    h = await startHarness(config(cheap, strong));
+    const call = async (prompt: string) => {
+      const { data, response } = await h!.client.chat.completions.create({ model: 'auto:cascade', messages: [{ role: 'user', content: prompt }], tools: [weatherTool as never] }).withResponse();
+      return { message: data.choices[0].message, escalated: response.headers.get('x-shepherd-escalated') };
+    };
+    const good = await call('Weather in Paris?');
+    assert.equal(good.escalated, 'no');
+    assert.equal((good.message.tool_calls?.[0] as { function: { arguments: string } }).function.arguments, '{"city": "Paris"}');
+    const bad = await call('Weather in Rome?');
+    assert.equal(bad.escalated, 'toolArgs');
+    assert.equal(bad.message.content, '[strong] a careful answer.');
+
+    const { data, response } = await h.client.responses.create({ model: 'auto:cascade', input: 'What is 23 * 19?' }).withResponse();
+    assert.equal(data.output_text, '[strong] 23 * 19 = 437.');
+    assert.equal(response.headers.get('x-shepherd-escalated'), 'arithmetic');
   });
 });
