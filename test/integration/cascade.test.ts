@@ -135,6 +135,11 @@ describe('auto in cascade mode', function () {
     assert.ok(c.totals.baselineUsd! > c.totals.costUsd, `baseline ${c.totals.baselineUsd} vs actual ${c.totals.costUsd}`);
     assert.ok(c.totals.savedUsd! > 0);
     assert.equal(c.days.length, 1);
+    // Both attempts count: the report's totals are every ledger line, the cheap steps' included.
+    const lines = await h.ledgerEntries();
+    assert.equal(report.totals.requests, lines.length);
+    assert.ok(Math.abs(report.totals.costUsd - lines.reduce((sum, e) => sum + e.costUsd, 0)) < 1e-9);
+    assert.ok(Math.abs(c.totals.costUsd - lines.filter((e) => e.cascade !== undefined).reduce((sum, e) => sum + e.costUsd, 0)) < 1e-9);
   });
 
   it('holds a streamed cheap answer until it is checked, and streams the strong answer after an escalation', async () => {

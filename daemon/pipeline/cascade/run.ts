@@ -81,7 +81,8 @@ export async function runCascade(deps: PipelineDeps, x: Exchange, planStep: Step
       const facts: LineFacts = got.kind === 'answer' ? got.answer.facts : got.facts;
       await recordExtra(deps, `${x.id}:step${i + 1}`, x, { ...facts, parent: x.id, role: 'cascade', cascade: why });
     }
-    deps.log.info('cascade escalated', { request: x.id, from: group, to: steps[i + 1].group, check: why, detail: failure?.detail ?? 'no answer' });
+    // The check's name only: its detail quotes the answer, which logs never hold.
+    deps.log.info('cascade escalated', { request: x.id, from: group, to: steps[i + 1].group, check: why });
     plan = carry(next.plan, x.plan);
   }
 }

@@ -311,6 +311,11 @@ completions and back), against the same request direct to the sandbox's Anthropi
 the bare proxy. Portkey takes no part here. Load runs as in the main table (${r.plan.rounds} x ${r.plan.throughputS} s at c=50,
 ${r.plan.rounds} x ${r.plan.c1S} s at c=1, interleaved); streams are ${r.plan.streamRuns} per case on the paced upstream, interleaved.
 *First event* is the first body bytes; *first text event* the first event that carries answer text.
+The \`auto:cascade\` rows (issue 19) stream through a cascade whose cheap and strong groups are both on
+the paced upstream: *plain stream* asks the cheap group directly; *cascade hold, kept* holds the cheap
+answer until its checks pass (its first text comes when the whole cheap answer is in); *escalated*
+holds it, fails a check on purpose (a minimum length no answer reaches) and streams the strong answer;
+*cascade stream strong* (\`cascade.stream: "strong"\`) sends the stream straight to the strong group.
 
 | row | party | figures |
 |---|---|---|
