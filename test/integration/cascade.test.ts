@@ -233,4 +233,20 @@ describe('auto in cascade mode', function () {
     assert.equal(data.output_text, '[strong] 23 * 19 = 437.');
     assert.equal(response.headers.get('x-shepherd-escalated'), 'arithmetic');
   });
+
+  it('escalates when the cheap group gives no answer at all, and records the failed step', async () => {
+    h = await startHarness(config(cheap, strong));
+    await cheap.close(); // connection refused from now on
+    const r = await ask('Say hello.');
+    assert.equal(r.text, '[strong] a careful answer.');
+    assert.equal(r.escalated, 'failed');
+    const lines = await eventually(async () => {
+      const all = await h!.ledgerEntries();
+      return all.length >= 2 ? all : undefined;
+    });
+    const step = lines.find((e) => e.parent === r.id);
+    assert.equal(step?.cascade, 'failed');
+    assert.equal(step?.ok, false);
+    assert.equal(lines.find((e) => e.id === r.id)?.cascade, 'escalated');
+  });
 });

@@ -8,7 +8,7 @@ import type { CascadePlan } from '../../routing/cascade/chain';
 import type { CheckFailure } from '../../routing/cascade/answer';
 import { checkAnswer } from '../../routing/cascade/checks';
 import type { Plan } from '../../routing/plan';
-import type { HttpError } from '../../core/http-error';
+import { HttpError } from '../../core/http-error';
 import type { PipelineDeps } from '../deps';
 import type { Exchange, HeldAnswer } from '../exchange';
 import { failover } from '../failover';
@@ -34,7 +34,12 @@ export async function runCascade(deps: PipelineDeps, x: Exchange, planStep: Step
     const last = steps[steps.length - 1].group;
     const planned = last === x.plan.group.name ? ({ ok: true, plan: x.plan } as const) : planStep(last);
     arrival.cascade = 'direct';
-    const extraHeaders = { 'x-shepherd-cascade': streamStrong ? `stream to ${last} (cascade.stream strong)` : `${last} (the chain's last step)`, 'x-shepherd-escalated': 'no' };
+    const where = !planned.ok
+      ? `${x.plan.group.name}; not sent to ${last}: ${planned.why}`
+      : streamStrong
+        ? `stream to ${last} (cascade.stream strong)`
+        : `${last} (the chain's last step)`;
+    const extraHeaders = { 'x-shepherd-cascade': headerSafe(where), 'x-shepherd-escalated': 'no' };
     return failover(deps, { ...x, plan: planned.ok ? carry(planned.plan, x.plan) : x.plan, extraHeaders });
   }
   const caught: Caught[] = [];
@@ -56,31 +61,30 @@ export async function runCascade(deps: PipelineDeps, x: Exchange, planStep: Step
         failed: (facts, error, headers) => void (outcome = { kind: 'failed', facts, error, headers }),
       },
     });
-    const got = outcome as Outcome | undefined;
-    const verdict = got?.kind === 'answer' ? await check(x, cascade, got.answer) : undefined;
-    if (got?.kind === 'answer' && (verdict === undefined || x.cancel.aborted)) {
+    // failover() ends every step in an answer or a failure; should neither come, the request still gets one ending.
+    const got: Outcome = (outcome as Outcome | undefined) ?? noOutcome(x, group);
+    const verdict = got.kind === 'answer' ? await check(x, cascade, got.answer) : undefined;
+    if (got.kind === 'answer' && (verdict === undefined || x.cancel.aborted)) {
       arrival.cascade = i === 0 ? 'kept' : 'escalated';
       const headers = i === 0 ? { 'x-shepherd-cascade': group, 'x-shepherd-escalated': 'no' } : escalatedHeaders(path, caught);
       return send(deps, x, got.answer, headers);
     }
-    if (x.cancel.aborted) return got ? sendFailure(deps, x, got as Extract<Outcome, { kind: 'failed' }>) : undefined;
+    if (x.cancel.aborted && got.kind === 'failed') return sendFailure(deps, x, got);
     const next = planStep(steps[i + 1].group);
     if (!next.ok) {
       // Nowhere to escalate to (no deployment left, over budget): the held answer is better than none.
-      if (got?.kind === 'answer') {
+      if (got.kind === 'answer') {
         arrival.cascade = 'kept';
         const headers = { 'x-shepherd-cascade': headerSafe(`${group}; not escalated: ${next.why}`), 'x-shepherd-escalated': 'no' };
         return send(deps, x, got.answer, headers);
       }
-      return got ? sendFailure(deps, x, got) : undefined;
+      return sendFailure(deps, x, got);
     }
     const failure: CheckFailure | undefined = verdict;
     const why = failure ? failure.check : 'failed';
     caught.push(failure ?? { check: 'failed', detail: `${group} gave no answer` });
-    if (got) {
-      const facts: LineFacts = got.kind === 'answer' ? got.answer.facts : got.facts;
-      await recordExtra(deps, `${x.id}:step${i + 1}`, x, { ...facts, parent: x.id, role: 'cascade', cascade: why });
-    }
+    const facts: LineFacts = got.kind === 'answer' ? got.answer.facts : got.facts;
+    if (facts.deployment) await recordExtra(deps, `${x.id}:step${i + 1}`, x, { ...facts, parent: x.id, role: 'cascade', cascade: why });
     // The check's name only: its detail quotes the answer, which logs never hold.
     deps.log.info('cascade escalated', { request: x.id, from: group, to: steps[i + 1].group, check: why });
     plan = carry(next.plan, x.plan);
@@ -116,6 +120,11 @@ async function send(deps: PipelineDeps, x: Exchange, held: HeldAnswer, extra: Re
   headers.connection = 'keep-alive';
   if (!arrival.res.headersSent && !arrival.res.destroyed) arrival.res.writeHead(200, headers);
   return finish(deps, x.id, arrival, facts, { kind: 'stream', tail: arrival.client.streamEncoder().end(held.text) });
+}
+
+function noOutcome(x: Exchange, group: string): Outcome {
+  const error = new HttpError(502, `the cascade step on "${group}" ended without an answer`, 'api_error', 'cascade_no_outcome');
+  return { kind: 'failed', facts: { group, deployment: null, attempts: 0, status: 502, endedAt: performance.now(), error: error.message }, error, headers: { 'x-request-id': x.id } };
 }
 
 function sendFailure(deps: PipelineDeps, x: Exchange, failed: Extract<Outcome, { kind: 'failed' }>): Promise<void> {
