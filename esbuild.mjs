@@ -20,6 +20,15 @@ const tokenizerApart = {
   },
 };
 
+// Team mode (daemon/team/, with ioredis and pg) is its own bundle too, dist/team.js, required only when
+// the config has a team section: local mode starts without parsing either client.
+const teamApart = {
+  name: 'team-apart',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/team$/ }, () => ({ path: './team.js', external: true }));
+  },
+};
+
 const daemon = {
   entryPoints: ['daemon/main.ts'],
   outfile: 'dist/daemon.js',
@@ -32,7 +41,7 @@ const daemon = {
   sourcemap: true,
   logLevel: 'warning',
   define,
-  plugins: [tokenizerApart],
+  plugins: [tokenizerApart, teamApart],
 };
 
 const extension = {
@@ -82,6 +91,15 @@ function copyWasm() {
   copyFileSync('node_modules/tree-sitter-python/tree-sitter-python.wasm', 'dist/tree-sitter-python.wasm');
 }
 
+// Team mode (daemon/team/index.ts): Redis and PostgreSQL clients; pg's optional native binding is left out.
+const team = {
+  ...daemon,
+  entryPoints: ['daemon/team/index.ts'],
+  outfile: 'dist/team.js',
+  external: ['pg-native'],
+  plugins: [tokenizerApart],
+};
+
 const webview = {
   entryPoints: ['extension/webview/main.ts'],
   outfile: 'dist/webview.js',
@@ -115,9 +133,9 @@ function writeSchema() {
 
 if (watch) {
   copyWasm();
-  for (const options of [daemon, extension, webview, tokenizer, replayWorker, cascadeParsers, cascadeTsParser, cascadeTreeSitter]) await (await context(options)).watch();
+  for (const options of [daemon, extension, webview, tokenizer, replayWorker, team, cascadeParsers, cascadeTsParser, cascadeTreeSitter]) await (await context(options)).watch();
 } else {
-  await Promise.all([build(daemon), build(extension), build(webview), build(tokenizer), build(replayWorker), build(cascadeParsers), build(cascadeTsParser), build(cascadeTreeSitter)]);
+  await Promise.all([build(daemon), build(extension), build(webview), build(tokenizer), build(replayWorker), build(team), build(cascadeParsers), build(cascadeTsParser), build(cascadeTreeSitter)]);
   copyWasm();
   asciiOnly('dist/daemon.js');
   writeSchema();

@@ -20,15 +20,17 @@ const LAYERS = {
   health: ['core', 'routing', 'config', 'formats', 'upstream'],
   spend: ['core', 'routing', 'config', 'metrics'],
   sandbox: ['core', 'formats'],
+  // Team mode's Redis and PostgreSQL, behind the interfaces spend/ and health/ define; loaded only when configured.
+  team: ['core', 'routing', 'config', 'metrics', 'health', 'spend'],
   pipeline: ['core', 'routing', 'formats', 'config', 'upstream', 'metrics', 'health', 'spend', 'sandbox'],
   http: ['core', 'routing', 'formats', 'config', 'upstream', 'metrics', 'health', 'spend', 'sandbox', 'pipeline'],
   // control/ may import http/ only for http/guard.ts, the shared host check (a zone of its own, below).
   control: ['core', 'routing', 'formats', 'config', 'upstream', 'metrics', 'health', 'spend', 'sandbox', 'pipeline', 'http'],
   // The top: the composition root and the command line. Ordered too, so they cannot form a cycle.
-  lifecycle: ['core', 'routing', 'formats', 'config', 'upstream', 'metrics', 'health', 'spend', 'sandbox', 'pipeline', 'http', 'control'],
-  cli: ['core', 'routing', 'formats', 'config', 'upstream', 'metrics', 'health', 'spend', 'sandbox', 'pipeline', 'http', 'control', 'lifecycle'],
-  'start.ts': ['core', 'routing', 'formats', 'config', 'upstream', 'metrics', 'health', 'spend', 'sandbox', 'pipeline', 'http', 'control', 'lifecycle', 'cli'],
-  'main.ts': ['core', 'routing', 'formats', 'config', 'upstream', 'metrics', 'health', 'spend', 'sandbox', 'pipeline', 'http', 'control', 'lifecycle', 'cli', 'start.ts'],
+  lifecycle: ['core', 'routing', 'formats', 'config', 'upstream', 'metrics', 'health', 'spend', 'sandbox', 'team', 'pipeline', 'http', 'control'],
+  cli: ['core', 'routing', 'formats', 'config', 'upstream', 'metrics', 'health', 'spend', 'sandbox', 'team', 'pipeline', 'http', 'control', 'lifecycle'],
+  'start.ts': ['core', 'routing', 'formats', 'config', 'upstream', 'metrics', 'health', 'spend', 'sandbox', 'team', 'pipeline', 'http', 'control', 'lifecycle', 'cli'],
+  'main.ts': ['core', 'routing', 'formats', 'config', 'upstream', 'metrics', 'health', 'spend', 'sandbox', 'team', 'pipeline', 'http', 'control', 'lifecycle', 'cli', 'start.ts'],
 };
 
 // Each layer may import only layers listed before it: then the table has no cycle.
@@ -67,7 +69,9 @@ const zones = [
 
 // Node modules and packages that do I/O: none in formats/ (translation only); routing/ imports no Node
 // module at all (no I/O, and its clock and randomness are injected) and none of these packages.
-const IO_PACKAGES = '^(undici|ws|prom-client)(/.*)?$';
+const IO_PACKAGES = '^(undici|ws|prom-client|ioredis|pg|pg-copy-streams)(/.*)?$';
+// Team mode's clients: only daemon/team/ loads them, so local mode never pays for them (dist/team.js).
+const TEAM_PACKAGES = '^(ioredis|pg|pg-copy-streams)(/.*)?$';
 const IO_MODULES = `^(node:)?(fs|net|http|https|http2|child_process|dgram|dns|tls|worker_threads|cluster|readline|inspector|v8|vm)(/.*)?$|${IO_PACKAGES}`;
 const noIo = (folder, regex) => ({ patterns: [{ regex, message: `${folder} does no I/O (${RULES}).` }] });
 
@@ -139,5 +143,15 @@ export default defineConfig(
   {
     files: ['daemon/formats/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', noIo('daemon/formats', IO_MODULES)] },
+  },
+  {
+    files: ['daemon/**/*.ts', 'extension/**/*.ts'],
+    ignores: ['daemon/team/**', 'daemon/routing/**', 'daemon/formats/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: TEAM_PACKAGES, message: `only daemon/team/ imports the Redis and PostgreSQL clients (bundled apart in dist/team.js; ${RULES}).` }] },
+      ],
+    },
   },
 );

@@ -20,6 +20,7 @@ import { HealthBoard } from './health/board';
 import { startProbes } from './health/probes';
 import { statusReport } from './health/status-report';
 import { createGateway, type GatewayDeps } from './http/server';
+import { isLoopbackHost } from './http/guard';
 import { Composer } from './lifecycle/compose';
 import { prepareDataDir } from './lifecycle/data-dir';
 import { lockDataDir } from './lifecycle/lock';
@@ -154,6 +155,12 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
   spend.start(events, state.config);
 
   const host = config.server.host;
+  // Beyond loopback anyone on the network could spend the team's keys: a local API key is required.
+  if (!isLoopbackHost(host) && state.clientKeys.length === 0) {
+    throw new StartError(
+      `refusing to listen on ${host} without local API keys: anyone who can reach it could use your providers. Set server.apiKeys or server.apiKeysEnv (or team.members.<name>.apiKeys), or listen on 127.0.0.1; see docs/SECURITY.md for TLS`,
+    );
+  }
   await steps.run(`listen on ${host}:${config.server.port}`, () => listen(gateway.server, config.server.port, host), () => gateway.shutdown(options.graceMs ?? 10_000));
   const port = (gateway.server.address() as AddressInfo).port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;

@@ -122,6 +122,8 @@ function budgetCovers(b: BudgetStatus, e: LedgerEntry): boolean {
       return e.provider === b.scope.value;
     case 'key':
       return e.key === b.scope.value;
+    case 'member':
+      return e.member === b.scope.value;
   }
 }
 
@@ -136,8 +138,9 @@ function zero(): SpendTotals {
 
 function add(t: SpendTotals, e: LedgerEntry): SpendTotals {
   return {
-    requests: t.requests + 1,
-    errors: t.errors + (e.ok ? 0 : 1),
+    // A hedge's cancelled loser (`parent`) costs money but is not a request the client made.
+    requests: t.requests + (e.parent === undefined ? 1 : 0),
+    errors: t.errors + (e.ok || e.parent !== undefined ? 0 : 1),
     promptTokens: t.promptTokens + e.promptTokens,
     completionTokens: t.completionTokens + e.completionTokens,
     costUsd: roundUsd(t.costUsd + e.costUsd),

@@ -3,8 +3,8 @@
 import { z } from 'zod';
 
 export const BudgetScopeSchema = z.object({
-  kind: z.enum(['global', 'group', 'provider', 'key']),
-  /** The group, provider or key label the budget covers; absent for global. */
+  kind: z.enum(['global', 'group', 'provider', 'key', 'member']),
+  /** The group, provider, key label or team member the budget covers; absent for global. */
   value: z.string().optional(),
 });
 

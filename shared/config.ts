@@ -6,6 +6,7 @@ import { closest } from './closest';
 import { isPattern, normaliseModelName, patternClashes } from './model-names';
 import { isRecord } from './is-record';
 import { DeploymentRoutingFields, GroupRoutingFields, RoutingSchema } from './routing-config';
+import { TeamSchema } from './team-config';
 
 const positiveInt = z.number().int().positive();
 const usdPerMillion = z.number().nonnegative().describe('USD per 1M tokens');
@@ -206,10 +207,11 @@ export const BudgetSchema = z
         group: z.string().min(1).optional().describe('Count only this model group'),
         provider: z.string().min(1).optional().describe('Count only this provider'),
         key: z.string().min(1).optional().describe('Count only this local API key, by its label (key-xxxxxxxx, as in the ledger)'),
+        member: z.string().min(1).optional().describe('Team mode: count only this team member (as in the ledger)'),
       })
       .strict()
       .optional()
-      .describe('What the budget counts: one of group, provider or key; absent means all spend'),
+      .describe('What the budget counts: one of group, provider, key or member; absent means all spend (in team mode, the whole team\'s)'),
     thresholds: z
       .array(z.number().positive().max(1000))
       .min(1)
@@ -288,6 +290,7 @@ const ConfigObject = z
       .min(1)
       .optional()
       .describe('A model group to compare spend with: "what if every request had gone to this group"'),
+    team: TeamSchema.optional().describe('Team mode: share budgets, rate limits and health through Redis and one ledger in PostgreSQL; absent means local mode'),
   })
   .strict();
 
@@ -369,8 +372,11 @@ export const ConfigSchema = ConfigObject.superRefine(
     for (const [name, budget] of Object.entries(budgets)) {
       if (!isRecord(budget)) continue;
       const scope: Record<string, unknown> = isRecord(budget.scope) ? budget.scope : {};
-      const set = ['group', 'provider', 'key'].filter((k) => scope[k] !== undefined);
-      if (set.length > 1) ctx.addIssue({ code: 'custom', path: ['budgets', name, 'scope'], message: `set one of group, provider or key, not ${set.join(' and ')}` });
+      const set = ['group', 'provider', 'key', 'member'].filter((k) => scope[k] !== undefined);
+      if (set.length > 1) ctx.addIssue({ code: 'custom', path: ['budgets', name, 'scope'], message: `set one of group, provider, key or member, not ${set.join(' and ')}` });
+      if (scope.member !== undefined && cfg.team === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['budgets', name, 'scope', 'member'], message: 'a member scope needs team mode (a team section)' });
+      }
       if (typeof scope.group === 'string' && !Object.hasOwn(models, scope.group)) {
         ctx.addIssue({ code: 'custom', path: ['budgets', name, 'scope', 'group'], message: unknownGroup(scope.group, Object.keys(models)) });
       }

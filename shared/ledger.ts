@@ -50,6 +50,7 @@ export const LedgerEntrySchema = z.object({
     .enum(LEDGER_ENDPOINTS)
     .optional()
     .describe('Which inbound endpoint was called: absent means chat (/v1/chat/completions); embeddings, completions, responses, messages'),
+  member: z.string().optional().describe('Team mode: the team member the request belongs to (by the local API key used, else the daemon\'s own member)'),
   cascade: z
     .string()
     .optional()

@@ -59,6 +59,8 @@ export const GroupSnapshotSchema = z.object({
   maxOutputTokens: z.number().int().positive().optional(),
   /** True only when every deployment of the group supports it; absent when the config does not say. */
   capabilities: z.object({ tools: z.boolean().optional(), images: z.boolean().optional() }).optional(),
+  /** What the group serves: absent means chat; embedding groups are not chat models. */
+  kind: z.enum(['chat', 'embedding']).optional(),
 });
 export type GroupSnapshot = z.infer<typeof GroupSnapshotSchema>;
 

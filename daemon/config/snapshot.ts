@@ -11,6 +11,10 @@ export interface ConfigSnapshot {
   sandbox: boolean;
   /** Local API keys clients must present; empty = none required. */
   clientKeys: string[];
+  /** Team mode: which member each local API key (by label) belongs to. */
+  memberKeys: ReadonlyMap<string, string>;
+  /** Team mode: the member this daemon's own requests (no member key) belong to; undefined in local mode. */
+  member: string | undefined;
   /** Region distances for the geographic strategy (built-in table + routing.regionDistances). */
   distances: DistanceTable;
 }

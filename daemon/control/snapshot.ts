@@ -16,12 +16,14 @@ export function snapshotBase(report: StatusReport, state: ConfigSnapshot, url: s
     sandbox: report.sandbox,
     startedAt: report.startedAt,
     groups: report.groups.map((g) => {
-      const price = state.catalog.groups.get(g.name)?.price;
+      const group = state.catalog.groups.get(g.name);
+      const price = group?.price;
       return {
         name: g.name,
         strategy: g.strategy,
         down: g.down,
         price: price ? { input: price.input, output: price.output } : null,
+        ...(group?.kind === 'embedding' ? { kind: 'embedding' as const } : {}),
         ...(Object.hasOwn(models, g.name) ? groupModelInfo(models[g.name]) : {}),
       };
     }),

@@ -39,6 +39,7 @@ export function chatRoute(endpoint: ChatEndpoint): Route {
         state: ctx.state,
         res: ctx.res,
         clientKeyId: ctx.clientKeyId,
+        member: ctx.member,
         caller: clientTag(ctx.req.headers[CLIENT_HEADER]),
         track: ctx.track,
       });
@@ -68,6 +69,7 @@ export function operationRoute(endpoint: OperationEndpoint): Route {
         state: ctx.state,
         res: ctx.res,
         clientKeyId: ctx.clientKeyId,
+        member: ctx.member,
         caller: clientTag(ctx.req.headers[CLIENT_HEADER]),
         track: ctx.track,
       });

@@ -71,6 +71,12 @@ function hostName(host: string): string {
   return colon === -1 ? h : h.slice(0, colon);
 }
 
+/** Whether a listen address is reachable from this machine only (a name, or an IPv4/IPv6 literal). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase();
+  return h === '::1' || isLoopbackName(h.startsWith('[') ? h : h.includes(':') ? `[${h}]` : h);
+}
+
 function isLoopbackName(name: string): boolean {
   return name === 'localhost' || name.endsWith('.localhost') || name === '[::1]' || /^127(\.\d{1,3}){3}$/.test(name);
 }

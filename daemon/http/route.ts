@@ -15,6 +15,8 @@ export interface RouteContext {
   url: URL;
   /** Label of the local API key presented, when keys are in use. */
   clientKeyId: string | undefined;
+  /** Team mode: the member the request belongs to (by its key, else the daemon's own member). */
+  member: string | undefined;
   /** Registers a long-running request so shutdown can wait for it or cancel it; call the result when done. */
   track(cancel: Cancel): () => void;
   /** The id sent as x-request-id on every answer. */

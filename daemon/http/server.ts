@@ -112,7 +112,8 @@ async function handle(
       active.add(cancel);
       return () => active.delete(cancel);
     };
-    await route.handle({ deps, state, req, res, url, clientKeyId, track, requestId });
+    const member = (clientKeyId !== undefined ? state.memberKeys.get(clientKeyId) : undefined) ?? state.member;
+    await route.handle({ deps, state, req, res, url, clientKeyId, member, track, requestId });
   } catch (err) {
     if (!(err instanceof HttpError)) throw err;
     // Drain what is left of an unread body so the connection stays usable (unless told to close).

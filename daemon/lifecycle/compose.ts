@@ -2,7 +2,9 @@
 // by the extension (memory only, never written anywhere) in place of the file's, and the sandbox twin
 // when no deployment can reach a real upstream (a provider that needs no key, like Ollama, can). Owns the upstream pools and the sandboxes it starts.
 import type { ShepherdConfig } from '../../shared/config';
+import { hostname, userInfo } from 'node:os';
 import { resolveApiKey } from '../config/load';
+import { keyLabel } from '../http/guard';
 import { SANDBOX_ENDPOINTS, sandboxOverlay } from '../config/sandbox-overlay';
 import type { ConfigSnapshot } from '../config/snapshot';
 import { buildCatalog } from '../routing/catalog';
@@ -57,7 +59,9 @@ export class Composer {
       config: effective,
       catalog,
       sandbox: this.sandboxReason !== undefined,
-      clientKeys: clientKeys(cfg, this.env),
+      clientKeys: [...clientKeys(cfg, this.env), ...memberKeys(cfg, this.env).keys()],
+      memberKeys: new Map([...memberKeys(cfg, this.env)].map(([key, member]) => [keyLabel(key), member])),
+      member: cfg.team ? (cfg.team.member ?? defaultMember()) : undefined,
       distances: distanceTable(effective.routing.regionDistances),
     };
   }
@@ -96,4 +100,25 @@ function withMemoryKeys(config: ShepherdConfig, keys: ReadonlyMap<string, string
 function clientKeys(config: ShepherdConfig, env: NodeJS.ProcessEnv): string[] {
   const fromEnv = config.server.apiKeysEnv ? (env[config.server.apiKeysEnv] ?? '').split(',') : [];
   return [...(config.server.apiKeys ?? []), ...fromEnv].map((k) => k.trim()).filter((k) => k.length > 0);
+}
+
+/** Team mode: each member's local API keys (from the config and its environment variable) -> the member. */
+function memberKeys(config: ShepherdConfig, env: NodeJS.ProcessEnv): Map<string, string> {
+  const keys = new Map<string, string>();
+  for (const [member, m] of Object.entries(config.team?.members ?? {})) {
+    const fromEnv = m.apiKeysEnv ? (env[m.apiKeysEnv] ?? '').split(',') : [];
+    for (const key of [...(m.apiKeys ?? []), ...fromEnv].map((k) => k.trim()).filter((k) => k.length > 0)) keys.set(key, member);
+  }
+  return keys;
+}
+
+/** user@host, cut to the member name's 64 characters and its alphabet. */
+export function defaultMember(): string {
+  let user = 'user';
+  try {
+    user = userInfo().username;
+  } catch {
+    // No passwd entry for this uid (some containers): keep the neutral name.
+  }
+  return `${user}@${hostname()}`.replace(/[^\w.@-]/g, '_').slice(0, 64);
 }

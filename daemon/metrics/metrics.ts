@@ -72,7 +72,7 @@ export class Metrics {
     });
     this.cost = new Counter({
       name: 'shepherd_cost_usd_total',
-      help: 'Cost in USD from the configured prices',
+      help: 'Cost in USD from the configured prices (real providers only: the sandbox\'s simulated spend is not counted)',
       labelNames: ['group', 'deployment', 'provider'],
       registers,
     });
@@ -186,7 +186,8 @@ export class Metrics {
     if (e.ok && e.ttftMs !== undefined) this.ttft.observe({ group, deployment, stream }, e.ttftMs / 1000);
     if (e.promptTokens > 0) this.tokens.inc({ group, deployment, direction: 'input' }, e.promptTokens);
     if (e.completionTokens > 0) this.tokens.inc({ group, deployment, direction: 'output' }, e.completionTokens);
-    if (e.costUsd > 0) this.cost.inc({ group, deployment, provider: e.provider ?? NONE }, e.costUsd);
+    // The sandbox's simulated spend is no money spent: spend reports keep it apart, and so does this.
+    if (e.costUsd > 0 && e.sandbox !== true) this.cost.inc({ group, deployment, provider: e.provider ?? NONE }, e.costUsd);
     if (e.usageSource === 'estimated') this.estimated.inc({ group });
   }
 

@@ -49,11 +49,11 @@ export async function runChat(deps: PipelineDeps, arrival: Arrival): Promise<voi
   const operation = arrival.operation ?? 'chat';
   const affinity = affinityOf(deps, arrival);
   let planned = await planWaitingForCapacity(deps, state, body.model, body, arrival.receivedAt, operation, affinity);
-  let verdict = planned.ok ? deps.spend.check(spendCheck(planned.plan, body, arrival.clientKeyId)) : undefined;
+  let verdict = planned.ok ? deps.spend.check(spendCheck(planned.plan, body, arrival)) : undefined;
   if (planned.ok && verdict?.action === 'downgrade') {
     // One downgrade at most: the cheaper group's own verdict may allow or block, not redirect again.
     planned = planRoute(planContext(deps, state, deps.cursors, affinity), verdict.toGroup, body, operation);
-    verdict = planned.ok ? deps.spend.check(spendCheck(planned.plan, body, arrival.clientKeyId)) : undefined;
+    verdict = planned.ok ? deps.spend.check(spendCheck(planned.plan, body, arrival)) : undefined;
     if (verdict?.action === 'downgrade') verdict = { action: 'allow' };
   }
   if (!planned.ok) return refuse(planned.reason === 'unknown_model' ? null : planned.group, planError(planned, id));
@@ -83,7 +83,7 @@ export async function runChat(deps: PipelineDeps, arrival: Arrival): Promise<voi
   try {
     const exchange: Exchange = { id, arrival, plan, cancel, deadlineAt, replan };
     // Only chat answers are checked (a text completion is not read by the checks): other operations take the first step's group.
-    if (plan.cascade && operation === 'chat') await runCascade(deps, exchange, (group) => planStep(deps, state, group, body, arrival.clientKeyId, operation));
+    if (plan.cascade && operation === 'chat') await runCascade(deps, exchange, (group) => planStep(deps, state, group, body, arrival, operation));
     else await failover(deps, exchange);
   } finally {
     clearTimeout(deadline);
@@ -115,21 +115,22 @@ async function planWaitingForCapacity(
   }
 }
 
-function spendCheck(plan: Plan, body: ChatBody, clientKeyId: string | undefined): SpendCheck {
+function spendCheck(plan: Plan, body: ChatBody, who: Pick<Arrival, 'clientKeyId' | 'member'>): SpendCheck {
   return {
     group: plan.group.name,
     ...(plan.auto ? { tier: plan.auto.tier } : {}),
-    clientKeyId,
+    clientKeyId: who.clientKeyId,
+    member: who.member,
     body,
     deployments: plan.attempts.map(({ deployment: d }) => ({ id: d.id, providerName: d.providerName, price: d.price, sandbox: d.sandbox })),
   };
 }
 
 /** A later cascade step's plan: its group's deployments, less those the spend rules leave out; blocked when over budget. */
-function planStep(deps: PipelineDeps, state: ConfigSnapshot, group: string, body: ChatBody, clientKeyId: string | undefined, operation: Operation): ReturnType<StepPlanner> {
+function planStep(deps: PipelineDeps, state: ConfigSnapshot, group: string, body: ChatBody, who: Pick<Arrival, 'clientKeyId' | 'member'>, operation: Operation): ReturnType<StepPlanner> {
   const planned = planRoute(planContext(deps, state), group, body, operation);
   if (!planned.ok) return { ok: false, why: planned.message };
-  const verdict = deps.spend.check(spendCheck(planned.plan, body, clientKeyId));
+  const verdict = deps.spend.check(spendCheck(planned.plan, body, who));
   if (verdict.action === 'block') return { ok: false, why: `over budget (${verdict.block.message})` };
   const skip = verdict.action === 'allow' ? verdict.skip : undefined;
   return { ok: true, plan: skip?.size ? withoutSkipped(planned.plan, skip) : planned.plan };

@@ -41,6 +41,8 @@ export interface Arrival {
   cascade?: string;
   /** Which local API key the client presented (a label, never the key), when keys are in use. */
   clientKeyId?: string;
+  /** Team mode: the member the request belongs to (the ledger's `member`). */
+  member?: string;
   /** Who is asking, when the client named itself (the ledger's `client`). */
   caller?: string;
   /** Registers the request so shutdown can wait for it or cancel it; call the result when done. */

@@ -62,6 +62,7 @@ export function entryFor(id: string, arrival: Arrival, facts: LineFacts): Ledger
   if (facts.parent !== undefined) entry.parent = facts.parent;
   if (facts.role !== undefined) entry.role = facts.role;
   if (arrival.endpoint !== undefined && arrival.endpoint !== 'chat') entry.endpoint = arrival.endpoint;
+  if (arrival.member !== undefined) entry.member = arrival.member;
   if (facts.cascade !== undefined) entry.cascade = facts.cascade;
   else if (arrival.cascade !== undefined && facts.parent === undefined) entry.cascade = arrival.cascade;
   return entry;

@@ -27,6 +27,8 @@ export interface Subject {
   group: string | null;
   provider: string | null;
   key: string | null;
+  /** Team mode: the member the request belongs to. */
+  member: string | null;
 }
 
 export function rulesFrom(config: ShepherdConfig): BudgetRule[] {
@@ -47,6 +49,7 @@ function scopeOf(b: BudgetConfig): BudgetScope {
   if (b.scope?.group !== undefined) return { kind: 'group', value: b.scope.group };
   if (b.scope?.provider !== undefined) return { kind: 'provider', value: b.scope.provider };
   if (b.scope?.key !== undefined) return { kind: 'key', value: b.scope.key };
+  if (b.scope?.member !== undefined) return { kind: 'member', value: b.scope.member };
   return { kind: 'global' };
 }
 
@@ -66,6 +69,8 @@ export function covers(scope: BudgetScope, s: Subject): boolean {
       return s.provider === scope.value;
     case 'key':
       return s.key === scope.value;
+    case 'member':
+      return s.member === scope.value;
   }
 }
 

@@ -87,7 +87,7 @@ export class Budgets implements SpendGate {
     if (this.live.length === 0 || entry.costUsd <= 0 || entry.sandbox === true) return;
     const time = Date.parse(entry.time);
     const units = Math.round(entry.costUsd * COST_UNITS_PER_USD);
-    const subject: Subject = { group: entry.model, provider: entry.provider, key: entry.key ?? null };
+    const subject: Subject = { group: entry.model, provider: entry.provider, key: entry.key ?? null, member: entry.member ?? null };
     for (const l of this.live) {
       if (time < l.period.start || time >= l.period.end || !covers(l.rule.scope, subject)) continue;
       l.spentUnits += units;
@@ -114,7 +114,7 @@ export class Budgets implements SpendGate {
     if (req.deployments.length > 0 && req.deployments.every((d) => d.sandbox === true)) return { action: 'allow' };
     const now = this.now();
     this.roll(now);
-    const subject: Subject = { group: req.group, provider: null, key: req.clientKeyId ?? null };
+    const subject: Subject = { group: req.group, provider: null, key: req.clientKeyId ?? null, member: req.member ?? null };
     let estimate: number | undefined; // USD, computed only when a blocking budget needs it
     const estimateFor = (prices: SpendCheck['deployments']) => (estimate ??= preRequestEstimateUsd(req.body, prices.map((d) => d.price)));
     let downgrade: { to: string; rule: BudgetRule } | undefined;
@@ -193,7 +193,7 @@ export class Budgets implements SpendGate {
     let spentUnits = 0;
     for (const b of this.index.between(first, last)) {
       if (b.sandbox) continue;
-      if (covers(rule.scope, { group: b.model, provider: b.provider, key: b.key })) spentUnits += b.units;
+      if (covers(rule.scope, { group: b.model, provider: b.provider, key: b.key, member: null })) spentUnits += b.units;
     }
     return { rule, period, spentUnits };
   }

@@ -12,6 +12,8 @@ export interface SpendCheck {
   tier?: string;
   /** Label of the local API key, when keys are in use. */
   clientKeyId?: string;
+  /** Team mode: the member the request belongs to. */
+  member?: string;
   body: ChatBody;
   /** The plan's deployments in order, for per-provider budgets and the pre-request cost estimate. */
   deployments: readonly { id: string; providerName: string; price: Price | undefined; sandbox?: boolean }[];

@@ -54,6 +54,7 @@ const SHAPE = new RegExp(
     `(?:,"parent":${STRING})?`,
     `(?:,"role":"(?:hedge|cascade)")?`,
     `(?:,"endpoint":"(?:chat|responses|embeddings|completions|messages)")?`,
+    `(?:,"member":${STRING})?`,
     `(?:,"cascade":${STRING})?`,
     '\\}$',
   ].join(''),
@@ -69,7 +70,7 @@ export const FAST_FIELDS: readonly string[] = [
   'id', 'time', 'requestedModel', 'model', 'servedModel', 'deployment', 'provider', 'attempts', 'status', 'ok', 'stream',
   'promptTokens', 'completionTokens', 'usageSource', 'costUsd', 'latencyMs', 'cachedTokens', 'cacheWriteTokens',
   'reasoningTokens', 'ttftMs', 'sandbox', 'key', 'client', 'error',
-  'parent', 'role', 'endpoint', 'cascade',
+  'parent', 'role', 'endpoint', 'member', 'cascade',
 ];
 
 /** Characters from the ',' before a field to its value: `,"name":`. */
@@ -84,6 +85,7 @@ const LETTER_D = 0x64;
 const LETTER_E = 0x65;
 const LETTER_K = 0x6b;
 const LETTER_L = 0x6c;
+const LETTER_M = 0x6d;
 const LETTER_N = 0x6e;
 const LETTER_P = 0x70;
 const LETTER_R = 0x72;
@@ -151,6 +153,7 @@ export function parseLedgerLine(line: string): LedgerEntry | undefined {
   if (nextField(line) === LETTER_P) e.parent = string(line, keyLength('parent'));
   if (nextField(line) === LETTER_R) e.role = string(line, keyLength('role'));
   if (nextField(line) === LETTER_E) e.endpoint = string(line, keyLength('endpoint'));
+  if (nextField(line) === LETTER_M) e.member = string(line, keyLength('member'));
   // A cascade's outcome: the only field left that starts with c.
   if (nextField(line) === LETTER_C) e.cascade = string(line, keyLength('cascade'));
   return e as unknown as LedgerEntry;

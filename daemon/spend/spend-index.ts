@@ -112,10 +112,15 @@ export function zeroCounts(): Counts {
   return { requests: 0, errors: 0, promptTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, completionTokens: 0, reasoningTokens: 0, estimated: 0, units: 0 };
 }
 
-/** Counts one ledger entry into `c`. */
+/**
+ * Counts one ledger entry into `c`. An extra upstream call made for another request (`parent`: a
+ * hedge's cancelled loser) costs money and tokens, but it is not a request a client made, nor its error.
+ */
 export function countEntry(c: Counts, e: LedgerEntry): void {
-  c.requests += 1;
-  if (!e.ok) c.errors += 1;
+  if (e.parent === undefined) {
+    c.requests += 1;
+    if (!e.ok) c.errors += 1;
+  }
   c.promptTokens += e.promptTokens;
   c.cachedTokens += e.cachedTokens ?? 0;
   c.cacheWriteTokens += e.cacheWriteTokens ?? 0;

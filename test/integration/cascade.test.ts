@@ -135,10 +135,13 @@ describe('auto in cascade mode', function () {
     assert.ok(c.totals.baselineUsd! > c.totals.costUsd, `baseline ${c.totals.baselineUsd} vs actual ${c.totals.costUsd}`);
     assert.ok(c.totals.savedUsd! > 0);
     assert.equal(c.days.length, 1);
-    // Both attempts count: the report's totals are every ledger line, the cheap steps' included.
+    // Both attempts count: the report's cost is every ledger line's, the cheap steps' included; a step
+    // is not a request of its own (like a hedge's loser, it has a parent).
     const lines = await h.ledgerEntries();
-    assert.equal(report.totals.requests, lines.length);
+    assert.equal(report.totals.requests, lines.filter((e) => e.parent === undefined).length);
+    assert.equal(report.totals.requests, 12);
     assert.ok(Math.abs(report.totals.costUsd - lines.reduce((sum, e) => sum + e.costUsd, 0)) < 1e-9);
+    assert.equal(report.totals.completionTokens, lines.reduce((sum, e) => sum + e.completionTokens, 0));
     assert.ok(Math.abs(c.totals.costUsd - lines.filter((e) => e.cascade !== undefined).reduce((sum, e) => sum + e.costUsd, 0)) < 1e-9);
   });
 

@@ -1,5 +1,6 @@
 // Mocha's spec reporter plus one plain closing line, `N passed, M failed`, so a run that executed
-// no test (or lost some) is visible to CI and to people skimming a log.
+// no test (or lost some) is visible to CI and to people skimming a log. SHEPHERD_SUMMARY_PREFIX names a
+// suite on that line (`team: N passed, M failed`).
 'use strict';
 const Mocha = require('mocha');
 const { EVENT_RUN_END, EVENT_TEST_PASS, EVENT_TEST_FAIL, EVENT_TEST_PENDING } = Mocha.Runner.constants;
@@ -17,7 +18,7 @@ class SummaryReporter extends Mocha.reporters.Spec {
     // synchronous because mocha's --exit ends the process right after this event.
     runner.once(EVENT_RUN_END, () => {
       const tail = skipped ? `, ${skipped} skipped` : '';
-      process.stdout.write(`\n${passed} passed, ${failed} failed${tail}\n`);
+      process.stdout.write(`\n${process.env.SHEPHERD_SUMMARY_PREFIX ?? ''}${passed} passed, ${failed} failed${tail}\n`);
     });
   }
 }

@@ -276,7 +276,7 @@ describe('budget config', () => {
     assert.ok(problems.includes('budgets.a.scope.group: unknown model group "bgi" (did you mean "big"?)'), problems.join('\n'));
     assert.ok(problems.includes('budgets.b.scope.provider: unknown provider "opnai" (did you mean "openai"?)'), problems.join('\n'));
     assert.ok(problems.some((p) => p.startsWith('budgets.c.downgradeTo: unknown model group "nope"')), problems.join('\n'));
-    assert.ok(problems.includes('budgets.d.scope: set one of group, provider or key, not group and provider'), problems.join('\n'));
+    assert.ok(problems.includes('budgets.d.scope: set one of group, provider, key or member, not group and provider'), problems.join('\n'));
     assert.ok(problems.some((p) => p.startsWith('budgets.e.startDay:')), problems.join('\n'));
     assert.ok(problems.includes('budgets.f.downgradeTo: missing: name the group to downgrade to (routing.auto.tiers.simple, "deepseek-v3.2", is not a configured group)'), problems.join('\n'));
     assert.ok(problems.some((p) => p.startsWith('savingsBaseline: unknown model group "gpt-4.1"')), problems.join('\n'));

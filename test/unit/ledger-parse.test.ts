@@ -88,6 +88,7 @@ const GOOD: LedgerEntry[] = [
   entry({ cacheWriteTokens: 1024, reasoningTokens: 3, client: 'c' }),
   entry({ endpoint: 'responses' }),
   entry({ ok: false, status: 503, error: 'HTTP 503: upstream overloaded', parent: 'shep-0', role: 'hedge', endpoint: 'chat' }),
+  entry({ member: 'alice@laptop' }),
   entry({ ok: false, status: 503, error: 'HTTP 503: upstream overloaded', promptTokens: 0, completionTokens: 0, usageSource: 'none', costUsd: 0 }),
   entry({ ok: false, status: 404, attempts: 0, model: null, servedModel: null, deployment: null, provider: null, error: 'unknown model', usageSource: 'none', costUsd: 0 }),
   entry({ usageSource: 'estimated', sandbox: false, ttftMs: 0, latencyMs: 0 }),
@@ -118,12 +119,12 @@ describe('ledger line fast path', () => {
   });
 
   it("entryFor writes LEDGER_LINE_ORDER when every optional field is set, and its required fields alone in that order", () => {
-    const arrival = { receivedAt: performance.now() - 812.3, body: { model: 'chat', messages: [], stream: true }, clientKeyId: 'key-1', caller: 'acme.helper', endpoint: 'responses' } as unknown as Arrival;
+    const arrival = { receivedAt: performance.now() - 812.3, body: { model: 'chat', messages: [], stream: true }, clientKeyId: 'key-1', caller: 'acme.helper', endpoint: 'responses', member: 'alice' } as unknown as Arrival;
     const deployment = { id: 'openai/gpt-4o-mini@us-east', upstreamModel: 'gpt-4o-mini', providerName: 'openai', sandbox: true, price: { input: 0.15, output: 0.6 } } as unknown as Deployment;
     const counted = { usage: { promptTokens: 1000, completionTokens: 500, cachedTokens: 200, cacheWriteTokens: 300, reasoningTokens: 50 }, estimated: false };
     const every = entryFor('shep-1', { ...arrival, endpoint: 'completions' }, { group: 'chat', deployment, attempts: 2, status: 200, counted, endedAt: performance.now(), firstTokenAt: performance.now() - 700, error: 'cut off', parent: 'shep-0', role: 'hedge', cascade: 'arithmetic' });
     assert.deepEqual(Object.keys(every), [...LEDGER_LINE_ORDER], 'every field, in order');
-    const bare = entryFor('shep-2', { ...arrival, clientKeyId: undefined, caller: undefined, endpoint: 'chat' }, { group: null, deployment: null, attempts: 0, status: 404, endedAt: performance.now() });
+    const bare = entryFor('shep-2', { ...arrival, clientKeyId: undefined, caller: undefined, endpoint: 'chat', member: undefined }, { group: null, deployment: null, attempts: 0, status: 404, endedAt: performance.now() });
     assert.deepEqual(Object.keys(bare), LEDGER_LINE_ORDER.filter((k) => k in bare));
     assert.ok(LedgerEntrySchema.safeParse(every).success && LedgerEntrySchema.safeParse(bare).success);
   });

@@ -49,6 +49,7 @@ describe('metrics', () => {
     m.observe(entry({ id: 'shep-3', status: 503, ok: false, promptTokens: 0, completionTokens: 0, costUsd: 0, ttftMs: undefined }));
     m.observe(entry({ id: 'shep-4', requestedModel: 'secret prompt? no: a typo', model: null, deployment: null, provider: null, status: 404, ok: false, promptTokens: 0, completionTokens: 0, costUsd: 0 }));
     m.observe(entry({ id: 'shep-5', usageSource: 'estimated', stream: false }));
+    m.observe(entry({ id: 'shep-6', deployment: 'sandbox/m', provider: 'sandbox', sandbox: true, costUsd: 5 })); // simulated: a request, not money
     const { contentType, text } = await m.exposition();
     assert.equal(contentType, 'text/plain; version=0.0.4; charset=utf-8');
     const f = parsePrometheusText(text);
@@ -69,6 +70,8 @@ describe('metrics', () => {
     assert.equal(sampleValue(f, 'shepherd_tokens_total', { group: 'chat', deployment: 'up0/m', direction: 'input' }), 300);
     assert.equal(sampleValue(f, 'shepherd_tokens_total', { group: 'chat', deployment: 'up0/m', direction: 'output' }), 120);
     assert.ok(Math.abs(sampleValue(f, 'shepherd_cost_usd_total', { group: 'chat', provider: 'up0' }) - 0.00156) < 1e-12);
+    assert.equal(sampleValue(f, 'shepherd_requests_total', { group: 'chat', deployment: 'sandbox/m', status: '200' }), 1);
+    assert.equal(f.get('shepherd_cost_usd_total')?.samples.some((s) => s.labels.provider === 'sandbox'), false, 'no simulated spend in the cost counter');
     assert.equal(sampleValue(f, 'shepherd_estimated_usage_requests_total', { group: 'chat' }), 1);
 
     // Bounded cardinality: no request ids and no client-chosen model names in any label.

@@ -27,6 +27,14 @@ function index(): SpendIndex {
 }
 
 describe('spend reports', () => {
+  it("counts a hedge's cancelled loser in cost and tokens, but not as a request or an error", () => {
+    const i = new SpendIndex();
+    i.add(entry({ id: 'shep-1' }));
+    i.add(entry({ id: 'shep-2', parent: 'shep-1', role: 'hedge', ok: false, status: 499, error: 'cancelled: the other attempt answered', completionTokens: 20, costUsd: 0.01 }));
+    const r = spendReport(i, parseSpendQuery(() => undefined, now), { now, currency: USD });
+    assert.deepEqual([r.totals.requests, r.totals.errors, r.totals.completionTokens, r.totals.costUsd], [1, 0, 520, 0.11]);
+  });
+
   it('shows cached and cache-write tokens and what caching saved, at each deployment\'s price', () => {
     const i = new SpendIndex();
     // 1M read at 3 - 0.3 saves 2.70; 200k written at 3.75 - 3 costs 0.15 more: 2.55 saved on a/c.

@@ -23,6 +23,11 @@ describe('extension state: events folded into the snapshot', () => {
     assert.deepEqual(s.spend.byGroup.map((g) => g.group), ['gpt-4.1', 'claude']);
   });
 
+  it("adds a hedge's cancelled loser to cost, not to the request or error counts", () => {
+    const s = reduce(connected(), { type: 'request.finished', entry: entry({ ok: false, status: 499, parent: 'req-0', role: 'hedge', costUsd: 0.25 }) }).snapshot!;
+    assert.deepEqual([s.spend.today.requests, s.spend.today.errors, s.spend.today.costUsd], [3, 1, 1.75]); // as before it: 3 requests, 1 error
+  });
+
   it('starts a new day when the first request after midnight arrives', () => {
     const s = reduce(connected(), { type: 'request.finished', entry: entry({ time: '2026-11-04T00:00:01.000Z' }) }).snapshot!;
     assert.equal(s.spend.days.at(-1)?.date, '2026-11-04');
