@@ -177,8 +177,14 @@ describe('auto in cascade mode', function () {
     const { data, response } = await h.client.chat.completions.create({ model: 'auto:cascade', messages: [{ role: 'user', content: 'What is 23 * 19?' }] }).withResponse();
     assert.equal(data.choices[0].message.content, '[strong] 23 * 19 = 437.');
     assert.equal(response.headers.get('x-shepherd-escalated'), 'arithmetic');
-    const plan = (await (await fetch(`${h.daemon.url}/v1/shepherd/plan`, { method: 'POST', body: JSON.stringify({ model: 'auto:cascade', messages: [{ role: 'user', content: 'hi' }] }) })).json()) as Record<string, unknown>;
-    assert.match(JSON.stringify(plan), /cascade small -> large/);
+    const planOf = async (body: object) =>
+      (await (await fetch(`${h!.daemon.url}/v1/shepherd/plan`, { method: 'POST', body: JSON.stringify(body) })).json()) as { group: string; cascade?: { chain: string[]; steps: string[]; checks: string[]; stream: string; reason: string } };
+    const plan = await planOf({ model: 'auto:cascade', messages: [{ role: 'user', content: 'hi' }] });
+    assert.equal(plan.group, 'small');
+    assert.deepEqual(plan.cascade?.steps, ['small', 'large']);
+    assert.deepEqual(plan.cascade?.checks, ['arithmetic', 'code', 'json', 'toolArgs', 'truncated', 'refusal']);
+    assert.match(plan.cascade?.reason ?? '', /cascade small -> large/);
+    assert.equal((await planOf({ model: 'auto', messages: [{ role: 'user', content: 'hi' }] })).cascade, undefined);
   });
 
   it('keeps its figures across a restart: the cascade lines are read back from the ledger', async () => {
