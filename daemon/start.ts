@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ShepherdConfig } from '../shared/config';
-import type { LedgerHealth } from '../shared/ledger';
+import type { LedgerEntry, LedgerHealth } from '../shared/ledger';
 import { PROTOCOL_VERSION } from '../shared/protocol';
 import { ensureConfigFile, formatProblems, loadConfigFile, type LoadResult } from './config/load';
 import { configPathFor, resolveDataDir } from './config/paths';
@@ -33,6 +33,8 @@ import { RoutingCursors } from './routing/strategies';
 import { AffinityTable } from './routing/affinity';
 import { checkpointedMonths } from './spend/checkpoints';
 import { SpendHistory } from './spend/history';
+import { cascadeFilesAtStart, cascadeMarker, replayCascade } from './spend/cascade-replay';
+import { cascadeBaseline } from './spend/spend-query';
 import { Ledger } from './spend/ledger';
 import { summaryStore } from './spend/month-summaries';
 import { openSpend, type SpendService } from './spend/service';
@@ -106,11 +108,17 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
   );
   // Spend by day and group for the extension, rebuilt from the same replay and kept live below.
   // Group prices for what caching saved come from the config in use (`state`, composed below).
-  const history = new SpendHistory(undefined, (group) => {
-    const g = state.config.models[group];
-    return g?.price ?? g?.deployments[0]?.price;
-  });
+  const history = new SpendHistory(
+    undefined,
+    (group) => {
+      const g = state.config.models[group];
+      return g?.price ?? g?.deployments[0]?.price;
+    },
+    () => cascadeBaseline(state.config),
+  );
   await steps.run('replay the ledger', () => replayLedger(ledger, spend, history, log));
+  // Cascade figures are in no checkpoint: their lines are read back in the background (only once a cascade has run here).
+  const cascadeFiles = await cascadeFilesAtStart(dataDir, Date.now());
 
   const composer = new Composer(env, options.sandbox === true);
   // Deferred before composing: a compose that fails half-way may have started sandboxes already.
@@ -157,6 +165,17 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
   const port = (gateway.server.address() as AddressInfo).port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   events.on('request.finished', (entry) => history.add(entry));
+  events.on('request.finished', cascadeMarker(dataDir, (m) => log.warn(m)));
+  if (cascadeFiles) {
+    const toFigures = (e: LedgerEntry) => {
+      spend.budgets.cascade.add(e);
+      history.cascade.add(e);
+    };
+    replayCascade(cascadeFiles, toFigures).then(
+      (lines) => log.info('cascade figures read back from the ledger', { lines }),
+      (err: unknown) => log.warn('could not read cascade figures back from the ledger', { error: messageOf(err) }),
+    );
+  }
 
   const reloader = new Reloader(configPath, log, async (next) => {
     const nextConfig = withOverrides(next, options);

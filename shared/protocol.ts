@@ -2,6 +2,7 @@
 // every message a member of a discriminated union on `type`. Both sides validate everything they
 // receive against these schemas; the daemon disconnects a client that sends anything else.
 import { z } from 'zod';
+import { CascadeReportSchema } from './cascade-figures';
 import { BudgetAlertSchema, BudgetStatusSchema } from './budget-status';
 import { LedgerEntrySchema, LedgerHealthSchema } from './ledger';
 import { LmClientSchema, LmDeltaSchema, LmRequestBodySchema } from './lm-protocol';
@@ -93,6 +94,8 @@ export const SpendSnapshotSchema = z.object({
   sandbox: z
     .object({ today: SpendTotalsSchema, month: SpendTotalsSchema, byGroup: z.array(SpendTotalsSchema.extend({ group: z.string() })) })
     .optional(),
+  /** `auto` in cascade mode this month, by day (shared/cascade-figures.ts); absent without cascaded requests. */
+  cascade: CascadeReportSchema.optional(),
 });
 export type SpendSnapshot = z.infer<typeof SpendSnapshotSchema>;
 

@@ -3,11 +3,13 @@
 import { parseArgs } from 'node:util';
 import { configPathFor, resolveDataDir } from '../config/paths';
 import { parseSpendQuery } from '../spend/spend-query';
+import { formatCascade } from './cascade-format';
 import { formatSpend, SPEND_FORMATS, type SpendFormat } from './spend-format';
 import { EXPORT_FORMATS, exportLedger, spendFromDaemon, spendFromLedger, type ExportFormat } from './spend';
 
-export const SPEND_USAGE = `  shepherd spend [--from DAY] [--to DAY] [--by model|deployment|provider|day|key] [--format table|csv|json]
-                 [--data-dir DIR] [--config FILE]   spend this month (or from..to, UTC days YYYY-MM-DD)
+export const SPEND_USAGE = `  shepherd spend [--from DAY] [--to DAY] [--by model|deployment|provider|day|key|escalation] [--format table|csv|json]
+                 [--data-dir DIR] [--config FILE]   spend this month (or from..to, UTC days YYYY-MM-DD);
+                                             --by escalation: the cascade's escalations, checks and saving by day
   shepherd export [--from DAY] [--to DAY] [--format csv|json] [--out FILE] [--data-dir DIR]
                                              write ledger entries as CSV or JSON`;
 
@@ -26,7 +28,8 @@ export async function spendCommand(args: string[], usage: MakeUsageError): Promi
   const now = Date.now();
   let query;
   try {
-    query = parseSpendQuery((name) => (name === 'groupBy' ? values.by : values[name]), now, { from: '--from', to: '--to', groupBy: '--by' });
+    const by = values.by === 'escalation' ? 'day' : values.by;
+    query = parseSpendQuery((name) => (name === 'groupBy' ? by : values[name]), now, { from: '--from', to: '--to', groupBy: '--by' });
   } catch (err) {
     throw usage(err instanceof Error ? err.message : String(err));
   }
@@ -34,7 +37,8 @@ export async function spendCommand(args: string[], usage: MakeUsageError): Promi
   const warn = (m: string) => process.stderr.write(`shepherd: ${m}\n`);
   const report =
     (await spendFromDaemon(dataDir, query)) ?? (await spendFromLedger(dataDir, values.config ?? configPathFor(dataDir), query, now, warn));
-  process.stdout.write(formatSpend(report, format as SpendFormat));
+  if (values.by === 'escalation') process.stdout.write(formatCascade(report.cascade, format as SpendFormat, query));
+  else process.stdout.write(formatSpend(report, format as SpendFormat));
   return 0;
 }
 

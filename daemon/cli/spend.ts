@@ -8,7 +8,8 @@ import { DaemonStateSchema } from '../../shared/protocol';
 import { loadConfigFile } from '../config/load';
 import { readLedgerMonths } from '../spend/ledger';
 import { SpendIndex } from '../spend/spend-index';
-import { isDay, reportContext, spendReport, type SpendQuery, type SpendReport } from '../spend/spend-query';
+import { CascadeStats } from '../spend/cascade-stats';
+import { cascadeBaseline, isDay, reportContext, spendReport, type SpendQuery, type SpendReport } from '../spend/spend-query';
 import { stateFilePath } from '../lifecycle/state-file';
 import { csvLine } from './csv';
 
@@ -33,13 +34,20 @@ export async function spendFromDaemon(dataDir: string, q: SpendQuery, timeoutMs 
 /** The same report from the ledger files, with currency and baseline from the config when it loads. */
 export async function spendFromLedger(dataDir: string, configPath: string, q: SpendQuery, now: number, warn: (m: string) => void): Promise<SpendReport> {
   const index = new SpendIndex();
+  const cascade = new CascadeStats();
   // The month of `now` too: the report's month-end projection needs it.
   const months = [q.from.slice(0, 7), new Date(now).toISOString().slice(0, 7)].sort();
   const toMonth = [q.to.slice(0, 7), months[1]].sort()[1];
-  await readLedgerMonths(dataDir, { fromMonth: months[0], toMonth }, (e) => index.add(e), warn);
+  await readLedgerMonths(dataDir, { fromMonth: months[0], toMonth }, (e) => {
+    index.add(e);
+    cascade.add(e);
+  }, warn);
   const loaded = await loadConfigFile(configPath);
   const ctx = loaded.ok ? reportContext(loaded.config, now) : { now, currency: { code: 'USD', rate: 1 } };
-  return spendReport(index, q, ctx);
+  const report = spendReport(index, q, ctx);
+  const figures = cascade.report(q.from, q.to, loaded.ok ? cascadeBaseline(loaded.config) : undefined);
+  if (figures.totals.requests > 0) report.cascade = figures;
+  return report;
 }
 
 export const EXPORT_FORMATS = ['csv', 'json'] as const;

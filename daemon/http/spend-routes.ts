@@ -1,6 +1,6 @@
 // GET /v1/shepherd/spend (totals over UTC days, grouped) and GET /v1/shepherd/budgets (each budget's
 // state in its current period). Both read the daemon's in-memory spend: no ledger I/O per query.
-import { parseSpendQuery, reportContext, spendReport } from '../spend/spend-query';
+import { cascadeBaseline, parseSpendQuery, reportContext, spendReport } from '../spend/spend-query';
 import { HttpError } from '../core/http-error';
 import type { RouteContext } from './route';
 import { sendJson } from './send-json';
@@ -14,7 +14,10 @@ export function serveSpend(ctx: RouteContext): void {
   } catch (err) {
     throw new HttpError(400, err instanceof Error ? err.message : String(err), 'invalid_request_error', 'invalid_query');
   }
-  sendJson(ctx.res, 200, spendReport(budgets.index, query, reportContext(ctx.state.config, now)));
+  const report = spendReport(budgets.index, query, reportContext(ctx.state.config, now));
+  const cascade = budgets.cascade.report(query.from, query.to, cascadeBaseline(ctx.state.config));
+  if (cascade.totals.requests > 0) report.cascade = cascade;
+  sendJson(ctx.res, 200, report);
 }
 
 export function serveBudgets(ctx: RouteContext): void {

@@ -12,6 +12,7 @@ import type { SpendCheck, SpendGate, SpendVerdict } from './gate';
 import { USD, type DisplayCurrency } from '../../shared/money';
 import { dayOf, periodAt, projectSpend, type Period } from './period';
 import { SpendIndex, type Bucket } from './spend-index';
+import { CascadeStats } from './cascade-stats';
 
 /** Which (budget, period, threshold) alerts have fired; the daemon persists it across restarts. */
 export interface FiredSet {
@@ -45,6 +46,8 @@ interface Live {
 }
 
 export class Budgets implements SpendGate {
+  /** Cascade figures by day (escalations, checks, saving), from the entries added since start. */
+  readonly cascade = new CascadeStats();
   private live: Live[] = [];
   private currency: DisplayCurrency = USD;
   private readonly now: () => number;
@@ -79,6 +82,7 @@ export class Budgets implements SpendGate {
     const now = this.now();
     this.roll(now);
     this.index.add(entry);
+    this.cascade.add(entry);
     // Sandbox answers are simulated: their cost at the group's prices is no money spent.
     if (this.live.length === 0 || entry.costUsd <= 0 || entry.sandbox === true) return;
     const time = Date.parse(entry.time);

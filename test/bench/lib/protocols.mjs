@@ -4,7 +4,7 @@
 // compares Shepherd with the direct upstream and the bare proxy, or Shepherd's two paths with each other.
 import { Agent, request } from 'undici';
 import { apiRequest, interleaved, merge, run, stats } from './load.mjs';
-import { EXTRA_MODELS, MODELS } from './targets.mjs';
+import { CASCADE, EXTRA_MODELS, MODELS } from './targets.mjs';
 
 const PROMPT = 'Stream a short answer, please.';
 
@@ -30,6 +30,9 @@ export const REQUESTS = {
     body: { model: MODELS.instant, max_tokens: 64, messages: [{ role: 'user', content: 'Summarise the benefits of connection pooling in two sentences.' }] },
   },
   messagesPassStream: { path: '/v1/messages', body: { model: EXTRA_MODELS.claudePaced[0], max_tokens: 64, stream: true, messages: [{ role: 'user', content: PROMPT }] } },
+  cascadeHold: { path: '/v1/chat/completions', body: { model: 'auto:cascade', messages: [{ role: 'user', content: PROMPT }], stream: true } },
+  cascadeEscalate: { path: '/v1/chat/completions', body: { model: `auto:${CASCADE.escalate}`, messages: [{ role: 'user', content: PROMPT }], stream: true } },
+  cascadeStrong: { path: '/v1/chat/completions', body: { model: `auto:${CASCADE.strongStream}`, messages: [{ role: 'user', content: PROMPT }], stream: true } },
   messagesTransStream: { path: '/v1/messages', body: { model: MODELS.paced, max_tokens: 64, stream: true, messages: [{ role: 'user', content: PROMPT }] } },
 };
 
@@ -136,6 +139,19 @@ export async function protocolPhases({ autocannon, targets, plan, step }) {
         ['bare proxy', bare, R.messagesPassStream],
         ['shepherd passthrough', shepherd, R.messagesPassStream],
         ['shepherd translation', shepherd, R.messagesTransStream],
+      ],
+      plan.streamRuns,
+    ),
+  };
+
+  step(`cascade: ${plan.streamRuns} streams each, plain vs auto:cascade held (kept, escalated) vs cascade.stream strong`);
+  out.cascade = {
+    stream: await streamRuns(
+      [
+        ['plain stream', shepherd, R.chatStream],
+        ['cascade hold, kept', shepherd, R.cascadeHold],
+        ['cascade hold, escalated', shepherd, R.cascadeEscalate],
+        ['cascade stream strong', shepherd, R.cascadeStrong],
       ],
       plan.streamRuns,
     ),

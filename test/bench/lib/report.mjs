@@ -130,6 +130,19 @@ export function derive(r) {
     ),
   ];
   if (r.protocols) r.verdicts.push(...protocolVerdicts(r));
+  const cc = r.cascadeChecks;
+  if (cc && !cc.error) {
+    const worst = Math.max(...Object.values(cc.answers).map((a) => a.meanUs));
+    r.verdicts.push(verdict('Cascade checks: under 1 ms on a ~1,000-token answer of every kind (prose, JS/TS, Python, JSON)', `${fix(worst, 1)} µs for the slowest kind of answer`, worst < 1000, 'parsers loaded; their one-time load is in the daemon rows'));
+  }
+  if (r.protocols?.cascade) {
+    const c = r.protocols.cascade.stream;
+    const first = (k) => c[k].firstContent.p50;
+    Object.assign(r.ratios, {
+      'cascade: first text (median), held and kept / plain stream': first('cascade hold, kept') / first('plain stream'),
+      'cascade: first text (median), stream strong / plain stream': first('cascade stream strong') / first('plain stream'),
+    });
+  }
   return r;
 }
 
@@ -241,11 +254,20 @@ function protocolRows(r) {
   load('embeddings', p.embeddings);
   load('Anthropic /v1/messages, not streamed', p.messages);
   streams('Anthropic /v1/messages, streamed (paced upstream)', p.messages.stream);
+  if (p.cascade) streams('auto:cascade, streamed (paced upstream: 20 chunks 20 ms apart)', p.cascade.stream);
   return out;
 }
 
 function daemonRows(r) {
   const out = [['daemon start-up, median of ' + r.startup.runs, ms(r.startup.medianMs) + ` (min ${ms(r.startup.minMs)}, max ${ms(r.startup.maxMs)})`]];
+  const cc = r.cascadeChecks;
+  if (cc?.error) out.push(['cascade checks', `failed: ${cc.error.split('\n')[0].slice(0, 200)}`]);
+  else if (cc) {
+    out.push([
+      'cascade checks on ~1,000-token answers (mean)',
+      `${Object.entries(cc.answers).map(([name, a]) => `${name} ${fix(a.meanUs, 1)} µs`).join('; ')}; parsers loaded once: acorn + ajv ${msInt(cc.parsersLoadMs)}, TypeScript ${msInt(cc.tsParserLoadMs)}, Python (tree-sitter) ${msInt(cc.pythonLoadMs)}`,
+    ]);
+  }
   if (r.replay.error) out.push(['ledger replay', `failed: ${r.replay.error.split('\n')[0].slice(0, 200)}`]);
   for (const [name, l] of Object.entries(r.replay.layouts)) {
     out.push([`ledger replay, ${r.replay.entries.toLocaleString('en')} entries ${name} (${l.mb} MB)`, `full parse ${msInt(l.fullParseMs)}; first start ${msInt(l.firstStartMs)}; later starts ${(l.laterStartMs ?? []).map(msInt).join(', ')}; after a crash ${msInt(l.afterCrashMs)}`]);
@@ -289,6 +311,11 @@ completions and back), against the same request direct to the sandbox's Anthropi
 the bare proxy. Portkey takes no part here. Load runs as in the main table (${r.plan.rounds} x ${r.plan.throughputS} s at c=50,
 ${r.plan.rounds} x ${r.plan.c1S} s at c=1, interleaved); streams are ${r.plan.streamRuns} per case on the paced upstream, interleaved.
 *First event* is the first body bytes; *first text event* the first event that carries answer text.
+The \`auto:cascade\` rows (issue 19) stream through a cascade whose cheap and strong groups are both on
+the paced upstream: *plain stream* asks the cheap group directly; *cascade hold, kept* holds the cheap
+answer until its checks pass (its first text comes when the whole cheap answer is in); *escalated*
+holds it, fails a check on purpose (a minimum length no answer reaches) and streams the strong answer;
+*cascade stream strong* (\`cascade.stream: "strong"\`) sends the stream straight to the strong group.
 
 | row | party | figures |
 |---|---|---|
