@@ -82,3 +82,15 @@ export async function openTeamLedger(team: TeamConfig, deps: TeamLedgerDeps): Pr
     },
   };
 }
+
+/** The team ledger read-only, for the CLI when no daemon answers: spend buckets and lines, then close(). */
+export function openTeamReader(team: TeamConfig, env: NodeJS.ProcessEnv): Pick<TeamLedgerHandle, 'buckets' | 'entries' | 'close'> {
+  const pg = team.postgres;
+  if (!pg) throw new Error('team.postgres: missing (the team\'s spend is read from the team ledger in PostgreSQL)');
+  const pool = openPool(postgresUrl(pg, env), () => undefined);
+  return {
+    buckets: (fromDay, toDay) => teamBuckets(pool, pg.table, team.name, fromDay, toDay),
+    entries: (range, onEntry) => teamEntries(pool, pg.table, team.name, range, onEntry),
+    close: () => pool.end(),
+  };
+}
