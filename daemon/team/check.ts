@@ -54,7 +54,9 @@ async function checkRedis(team: TeamConfig, o: CheckOptions): Promise<CheckLine[
   }
   const field = team.redis?.url !== undefined ? 'team.redis.url' : `team.redis.urlEnv (${team.redis?.urlEnv})`;
   const client = new Redis(url, { lazyConnect: true, connectTimeout: o.timeoutMs ?? 3_000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
-  client.on('error', () => undefined); // reported through the awaited calls below
+  // The connection's own error (ECONNREFUSED, auth) is more telling than the "Connection is closed" a call then gets.
+  let lastError: Error | undefined;
+  client.on('error', (err: Error) => (lastError = err));
   try {
     await client.connect();
     const ms = await medianMs(5, () => client.ping());
@@ -65,7 +67,7 @@ async function checkRedis(team: TeamConfig, o: CheckOptions): Promise<CheckLine[
       { ok: true, text: `  shared budgets: on; shared rate limits: ${team.shareRateLimits ? 'on' : 'off'}; shared health: ${team.shareHealth ? 'on' : 'off'}` },
     ];
   } catch (err) {
-    return [{ ok: false, text: `redis: cannot reach ${safeUrl(url)} (${field}): ${pgErrorText(err)}` }];
+    return [{ ok: false, text: `redis: cannot reach ${safeUrl(url)} (${field}): ${pgErrorText(lastError ?? err)}` }];
   } finally {
     client.disconnect();
   }
