@@ -67,7 +67,8 @@ export function csvRow(e: LedgerEntry, ctx: RowContext): string {
     const v = COLUMNS[i].value(e, ctx);
     if (i > 0) line += ',';
     if (v === null) continue;
-    line += typeof v === 'string' ? `"${v.replace(/"/g, '""')}"` : String(v);
+    // PostgreSQL text cannot hold NUL: dropped, rather than the whole batch refused.
+    line += typeof v === 'string' ? `"${v.replace(/\u0000/g, '').replace(/"/g, '""')}"` : String(v);
   }
   return `${line}\n`;
 }
