@@ -82,6 +82,8 @@ describe('team ledger: outbox and SQL', () => {
   it('a line PostgreSQL would refuse (not an entry, an unusable time) is not shipped', () => {
     assert.equal(entryOf('{"id":1}'), undefined);
     assert.equal(entryOf(line('x', { time: 'yesterday' }).trim()), undefined);
+    assert.equal(entryOf(line('x', { time: '+010000-01-01T00:00:00.000Z' }).trim()), undefined);
+    assert.equal(entryOf(line('x', { status: 2 ** 31 }).trim()), undefined);
     assert.equal(entryOf(line('x').trim())?.id, 'x');
   });
 

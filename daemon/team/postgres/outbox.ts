@@ -41,7 +41,13 @@ export function wholeLines(buf: Buffer, max: number): { lines: string[]; bytes: 
   return { lines, bytes: start };
 }
 
-/** A ledger line as an entry to ship, or undefined when it is not one (or its time is unusable: PostgreSQL would refuse the batch). */
+const INT32 = 2 ** 31 - 1;
+
+/**
+ * A ledger line as an entry to ship, or undefined when it is not one, or holds what the table's
+ * columns cannot (a time outside the years 1970 to 9999, a status or attempt count beyond 32 bits):
+ * PostgreSQL would refuse the whole batch.
+ */
 export function entryOf(line: string): LedgerEntry | undefined {
   if (line.trim() === '') return undefined;
   let value: unknown;
@@ -52,7 +58,9 @@ export function entryOf(line: string): LedgerEntry | undefined {
   }
   if (ledgerEntryProblem(value) !== undefined) return undefined;
   const e = value as LedgerEntry;
-  return Number.isNaN(Date.parse(e.time)) ? undefined : e;
+  const ms = Date.parse(e.time);
+  if (Number.isNaN(ms) || ms < 0 || ms >= Date.UTC(10_000, 0, 1)) return undefined;
+  return e.status > INT32 || e.status < -INT32 || e.attempts > INT32 ? undefined : e;
 }
 
 /** The cursor file's content: offsets shipped per month, for one target (server, database and table). */

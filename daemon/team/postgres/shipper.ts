@@ -106,6 +106,21 @@ export class Shipper {
     this.timer.unref();
   }
 
+  /**
+   * A batch PostgreSQL refused for its data: shipped line by line, so one line it will never take
+   * (it stays in the local ledger, and the log names it) does not hold back every line after it.
+   */
+  private async oneByOne(client: PoolClient, batch: Batch): Promise<void> {
+    for (const e of batch.entries) {
+      try {
+        await copyBatch(client, this.o.table, csvRow(e, this.o.row));
+      } catch (err) {
+        if (!isDataError(err)) throw err;
+        this.o.warn('team ledger: PostgreSQL refused a ledger line; it stays in the local ledger only', { id: e.id, error: pgErrorText(err) });
+      }
+    }
+  }
+
   private async ship(batch: Batch): Promise<void> {
     if (batch.entries.length === 0) return; // only skipped lines: the cursor still moves past them
     const client = await this.o.pool.connect();
@@ -117,7 +132,12 @@ export class Shipper {
         await ensurePartitions(client, this.o.table, missing);
         for (const m of missing) this.partitions.add(m);
       }
-      await copyBatch(client, this.o.table, batch.entries.map((e) => csvRow(e, this.o.row)).join(''));
+      try {
+        await copyBatch(client, this.o.table, batch.entries.map((e) => csvRow(e, this.o.row)).join(''));
+      } catch (err) {
+        if (!isDataError(err)) throw err;
+        await this.oneByOne(client, batch);
+      }
     } catch (err) {
       broken = err instanceof Error ? err : new Error(String(err));
       throw err;
@@ -126,6 +146,12 @@ export class Shipper {
       client.release(broken);
     }
   }
+}
+
+/** PostgreSQL refused the data itself (SQLSTATE class 22 or 23), not the connection or the server. */
+function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && /^2[23]/.test(code);
 }
 
 /** One transaction: COPY the rows into the staging table, insert the ones not yet there. */

@@ -68,7 +68,7 @@ export function csvRow(e: LedgerEntry, ctx: RowContext): string {
     if (i > 0) line += ',';
     if (v === null) continue;
     // PostgreSQL text cannot hold NUL: dropped, rather than the whole batch refused.
-    line += typeof v === 'string' ? `"${v.replace(/\u0000/g, '').replace(/"/g, '""')}"` : String(v);
+    line += typeof v === 'string' ? `"${v.replaceAll('\0', '').replace(/"/g, '""')}"` : String(v);
   }
   return `${line}\n`;
 }
