@@ -2,11 +2,15 @@
 // complete is in PostgreSQL exactly once, through concurrent load, a PostgreSQL crash mid-load, and a
 // daemon killed with SIGKILL mid-shipment; and the team's spend from PostgreSQL adds up the daemons'.
 import { strict as assert } from 'node:assert';
-import { rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { startPostgres, type TestServer } from '../support/team-servers';
 import { load, removeDir, sleep, startTeamDaemon, waitFor, type TeamDaemon } from '../support/team-daemons';
+
+const DAEMON = join(__dirname, '..', '..', 'dist', 'daemon.js');
 
 describe('team ledger in PostgreSQL (real daemons, real server)', function () {
   this.timeout(180_000);
@@ -82,6 +86,18 @@ describe('team ledger in PostgreSQL (real daemons, real server)', function () {
       assert.equal(inTeam.requests, mine.requests, `${d.member}: requests`);
       assert.equal(inTeam.costUsd, mine.costUsd, `${d.member}: cost`);
       assert.equal(inTeam.completionTokens, mine.completionTokens, `${d.member}: tokens`);
+    }
+
+    // The command line, with no daemon to ask (an empty data dir): straight from PostgreSQL, the same figures.
+    const empty = mkdtempSync(join(tmpdir(), 'shepherd-team-cli-'));
+    try {
+      const cli = (...args: string[]) => execFileSync(process.execPath, [DAEMON, ...args, '--config', join(daemons[0].dir, 'config.json'), '--data-dir', empty], { encoding: 'utf8' });
+      const fromCli = JSON.parse(cli('spend', '--team', '--by', 'member', '--format', 'json')) as SpendReport;
+      assert.deepEqual(fromCli.sandbox!.rows.map((r) => [r.key, r.requests, r.costUsd]), teamReport.sandbox!.rows.map((r) => [r.key, r.requests, r.costUsd]));
+      const exported = JSON.parse(cli('export', '--team', '--format', 'json')) as { id: string; member: string }[];
+      assert.deepEqual(exported.map((e) => e.id).sort(), [...shipped.keys()].sort());
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
     }
   });
 
