@@ -14,3 +14,22 @@ export const TeamLedgerHealthSchema = z.object({
   table: z.string().describe('The team ledger table'),
 });
 export type TeamLedgerHealth = z.infer<typeof TeamLedgerHealthSchema>;
+
+/**
+ * The whole team's spend this month by member, from the team ledger: in the status and the extension's
+ * snapshot, refreshed every half minute or so (not per request). Sandbox spend apart, as everywhere.
+ */
+export const TeamSpendSchema = z.object({
+  month: z.string().describe('The UTC month, YYYY-MM'),
+  asOf: z.string().describe('ISO-8601 time PostgreSQL was asked'),
+  members: z.array(
+    z.object({
+      member: z.string(),
+      requests: z.number().int().nonnegative(),
+      costUsd: z.number().nonnegative(),
+      sandboxRequests: z.number().int().nonnegative(),
+      sandboxCostUsd: z.number().nonnegative(),
+    }),
+  ),
+});
+export type TeamSpend = z.infer<typeof TeamSpendSchema>;

@@ -31,7 +31,7 @@ import { HttpError } from '../core/http-error';
 import { checkHost } from '../http/guard';
 
 /** What the snapshot needs from the daemon besides spend: see controlSnapshotBase in start.ts. */
-export type SnapshotBase = Pick<Snapshot, 'version' | 'url' | 'sandbox' | 'startedAt' | 'providers' | 'groups' | 'deployments' | 'auto' | 'ledger'>;
+export type SnapshotBase = Pick<Snapshot, 'version' | 'url' | 'sandbox' | 'startedAt' | 'providers' | 'groups' | 'deployments' | 'auto' | 'ledger' | 'teamLedger' | 'teamSpend'>;
 
 export interface ControlOptions {
   server: Server;

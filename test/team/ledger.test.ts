@@ -88,10 +88,19 @@ describe('team ledger in PostgreSQL (real daemons, real server)', function () {
       assert.equal(inTeam.completionTokens, mine.completionTokens, `${d.member}: tokens`);
     }
 
+    // The status (and the extension's snapshot) carries the team's month by member, read when asked.
+    const expected = daemons.map((d) => [d.member, d.ledger().filter((e) => e.parent === undefined).length]).sort();
+    const teamSpend = await waitFor('the team spend by member in the status', 20_000, async () => {
+      const t = ((await daemons[1].status()) as { teamSpend?: { members: { member: string; requests: number; sandboxRequests: number }[] } }).teamSpend;
+      const got = t?.members.map((m) => [m.member, m.requests + m.sandboxRequests]).sort();
+      return JSON.stringify(got) === JSON.stringify(expected) ? got : undefined;
+    });
+    assert.equal(teamSpend.length, 3);
+
     // The command line, with no daemon to ask (an empty data dir): straight from PostgreSQL, the same figures.
     const empty = mkdtempSync(join(tmpdir(), 'shepherd-team-cli-'));
     try {
-      const cli = (...args: string[]) => execFileSync(process.execPath, [DAEMON, ...args, '--config', join(daemons[0].dir, 'config.json'), '--data-dir', empty], { encoding: 'utf8' });
+      const cli = (...args: string[]) => execFileSync(process.execPath, [DAEMON, ...args, '--config', join(daemons[0].dir, 'config.json'), '--data-dir', empty], { encoding: 'utf8', maxBuffer: 256 << 20 });
       const fromCli = JSON.parse(cli('spend', '--team', '--by', 'member', '--format', 'json')) as SpendReport;
       assert.deepEqual(fromCli.sandbox!.rows.map((r) => [r.key, r.requests, r.costUsd]), teamReport.sandbox!.rows.map((r) => [r.key, r.requests, r.costUsd]));
       const exported = JSON.parse(cli('export', '--team', '--format', 'json')) as { id: string; member: string }[];

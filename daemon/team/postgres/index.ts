@@ -11,6 +11,8 @@ import { migrate } from './migrate';
 import { Outbox } from './outbox';
 import { Shipper } from './shipper';
 import { teamBuckets, teamEntries } from './spend';
+import { membersOf, monthDays } from '../../spend/team-spend';
+import type { TeamSpend } from '../../../shared/team-ledger';
 
 export interface TeamLedgerDeps {
   /** The daemon's data directory: the ledger (outbox) is its ledger/ folder; the cursor sits beside it. */
@@ -19,6 +21,8 @@ export interface TeamLedgerDeps {
   member: string;
   env: NodeJS.ProcessEnv;
   log: Logger;
+  /** Least time between two reads of this month's team spend by member for the status (default 15 s). */
+  spendRefreshMs?: number;
   /** How long close() tries to ship what waits before giving up (it is shipped at the next start). Default 3 s. */
   closeMs?: number;
 }
@@ -67,8 +71,29 @@ export async function openTeamLedger(team: TeamConfig, deps: TeamLedgerDeps): Pr
     },
   });
   shipper.start();
+  // This month's spend by member for the status and the extension. It aggregates the month's rows, so
+  // it is read only when asked for (a status or snapshot), at most once per spendRefreshMs, and
+  // answered from the last read meanwhile: a daemon nobody looks at never queries it.
+  let monthByMember: TeamSpend | undefined;
+  let readAt = -Infinity;
+  const refresh = async () => {
+    const now = Date.now();
+    const { month, from, to } = monthDays(now);
+    try {
+      monthByMember = membersOf(await teamBuckets(pool, pg.table, team.name, from, to), month, now);
+    } catch {
+      // Kept as it was; the shipper's state says why PostgreSQL fails.
+    }
+  };
   return {
     health: () => shipper.health(),
+    monthByMember: () => {
+      if (shipper.health().state === 'ok' && performance.now() - readAt >= (deps.spendRefreshMs ?? 15_000)) {
+        readAt = performance.now();
+        void refresh();
+      }
+      return monthByMember;
+    },
     buckets: (fromDay: string, toDay: string): Promise<Bucket[]> => teamBuckets(pool, pg.table, team.name, fromDay, toDay),
     entries: (range, onEntry) => teamEntries(pool, pg.table, team.name, range, onEntry),
     flush: () => shipper.drain(),
