@@ -25,7 +25,9 @@ export function targetOf(url: string, table: string): string {
 export function openPool(url: string, onError: (err: Error) => void): Pool {
   // Few connections: one ships, the others answer spend queries. Connect attempts fail fast, so a
   // down server shows as "failing" within seconds (the shipper backs off and tries again).
-  const pool = new Pool({ connectionString: url, max: 3, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000, application_name: 'shepherd' });
+  // A query that hangs (a stopped server, a lock held elsewhere) fails after query_timeout instead of
+  // holding the shipper, and so the daemon's shutdown, forever.
+  const pool = new Pool({ connectionString: url, max: 3, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000, query_timeout: 60_000, application_name: 'shepherd' });
   // An idle connection's error (the server restarted) is emitted on the pool: without a listener it would kill the daemon.
   pool.on('error', onError);
   return pool;

@@ -98,10 +98,11 @@ export async function openTeamLedger(team: TeamConfig, deps: TeamLedgerDeps): Pr
     entries: (range, onEntry) => teamEntries(pool, pg.table, team.name, range, onEntry),
     flush: () => shipper.drain(),
     close: async () => {
-      await shipper.stop();
-      // A last shipment of what the final requests wrote; bounded, since PostgreSQL may be down.
+      // The round under way, then a last shipment of what the final requests wrote; bounded, since
+      // PostgreSQL may be down or slow (what is left is shipped at the next start).
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([shipper.drain(), new Promise((r) => (timer = setTimeout(r, deps.closeMs ?? 3_000)))]);
+      const last = shipper.stop().then(() => shipper.drain());
+      await Promise.race([last, new Promise((r) => (timer = setTimeout(r, deps.closeMs ?? 3_000)))]);
       clearTimeout(timer);
       await pool.end().catch(() => undefined);
     },

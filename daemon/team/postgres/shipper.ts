@@ -46,7 +46,7 @@ export class Shipper {
     this.schedule(0);
   }
 
-  /** Ships what waits now (tests and close), then stops the timer. */
+  /** Stops the timer and waits for the round under way (close() bounds how long). */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
@@ -64,7 +64,6 @@ export class Shipper {
         await this.o.outbox.commit(batch);
         this.state.shipped += batch.entries.length;
         this.state.lastShippedAt = new Date().toISOString();
-        if (this.stopped) break;
       }
       if (this.state.state !== 'ok') {
         if (this.state.state === 'failing') this.o.info('team ledger: PostgreSQL accepts lines again; the waiting ones are shipped');

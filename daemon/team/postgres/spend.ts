@@ -25,6 +25,8 @@ interface BucketRow {
   units: string;
 }
 
+const EXPORT_PAGE = 5_000;
+
 /** [from 00:00 UTC of fromDay, to 00:00 UTC of the day after toDay). */
 export function dayRange(fromDay: string, toDay: string): [string, string] {
   const end = new Date(Date.parse(`${toDay}T00:00:00Z`) + 86_400_000).toISOString();
@@ -58,9 +60,17 @@ export async function teamBuckets(pool: Pool, table: string, team: string, fromD
 export async function teamEntries(pool: Pool, table: string, team: string, range: { from?: string; to?: string }, onEntry: (e: LedgerEntry) => void): Promise<number> {
   const from = range.from !== undefined ? `${range.from}T00:00:00Z` : '-infinity';
   const to = range.to !== undefined ? dayRange(range.to, range.to)[1] : 'infinity';
-  const { rows } = await pool.query<Record<string, unknown>>(exportSql(table), [team, from, to]);
-  for (const r of rows) onEntry(entryOfRow(r));
-  return rows.length;
+  // Page by (time, id), the primary key's order: a month of a large team does not sit in memory at once.
+  let after: [Date | string, string] = [from, ''];
+  let count = 0;
+  for (;;) {
+    const { rows } = await pool.query<Record<string, unknown>>(exportSql(table), [team, after[0], to, after[1], EXPORT_PAGE]);
+    for (const r of rows) onEntry(entryOfRow(r));
+    count += rows.length;
+    if (rows.length < EXPORT_PAGE) return count;
+    const lastRow = rows[rows.length - 1];
+    after = [lastRow.time as Date, lastRow.id as string];
+  }
 }
 
 /** A row back as a ledger entry (fields in the schema's order; absent optional fields left out). */

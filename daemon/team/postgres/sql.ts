@@ -148,7 +148,7 @@ where team = $1 and time >= $2 and time < $3
 group by 1, 2, 3, 4, 5, 6, 7`;
 }
 
-/** Every row of the team between two instants, oldest first (`shepherd export --team`). */
+/** A page of the team's rows between two instants after the row ($2, $4), oldest first, at most $5 (`shepherd export --team`). */
 export function exportSql(table: string): string {
-  return `select * from ${ident(table)} where team = $1 and time >= $2 and time < $3 order by time, id`;
+  return `select * from ${ident(table)} where team = $1 and (time, id) > ($2::timestamptz, $4::text) and time < $3 order by time, id limit $5`;
 }
