@@ -79,6 +79,27 @@ describe('team ledger: outbox and SQL', () => {
     assert.deepEqual([...decodeCursor(JSON.stringify({ version: 1, target: 'x', months: { '2026-12': -1, bad: 3 } }), 'x')], []);
   });
 
+  it('a cursor that does not end at a line end of its file (the file lost its tail and grew again) ships the file again from the start', async () => {
+    const file = join(dir, 'ledger', '2026-12.jsonl');
+    writeFileSync(file, line('r1') + line('r2'));
+    const o = outbox();
+    await o.load();
+    await o.commit((await o.next(100))!);
+    // A power loss kept only part of r2; new lines came after it.
+    writeFileSync(file, line('r1') + line('r2').slice(0, 30) + '\n' + line('r3') + line('r4'));
+    const again = outbox();
+    await again.load();
+    assert.deepEqual((await again.next(100))?.entries.map((e) => e.id), ['r1', 'r3', 'r4']);
+  });
+
+  it('a line longer than a batch\'s first read is still shipped whole', async () => {
+    writeFileSync(join(dir, 'ledger', '2026-12.jsonl'), line('big', { error: 'x'.repeat(200_000) }) + line('r2'));
+    const o = outbox();
+    await o.load();
+    const b = await o.next(1);
+    assert.deepEqual([b?.entries[0]?.id, b?.entries[0]?.error?.length], ['big', 200_000]);
+  });
+
   it('a line PostgreSQL would refuse (not an entry, an unusable time) is not shipped', () => {
     assert.equal(entryOf('{"id":1}'), undefined);
     assert.equal(entryOf(line('x', { time: 'yesterday' }).trim()), undefined);

@@ -12,7 +12,9 @@ import { writeFileAtomic } from '../../core/atomic-file';
 import { ledgerEntryProblem } from '../../spend/ledger-entry';
 
 const MONTH_FILE = /^(\d{4}-\d{2})\.jsonl$/;
-/** Bytes read for one batch: above the ledger's longest line (1 MiB), so a whole line always fits. */
+/** Bytes first read for a batch of `max` lines (ledger lines are mostly well under 2 KiB)... */
+const BYTES_PER_LINE = 2048;
+/** ...and the most read when that holds no whole line: above the ledger's longest line (1 MiB). */
 const READ_BYTES = 4 << 20;
 const CURSOR_VERSION = 1;
 
@@ -123,14 +125,22 @@ export class Outbox {
   async next(max: number): Promise<Batch | undefined> {
     for (const f of await this.files()) {
       let from = this.shipped.get(f.month) ?? 0;
-      // Shorter than what was shipped: the file was replaced; ship it again (repeats are skipped by key).
+      // Shorter than what was shipped: the file was replaced or lost its tail (a power loss: the ledger
+      // does not fsync); ship it again from the start (repeats are skipped by key).
       if (f.size < from) from = 0;
       if (f.size === from) continue;
       const handle = await open(f.path, 'r');
       try {
-        const buf = Buffer.alloc(Math.min(READ_BYTES, f.size - from));
-        const { bytesRead } = await handle.read(buf, 0, buf.length, from);
-        const { lines, bytes } = wholeLines(buf.subarray(0, bytesRead), max);
+        // The cursor must sit just after a newline; otherwise the file is not the one it was made for.
+        if (from > 0 && (await byteAt(handle, from - 1)) !== 0x0a) from = 0;
+        let window = Math.min(f.size - from, Math.max(64 << 10, max * BYTES_PER_LINE));
+        let read = await readLines(handle, from, window, max);
+        // No whole line in the window: a long line, or one still being written; look further once.
+        if (read.bytes === 0 && window < f.size - from) {
+          window = Math.min(f.size - from, READ_BYTES);
+          read = await readLines(handle, from, window, max);
+        }
+        const { lines, bytes } = read;
         if (bytes === 0) continue; // only a line still being written
         const entries: LedgerEntry[] = [];
         for (const line of lines) {
@@ -168,6 +178,18 @@ export class Outbox {
     }
     return total;
   }
+}
+
+async function byteAt(handle: Awaited<ReturnType<typeof open>>, at: number): Promise<number | undefined> {
+  const buf = Buffer.alloc(1);
+  const { bytesRead } = await handle.read(buf, 0, 1, at);
+  return bytesRead === 1 ? buf[0] : undefined;
+}
+
+async function readLines(handle: Awaited<ReturnType<typeof open>>, from: number, length: number, max: number): Promise<{ lines: string[]; bytes: number }> {
+  const buf = Buffer.alloc(length);
+  const { bytesRead } = await handle.read(buf, 0, length, from);
+  return wholeLines(buf.subarray(0, bytesRead), max);
 }
 
 /** Newlines in [from, to) of a file, read in chunks. */
