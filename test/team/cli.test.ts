@@ -60,4 +60,11 @@ describe('shepherd team check / team migrate (real servers)', function () {
     assert.match(pgDown.err, /FAILED postgres: cannot reach postgres:\/\/u:\*\*\*@127\.0\.0\.1:\d+\/db \(team\.postgres\.url\): connect ECONNREFUSED/);
     assert.doesNotMatch(pgDown.out + pgDown.err, /hunter2/, 'the password is never printed');
   });
+
+  it('a daemon whose team.postgres.urlEnv is unset refuses to start and names the variable', async () => {
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ team: { name: 'crew', postgres: { urlEnv: 'CREW_PG_UNSET' } } }));
+    const p = spawnCaptured(process.execPath, [DAEMON, 'start', '--config', join(dir, 'config.json'), '--data-dir', dir, '--port', '0'], { env: cleanEnv() });
+    assert.equal(await p.exit(20_000), 1);
+    assert.match(p.stderr(), /team\.postgres\.urlEnv: the environment variable CREW_PG_UNSET is not set/);
+  });
 });
