@@ -127,7 +127,8 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
   const teamLedger = config.team?.postgres
     ? await steps.run(
         'open the team ledger',
-        () => openTeamLedger(config.team!, { dataDir, member: state.member ?? defaultMember(), env, log }),
+        () =>
+          openTeamLedger(config.team!, { dataDir, member: state.member ?? defaultMember(), env, log, onChange: (h) => events.emit('team.ledger', h) }),
         (t) => t.close(),
       )
     : undefined;
@@ -157,7 +158,8 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
     teamLedger,
   };
   const gateway = createGateway(gatewayDeps);
-  live.report = () => statusReport(health, state, gatewayDeps);
+  // Metrics read deployments only: without the team ledger, so a scrape never makes a team spend query.
+  live.report = () => statusReport(health, state, { ...gatewayDeps, teamLedger: undefined });
   live.inflight = () => gateway.inflight();
   spend.start(events, state.config);
 

@@ -117,6 +117,10 @@ export function attachControlChannel(options: ControlOptions): ControlChannel {
     options.events.on('ledger.state', () => {
       if (authed.size > 0) broadcast({ type: 'snapshot', snapshot: snapshot() });
     }),
+    // Team mode: the same for the team ledger (its state, and the team's month spend read anew).
+    options.events.on('team.ledger', () => {
+      if (authed.size > 0) broadcast({ type: 'snapshot', snapshot: snapshot() });
+    }),
     options.events.on('config.reloaded', (info) => {
       broadcast({ type: 'config.reloaded', groups: info.groups, sandbox: info.sandbox });
       if (authed.size > 0) broadcast({ type: 'snapshot', snapshot: snapshot() });

@@ -1,6 +1,7 @@
 // Opens team mode's PostgreSQL ledger from dist/team.js, required here and only when the config names a
 // PostgreSQL server: local mode never loads pg (esbuild.mjs keeps '../team' out of dist/daemon.js).
 import type { TeamConfig } from '../../shared/team-config';
+import type { TeamLedgerHealth } from '../../shared/team-ledger';
 import type { Logger } from '../core/log';
 import type { TeamLedgerHandle } from '../team';
 import { StartError } from './start-error';
@@ -14,7 +15,7 @@ export function loadTeamModule(): TeamModule {
 
 export async function openTeamLedger(
   team: TeamConfig,
-  deps: { dataDir: string; member: string; env: NodeJS.ProcessEnv; log: Logger },
+  deps: { dataDir: string; member: string; env: NodeJS.ProcessEnv; log: Logger; onChange?: (health: TeamLedgerHealth) => void },
 ): Promise<TeamLedgerHandle> {
   try {
     return await loadTeamModule().openTeamLedger(team, deps);

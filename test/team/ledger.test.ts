@@ -3,12 +3,13 @@
 // daemon killed with SIGKILL mid-shipment; and the team's spend from PostgreSQL adds up the daemons'.
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { startPostgres, type TestServer } from '../support/team-servers';
-import { load, removeDir, sleep, startTeamDaemon, waitFor, type TeamDaemon } from '../support/team-daemons';
+import { chat, load, removeDir, sleep, startTeamDaemon, waitFor, type TeamDaemon } from '../support/team-daemons';
+import { connectControl, hello } from '../support/control-client';
 
 const DAEMON = join(__dirname, '..', '..', 'dist', 'daemon.js');
 
@@ -157,6 +158,57 @@ describe('team ledger in PostgreSQL (real daemons, real server)', function () {
     await d.restart();
     await waitFor('the ledger shipped again', 30_000, async () => ((await d.status()).teamLedger?.shipped ?? 0) >= total || undefined);
     await allShipped(daemons);
+  });
+});
+
+describe('team ledger in the extension\'s snapshot (real daemon, real server)', function () {
+  this.timeout(60_000);
+  let pg: TestServer;
+  let d: TeamDaemon | undefined;
+  before(async () => {
+    pg = await startPostgres();
+  });
+  after(async () => {
+    await d?.kill().catch(() => undefined);
+    if (d) removeDir(d.dir);
+    await pg?.destroy();
+  });
+
+  it('carries the team ledger\'s state and the team\'s month by member, pushed when read and when PostgreSQL fails', async () => {
+    d = await startTeamDaemon('alice', { postgres: { url: pg.url, flushMs: 100 } });
+    const outcomes = [];
+    for (let i = 0; i < 5; i++) outcomes.push(await chat(d.url));
+    assert.deepEqual(outcomes.map((o) => o.status), [200, 200, 200, 200, 200]);
+    // Watched in PostgreSQL, not through the status: asking the status starts a read of the team's month.
+    await waitFor('the lines shipped', 20_000, async () => {
+      const client = new Client({ connectionString: pg.url });
+      await client.connect();
+      try {
+        return Number((await client.query('select count(*) as n from shepherd_ledger')).rows[0].n) === 5 ? true : undefined;
+      } finally {
+        await client.end();
+      }
+    });
+    const token = (JSON.parse(readFileSync(join(d.dir, 'daemon.json'), 'utf8')) as { controlToken: string }).controlToken;
+    const control = await connectControl(d.url);
+    try {
+      control.send(hello(token));
+      const first = await control.next('snapshot');
+      assert.equal(first.snapshot.teamLedger?.state, 'ok');
+      // Reading the team's month was started by that snapshot; a fresh one follows with it.
+      const withSpend = first.snapshot.teamSpend ? first : await control.next('snapshot', (m) => m.snapshot.teamSpend !== undefined);
+      assert.deepEqual(
+        withSpend.snapshot.teamSpend?.members.map((m) => [m.member, m.requests + m.sandboxRequests]),
+        [['alice', 5]],
+      );
+      await pg.kill();
+      await chat(d.url); // a line to ship, which now fails
+      const failing = await control.next('snapshot', (m) => m.snapshot.teamLedger?.state === 'failing', 20_000);
+      assert.ok(failing.snapshot.teamLedger?.lastError);
+      await pg.start();
+    } finally {
+      control.close();
+    }
   });
 });
 

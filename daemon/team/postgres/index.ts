@@ -12,7 +12,7 @@ import { Outbox } from './outbox';
 import { Shipper } from './shipper';
 import { teamBuckets, teamEntries } from './spend';
 import { membersOf, monthDays } from '../../spend/team-spend';
-import type { TeamSpend } from '../../../shared/team-ledger';
+import type { TeamLedgerHealth, TeamSpend } from '../../../shared/team-ledger';
 
 export interface TeamLedgerDeps {
   /** The daemon's data directory: the ledger (outbox) is its ledger/ folder; the cursor sits beside it. */
@@ -21,6 +21,8 @@ export interface TeamLedgerDeps {
   member: string;
   env: NodeJS.ProcessEnv;
   log: Logger;
+  /** Told when shipping starts or stops failing, and when the team's month spend has been read anew. */
+  onChange?: (health: TeamLedgerHealth) => void;
   /** Least time between two reads of this month's team spend by member for the status (default 15 s). */
   spendRefreshMs?: number;
   /** How long close() tries to ship what waits before giving up (it is shipped at the next start). Default 3 s. */
@@ -57,6 +59,7 @@ export async function openTeamLedger(team: TeamConfig, deps: TeamLedgerDeps): Pr
     flushMs: pg.flushMs,
     warn: (m, f) => deps.log.warn(m, f),
     info: (m, f) => deps.log.info(m, f),
+    onState: (h) => deps.onChange?.(h),
     // The table must exist before the first shipment; until the server answers, each round tries again.
     before: async () => {
       if (migrated) return;
@@ -80,7 +83,11 @@ export async function openTeamLedger(team: TeamConfig, deps: TeamLedgerDeps): Pr
     const now = Date.now();
     const { month, from, to } = monthDays(now);
     try {
-      monthByMember = membersOf(await teamBuckets(pool, pg.table, team.name, from, to), month, now);
+      const read = membersOf(await teamBuckets(pool, pg.table, team.name, from, to), month, now);
+      const changed = JSON.stringify(read.members) !== JSON.stringify(monthByMember?.members);
+      monthByMember = read;
+      // Whoever asked got the previous figures: a fresh snapshot follows when they changed.
+      if (changed) deps.onChange?.(shipper.health());
     } catch {
       // Kept as it was; the shipper's state says why PostgreSQL fails.
     }

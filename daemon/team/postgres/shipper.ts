@@ -22,6 +22,8 @@ export interface ShipperOptions {
   flushMs: number;
   warn: (message: string, fields?: Record<string, string | number | boolean | null | undefined>) => void;
   info: (message: string, fields?: Record<string, string | number | boolean | null | undefined>) => void;
+  /** Told when the state changes (ok, failing), not per shipment. */
+  onState?: (health: TeamLedgerHealth) => void;
   /** Runs before each round's first shipment (the migrations, until they have succeeded once). */
   before?: () => Promise<void>;
 }
@@ -33,6 +35,8 @@ export class Shipper {
   private failures = 0;
   private readonly partitions = new Set<string>();
   private readonly state: TeamLedgerHealth;
+  /** The state listeners last heard of. */
+  private told: TeamLedgerHealth['state'] = 'starting';
 
   constructor(private readonly o: ShipperOptions) {
     this.state = { state: 'starting', waiting: 0, shipped: 0, table: o.table };
@@ -85,6 +89,10 @@ export class Shipper {
       this.state.waiting = await this.o.outbox.waiting();
     } catch (err) {
       this.state.lastError = `reading the ledger: ${err instanceof Error ? err.message : String(err)}`;
+    }
+    if (this.state.state !== this.told) {
+      this.told = this.state.state;
+      this.o.onState?.(this.health());
     }
   }
 
