@@ -64,7 +64,11 @@ describe('shepherd team check / team migrate (real servers)', function () {
   it('a daemon whose team.postgres.urlEnv is unset refuses to start and names the variable', async () => {
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ team: { name: 'crew', postgres: { urlEnv: 'CREW_PG_UNSET' } } }));
     const p = spawnCaptured(process.execPath, [DAEMON, 'start', '--config', join(dir, 'config.json'), '--data-dir', dir, '--port', '0'], { env: cleanEnv() });
-    assert.equal(await p.exit(20_000), 1);
-    assert.match(p.stderr(), /team\.postgres\.urlEnv: the environment variable CREW_PG_UNSET is not set/);
+    try {
+      assert.equal(await p.exit(20_000), 1);
+      assert.match(p.stderr(), /team\.postgres\.urlEnv: the environment variable CREW_PG_UNSET is not set/);
+    } finally {
+      p.child.kill('SIGKILL'); // a daemon that started after all must not outlive the test
+    }
   });
 });
