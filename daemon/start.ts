@@ -97,14 +97,19 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
   const ledger = await steps.run('open the ledger', () => Ledger.open(dataDir, { warn: (m) => log.warn(m) }), (l) => l.close());
   watchLedgerState(ledger, events, log);
   // Metrics read the gateway's live numbers while the gateway needs the metrics: filled in below.
-  const live: { report?: () => ReturnType<typeof statusReport>; inflight?: () => number } = {};
+  const live: { report?: () => ReturnType<typeof statusReport>; inflight?: () => number; teamLedger?: TeamLedgerHandle } = {};
   const spend = await steps.run(
     'open spend tracking',
     () =>
       openSpend({
         dataDir,
         log,
-        metricsSources: { deployments: () => live.report?.().deployments ?? [], inflight: () => live.inflight?.() ?? 0, ledger: () => ledger.health() },
+        metricsSources: {
+          deployments: () => live.report?.().deployments ?? [],
+          inflight: () => live.inflight?.() ?? 0,
+          ledger: () => ledger.health(),
+          ...(config.team?.postgres ? { teamLedger: () => live.teamLedger?.health() } : {}),
+        },
       }),
     (s) => s.stop(),
   );
@@ -132,6 +137,7 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
         (t) => t.close(),
       )
     : undefined;
+  live.teamLedger = teamLedger;
 
   const health = new HealthBoard(state.catalog, (change) => {
     log.info('deployment state changed', { ...change });

@@ -122,6 +122,7 @@ describe('team ledger in PostgreSQL (real daemons, real server)', function () {
       return s?.state === 'failing' && s.waiting > 0 ? s : undefined;
     });
     assert.ok(failing.lastError, 'the status says why');
+    assert.match(await (await fetch(`${daemons[0].url}/metrics`)).text(), /^shepherd_team_ledger_failing 1$/m);
     await sleep(1_500);
     await pg.start();
     await sleep(1_500);
