@@ -19,7 +19,7 @@ type MakeUsageError = (message: string) => Error;
 export async function teamConfigAt(configPath: string): Promise<TeamConfig> {
   const loaded = await loadConfigFile(configPath);
   if (!loaded.ok) throw new TeamCommandError(formatProblems(configPath, loaded.problems));
-  if (!loaded.config.team) throw new TeamCommandError(`${configPath}: no "team" section (team mode is off; see docs/CONFIG.md#team)`);
+  if (!loaded.config.team) throw new TeamCommandError(`${configPath}: no "team" section (team mode is off; see docs/CONFIG.md#team-mode)`);
   return loaded.config.team;
 }
 
