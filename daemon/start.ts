@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ShepherdConfig } from '../shared/config';
 import type { LedgerEntry, LedgerHealth } from '../shared/ledger';
+import type { TeamLedgerHandle } from './team';
 import { PROTOCOL_VERSION } from '../shared/protocol';
 import { ensureConfigFile, formatProblems, loadConfigFile, type LoadResult } from './config/load';
 import { configPathFor, resolveDataDir } from './config/paths';
@@ -21,13 +22,14 @@ import { startProbes } from './health/probes';
 import { statusReport } from './health/status-report';
 import { createGateway, type GatewayDeps } from './http/server';
 import { isLoopbackHost } from './http/guard';
-import { Composer } from './lifecycle/compose';
+import { Composer, defaultMember } from './lifecycle/compose';
 import { prepareDataDir } from './lifecycle/data-dir';
 import { lockDataDir } from './lifecycle/lock';
 import { Reloader, warnAddressChange } from './lifecycle/reloader';
 import { messageOf, StartError } from './lifecycle/start-error';
 import { newControlToken, removeStateFile, writeStateFile } from './lifecycle/state-file';
 import { Steps } from './lifecycle/steps';
+import { openTeamLedger } from './lifecycle/team-ledger';
 import { HedgeBudget } from './pipeline/hedge-budget';
 import { RoutingCursors } from './routing/strategies';
 import { AffinityTable } from './routing/affinity';
@@ -71,6 +73,8 @@ export interface RunningDaemon {
   /** Where the embedded sandbox upstreams listen while they serve (empty otherwise). */
   sandboxUpstreams: () => { provider: string; region: string; url: string }[];
   ledger: Ledger;
+  /** Team mode: the PostgreSQL ledger, when the config names a server. */
+  teamLedger?: TeamLedgerHandle;
   /** What happens inside the daemon (requests finished, state changes), for listeners. */
   events: EventBus;
   /** Re-reads the config file now (what the file watcher does on change). */
@@ -95,14 +99,19 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
   const ledger = await steps.run('open the ledger', () => Ledger.open(dataDir, { warn: (m) => log.warn(m) }), (l) => l.close());
   watchLedgerState(ledger, events, log);
   // Metrics read the gateway's live numbers while the gateway needs the metrics: filled in below.
-  const live: { report?: () => ReturnType<typeof statusReport>; inflight?: () => number } = {};
+  const live: { report?: () => ReturnType<typeof statusReport>; inflight?: () => number; teamLedger?: TeamLedgerHandle } = {};
   const spend = await steps.run(
     'open spend tracking',
     () =>
       openSpend({
         dataDir,
         log,
-        metricsSources: { deployments: () => live.report?.().deployments ?? [], inflight: () => live.inflight?.() ?? 0, ledger: () => ledger.health() },
+        metricsSources: {
+          deployments: () => live.report?.().deployments ?? [],
+          inflight: () => live.inflight?.() ?? 0,
+          ledger: () => ledger.health(),
+          ...(config.team?.postgres ? { teamLedger: () => live.teamLedger?.health() } : {}),
+        },
       }),
     (s) => s.stop(),
   );
@@ -126,6 +135,18 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
   let state = await steps.run('compose the config', () => composer.compose(config));
   logSandbox(log, composer);
 
+  // Team mode's ledger in PostgreSQL ships the local ledger's lines; opened after the gateway's step
+  // would be undone, so at stop it ships the last requests' lines after they have finished.
+  const teamLedger = config.team?.postgres
+    ? await steps.run(
+        'open the team ledger',
+        () =>
+          openTeamLedger(config.team!, { dataDir, member: state.member ?? defaultMember(), env, log, onChange: (h) => events.emit('team.ledger', h) }),
+        (t) => t.close(),
+      )
+    : undefined;
+  live.teamLedger = teamLedger;
+
   const health = new HealthBoard(state.catalog, (change) => {
     log.info('deployment state changed', { ...change });
     events.emit('deployment.state', change);
@@ -148,9 +169,11 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
     version: VERSION,
     startedAt: new Date(),
     sandboxUpstreams: () => composer.sandboxUpstreams(),
+    teamLedger,
   };
   const gateway = createGateway(gatewayDeps);
-  live.report = () => statusReport(health, state, gatewayDeps);
+  // Metrics read deployments only: without the team ledger, so a scrape never makes a team spend query.
+  live.report = () => statusReport(health, state, { ...gatewayDeps, teamLedger: undefined });
   live.inflight = () => gateway.inflight();
   spend.start(events, state.config);
 
@@ -248,6 +271,7 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
     dataDir,
     configPath,
     ledger,
+    teamLedger,
     events,
     sandbox: () => state.sandbox,
     sandboxReason: () => composer.sandboxReason,

@@ -52,6 +52,13 @@ export function spendPage(o: PageOptions): string {
     <thead><tr><th scope="col">Deployment</th><th scope="col">Group</th><th scope="col">Region</th><th scope="col">State</th><th scope="col">Latency p50</th><th scope="col">Error rate</th><th scope="col">Circuit</th><th scope="col">Last incident</th></tr></thead>
     <tbody></tbody></table>
 </section>
+<section id="team-section" aria-labelledby="team-title" hidden>
+  <h2 id="team-title">Team</h2>
+  <p id="team-state" role="status" aria-live="polite"></p>
+  <table id="team" tabindex="0"><caption class="sr-only">The whole team's spend this month, by member</caption>
+    <thead><tr><th scope="col">Member</th><th scope="col">Requests</th><th scope="col">Spend</th></tr></thead>
+    <tbody></tbody></table>
+</section>
 <section aria-labelledby="recent-title">
   <h2 id="recent-title">Recent requests</h2>
   <table id="recent" tabindex="0"><caption class="sr-only">The latest requests, newest first</caption>

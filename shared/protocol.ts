@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { CascadeReportSchema } from './cascade-figures';
 import { BudgetAlertSchema, BudgetStatusSchema } from './budget-status';
 import { LedgerEntrySchema, LedgerHealthSchema } from './ledger';
+import { TeamLedgerHealthSchema, TeamSpendSchema } from './team-ledger';
 import { LmClientSchema, LmDeltaSchema, LmRequestBodySchema } from './lm-protocol';
 
 /** Bumped when a message changes incompatibly; a mismatch ends the connection with a clear error. */
@@ -116,6 +117,10 @@ export const SnapshotSchema = z.object({
   auto: z.array(z.object({ name: z.string(), tiers: z.record(z.string(), z.string()) })).optional(),
   /** Whether ledger lines reach the disk (absent from daemons that do not say). */
   ledger: LedgerHealthSchema.optional(),
+  /** Team mode: whether the ledger is shipped to the team ledger in PostgreSQL, and how many lines wait. */
+  teamLedger: TeamLedgerHealthSchema.optional(),
+  /** Team mode: the whole team's spend this month, by member (refreshed every half minute or so). */
+  teamSpend: TeamSpendSchema.optional(),
 });
 export type Snapshot = z.infer<typeof SnapshotSchema>;
 

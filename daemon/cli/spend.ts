@@ -9,12 +9,13 @@ import { loadConfigFile } from '../config/load';
 import { readLedgerMonths } from '../spend/ledger';
 import { SpendIndex } from '../spend/spend-index';
 import { CascadeStats } from '../spend/cascade-stats';
+import type { SpendScope } from '../spend/team-spend';
 import { cascadeBaseline, isDay, reportContext, spendReport, type SpendQuery, type SpendReport } from '../spend/spend-query';
 import { stateFilePath } from '../lifecycle/state-file';
 import { csvLine } from './csv';
 
 /** The daemon's report, or undefined when no daemon runs here (or it does not answer in time). */
-export async function spendFromDaemon(dataDir: string, q: SpendQuery, timeoutMs = 3_000): Promise<SpendReport | undefined> {
+export async function spendFromDaemon(dataDir: string, q: SpendQuery, timeoutMs = 3_000, scope: SpendScope = 'local'): Promise<SpendReport | undefined> {
   let url: string;
   try {
     url = DaemonStateSchema.parse(JSON.parse(await readFile(stateFilePath(dataDir), 'utf8'))).url;
@@ -22,7 +23,7 @@ export async function spendFromDaemon(dataDir: string, q: SpendQuery, timeoutMs 
     return undefined;
   }
   try {
-    const params = new URLSearchParams({ from: q.from, to: q.to, groupBy: q.groupBy });
+    const params = new URLSearchParams({ from: q.from, to: q.to, groupBy: q.groupBy, ...(scope === 'team' ? { scope } : {}) });
     const res = await fetch(`${url}/v1/shepherd/spend?${params}`, { signal: AbortSignal.timeout(timeoutMs) });
     if (!res.ok) return undefined; // e.g. local keys required: the ledger has the same answer
     return (await res.json()) as SpendReport;
@@ -50,6 +51,8 @@ export async function spendFromLedger(dataDir: string, configPath: string, q: Sp
   return report;
 }
 
+export type EntrySource = (range: { from?: string; to?: string }, onEntry: (e: LedgerEntry) => void) => Promise<unknown>;
+
 export const EXPORT_FORMATS = ['csv', 'json'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
@@ -66,6 +69,8 @@ export async function exportLedger(
   format: ExportFormat,
   out: string | undefined,
   warn: (m: string) => void,
+  /** Where the entries come from: the local ledger files by default, the team ledger with --team. */
+  source: EntrySource = (r, onEntry) => readLedgerMonths(dataDir, { fromMonth: r.from?.slice(0, 7), toMonth: r.to?.slice(0, 7) }, onEntry, warn),
 ): Promise<number> {
   for (const day of [range.from, range.to]) if (day !== undefined && !isDay(day)) throw new Error(`not a date: ${day}`);
   const sink = out === undefined ? process.stdout : createWriteStream(out, { mode: 0o600 });
@@ -75,13 +80,13 @@ export async function exportLedger(
     sink.write(buffer);
     buffer = '';
   };
-  await readLedgerMonths(dataDir, { fromMonth: range.from?.slice(0, 7), toMonth: range.to?.slice(0, 7) }, (e) => {
+  await source(range, (e) => {
     const day = e.time.slice(0, 10);
     if ((range.from !== undefined && day < range.from) || (range.to !== undefined && day > range.to)) return;
     buffer += format === 'csv' ? csvLine(COLUMNS.map((c) => e[c])) : `${count === 0 ? '\n' : ',\n'}${JSON.stringify(e)}`;
     count++;
     if (buffer.length > 1 << 16) flush();
-  }, warn);
+  });
   buffer += format === 'json' ? (count === 0 ? ']\n' : '\n]\n') : '';
   flush();
   if (sink !== process.stdout) await new Promise<void>((resolve, reject) => (sink as ReturnType<typeof createWriteStream>).end((err?: Error | null) => (err ? reject(err) : resolve())));

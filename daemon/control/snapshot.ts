@@ -46,5 +46,7 @@ export function snapshotBase(report: StatusReport, state: ConfigSnapshot, url: s
     })),
     auto: autoModels(state.config.routing.auto, names),
     ...(report.ledger ? { ledger: report.ledger } : {}),
+    ...(report.teamLedger ? { teamLedger: report.teamLedger } : {}),
+    ...(report.teamSpend ? { teamSpend: report.teamSpend } : {}),
   };
 }

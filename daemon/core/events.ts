@@ -4,6 +4,7 @@
 import { EventEmitter } from 'node:events';
 import type { BudgetAlert } from '../../shared/budget-status';
 import type { LedgerEntry, LedgerHealth } from '../../shared/ledger';
+import type { TeamLedgerHealth } from '../../shared/team-ledger';
 
 export interface DeploymentStateChange {
   deployment: string;
@@ -31,6 +32,8 @@ export interface DaemonEvents {
   'config.reloaded': { groups: string[]; sandbox: boolean };
   /** The ledger's writes started or stopped failing, or (while failing) how many lines wait changed. */
   'ledger.state': LedgerHealth;
+  /** Team mode: the team ledger's shipping started or stopped failing, or the team's month spend was read again. */
+  'team.ledger': TeamLedgerHealth;
 }
 
 export class EventBus {

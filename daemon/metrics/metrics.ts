@@ -7,6 +7,7 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { BudgetStatus } from '../../shared/budget-status';
 import type { LedgerEntry, LedgerHealth } from '../../shared/ledger';
+import type { TeamLedgerHealth } from '../../shared/team-ledger';
 
 /** One deployment as the status report describes it; `circuit` may be absent in older reports. */
 export interface DeploymentGaugeSource {
@@ -24,6 +25,8 @@ export interface MetricsSources {
   budgets(): readonly BudgetStatus[];
   /** Whether ledger lines reach the disk. */
   ledger?(): LedgerHealth;
+  /** Team mode: whether ledger lines reach the team ledger in PostgreSQL (undefined until it is open). */
+  teamLedger?(): TeamLedgerHealth | undefined;
 }
 
 const SECONDS_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300];
@@ -161,6 +164,21 @@ export class Metrics {
         help: '1 while ledger lines cannot be written (disk full, read-only), else 0',
         registers,
         collect: () => failing.set(ledger().state === 'failing' ? 1 : 0),
+      });
+    }
+    if (sources.teamLedger) {
+      const team = sources.teamLedger;
+      const waiting: Gauge<string> = new Gauge({
+        name: 'shepherd_team_ledger_lines_waiting',
+        help: 'Team mode: ledger lines written locally but not yet shipped to the team ledger in PostgreSQL',
+        registers,
+        collect: () => waiting.set(team()?.waiting ?? 0),
+      });
+      const failing: Gauge<string> = new Gauge({
+        name: 'shepherd_team_ledger_failing',
+        help: 'Team mode: 1 while ledger lines cannot be shipped to PostgreSQL (they wait in the local ledger), else 0',
+        registers,
+        collect: () => failing.set(team()?.state === 'failing' ? 1 : 0),
       });
     }
     const rss: Gauge<string> = new Gauge({

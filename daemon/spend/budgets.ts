@@ -193,7 +193,7 @@ export class Budgets implements SpendGate {
     let spentUnits = 0;
     for (const b of this.index.between(first, last)) {
       if (b.sandbox) continue;
-      if (covers(rule.scope, { group: b.model, provider: b.provider, key: b.key, member: null })) spentUnits += b.units;
+      if (covers(rule.scope, { group: b.model, provider: b.provider, key: b.key, member: b.member ?? null })) spentUnits += b.units;
     }
     return { rule, period, spentUnits };
   }

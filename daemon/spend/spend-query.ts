@@ -187,6 +187,8 @@ function keyOf(b: Bucket, groupBy: GroupBy): string {
       return b.provider ?? '(none)';
     case 'key':
       return b.key ?? '(no key)';
+    case 'member':
+      return b.member ?? '(no member)';
   }
 }
 

@@ -3,6 +3,9 @@
 // Redis (shared budgets, rate limits, health) lives in ./redis/, the PostgreSQL ledger in ./postgres/.
 import type { TeamConfig } from '../../shared/team-config';
 
+export { openTeamLedger, openTeamReader, type TeamLedgerHandle } from './postgres';
+export { teamCheck, teamMigrate } from './check';
+
 /** What the daemon holds while team mode runs; each part is absent when its server is not configured. */
 export interface Team {
   config: TeamConfig;

@@ -19,7 +19,7 @@ import {
 } from 'chart.js';
 import type { Snapshot } from '../../shared/protocol';
 import { formatClock, formatMoney, formatMs, formatTokens, type DisplayCurrency } from '../format';
-import { healthRows, spendSeries } from '../series';
+import { healthRows, spendSeries, teamView } from '../series';
 import { ToPageSchema, type FromPage, type ToPage } from '../webview-protocol';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, LineController, LineElement, PointElement, DoughnutController, ArcElement, Filler, Legend, Tooltip);
@@ -76,6 +76,7 @@ function render(message: ToPage): void {
   drawCharts(s, cur);
   fillCascade(s, cur);
   fillHealth(s);
+  fillTeam(s, money);
   fillRecent(s, cur);
   if (message.focus === 'health') {
     byId('health-section').scrollIntoView();
@@ -193,6 +194,23 @@ function fillHealth(s: Snapshot): void {
     cell(row, d.errorRate, 'num');
     cell(row, d.circuit, `state-${d.circuit === '—' ? '' : d.circuit}`);
     cell(row, d.lastIncident);
+  }
+}
+
+function fillTeam(s: Snapshot, money: (usd: number) => string): void {
+  const view = teamView(s, money);
+  byId('team-section').hidden = view === undefined;
+  if (!view) return;
+  const state = byId('team-state');
+  state.textContent = view.state;
+  state.className = view.failing ? 'state-error' : '';
+  const body = byId<HTMLTableElement>('team').tBodies[0];
+  body.replaceChildren();
+  for (const r of view.rows) {
+    const row = body.insertRow();
+    cell(row, r.member);
+    cell(row, r.requests, 'num');
+    cell(row, r.spend, 'num');
   }
 }
 

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BudgetStatus } from '../../shared/budget-status';
 import type { LedgerEntry } from '../../shared/ledger';
+import type { TeamLedgerHealth } from '../../shared/team-ledger';
 import { loopDelaySeconds, Metrics, type DeploymentGaugeSource } from '../../daemon/metrics/metrics';
 import { parsePrometheusText, sampleValue } from '../support/prom-text';
 
@@ -41,6 +42,21 @@ describe('metrics', () => {
     return m;
   };
   afterEach(() => made.splice(0).forEach((m) => m.close()));
+
+  it('team mode: the team ledger\'s state and lines waiting, only when a team ledger is configured', async () => {
+    const team: { health?: TeamLedgerHealth } = {};
+    const m = new Metrics({ deployments: () => [], inflight: () => 0, budgets: () => [], teamLedger: () => team.health });
+    made.push(m);
+    const values = async () => {
+      const f = parsePrometheusText((await m.exposition()).text);
+      return [sampleValue(f, 'shepherd_team_ledger_failing', {}), sampleValue(f, 'shepherd_team_ledger_lines_waiting', {})];
+    };
+    assert.deepEqual(await values(), [0, 0], 'before it is open');
+    team.health = { state: 'failing', waiting: 42, shipped: 0, table: 't', lastError: 'ECONNREFUSED' };
+    assert.deepEqual(await values(), [1, 42]);
+    const local = parsePrometheusText((await make().exposition()).text);
+    assert.equal(local.get('shepherd_team_ledger_failing'), undefined, 'local mode has no team metrics');
+  });
 
   it('exposes requests, durations, tokens and cost in valid text format with bounded labels', async () => {
     const m = make();

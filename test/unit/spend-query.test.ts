@@ -86,6 +86,6 @@ describe('spend reports', () => {
     assert.throws(() => parseSpendQuery(get({ from: '2026-13-01' }), now), /^Error: from must be a date, YYYY-MM-DD/);
     assert.throws(() => parseSpendQuery(get({ to: 'yesterday' }), now), /to must be a date/);
     assert.throws(() => parseSpendQuery(get({ from: '2026-11-05', to: '2026-11-01' }), now), /from \(2026-11-05\) is after to/);
-    assert.throws(() => parseSpendQuery(get({ groupBy: 'prompt' }), now), /groupBy must be one of model, deployment, provider, day, key, not "prompt"/);
+    assert.throws(() => parseSpendQuery(get({ groupBy: 'prompt' }), now), /groupBy must be one of model, deployment, provider, day, key, member, not "prompt"/);
   });
 });
