@@ -11,6 +11,11 @@ export interface BodyLimits {
 }
 
 export async function readJsonBody(req: IncomingMessage, limits: BodyLimits): Promise<unknown> {
+  return (await readJsonBytes(req, limits)).json;
+}
+
+/** The parsed body and the bytes it was parsed from (a passthrough sends those on). */
+export async function readJsonBytes(req: IncomingMessage, limits: BodyLimits): Promise<{ json: unknown; bytes: Buffer }> {
   const limitBytes = limits.bodyLimitBytes;
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limitBytes) throw tooLarge(limitBytes);
@@ -28,7 +33,7 @@ export async function readJsonBody(req: IncomingMessage, limits: BodyLimits): Pr
   }
   checkDepth(raw, limits.maxJsonDepth);
   try {
-    return JSON.parse(raw.toString('utf8'));
+    return { json: JSON.parse(raw.toString('utf8')), bytes: raw };
   } catch (err) {
     const detail = err instanceof SyntaxError ? err.message : 'invalid JSON';
     throw new HttpError(400, `request body is not valid JSON: ${detail}`, 'invalid_request_error', 'invalid_json');
@@ -114,7 +119,7 @@ function readLimited(req: IncomingMessage, limitBytes: number): Promise<Buffer> 
     req.on('end', () => {
       if (settled) return;
       settled = true;
-      resolve(Buffer.concat(chunks, size));
+      resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)); // one chunk: no copy
     });
     req.on('error', () => fail(new HttpError(400, 'the request body could not be read (connection closed early)', 'invalid_request_error', 'body_incomplete')));
     req.on('close', () => {

@@ -10,7 +10,7 @@ import { entryFor, type LineFacts } from './ledger-line';
 
 export type Ending =
   /** A whole answer, sent with these headers. */
-  | { kind: 'answer'; body: string; headers: Record<string, string> }
+  | { kind: 'answer'; body: string | Uint8Array; headers: Record<string, string> }
   /** A stream whose headers and earlier frames are out: these last frames close it. */
   | { kind: 'stream'; tail: string }
   /** Nothing reached the client yet: an error response in the client's format. */
