@@ -101,7 +101,9 @@ export async function relayNativeStream(r: Relay, native: NativeAttempt): Promis
         headers.connection = 'keep-alive';
         res.writeHead(200, headers);
         ok = true;
+        res.cork(); // the headers and the first bytes in one write (see finish.ts)
         for (const c of held) ok = res.write(c);
+        res.uncork();
         held.length = 0;
       } else ok = res.write(chunk);
       if (!ok) await drained(res);
