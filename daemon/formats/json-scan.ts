@@ -108,7 +108,7 @@ function objectEnd(bytes: Uint8Array, open: number): number {
 }
 
 // Buffer's indexOf searches for a byte sequence natively (a view: nothing is copied).
-const view = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+const view = (bytes: Uint8Array) => (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
 
 function indexOfBytes(bytes: Uint8Array, text: Uint8Array, from: number): number {
   return view(bytes).indexOf(text, from);

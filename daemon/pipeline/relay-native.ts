@@ -45,11 +45,11 @@ export function buildNativeRequest(native: NativeAttempt, target: UpstreamTarget
 
 export async function relayNativeWhole(r: Relay, native: NativeAttempt): Promise<AttemptResult> {
   const { upstream, fail, succeed, x } = r;
-  let bytes: Uint8Array;
+  let bytes: Buffer;
   let usage;
   try {
     // Bytes in, the same bytes out: the answer is never decoded to text (unless usage must be estimated).
-    bytes = new Uint8Array(await upstream.body.arrayBuffer());
+    bytes = Buffer.from(await upstream.body.arrayBuffer());
     usage = native.passthrough.wholeUsage(bytes);
   } catch (err) {
     if (err instanceof SyntaxError) {
@@ -61,7 +61,7 @@ export async function relayNativeWhole(r: Relay, native: NativeAttempt): Promise
   dropTranslationHeaders(r, native);
   const now = performance.now();
   succeed(usage);
-  const counted = usageOrEstimate(x.arrival.body, usage, () => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+  const counted = usageOrEstimate(x.arrival.body, usage, () => bytes.toString('utf8'));
   const facts = { group: r.planned.group, deployment: r.planned.deployment, attempts: r.attemptNo, status: 200, counted, endedAt: now, firstTokenAt: now };
   await finish(r.deps, x.id, x.arrival, facts, { kind: 'answer', body: bytes, headers: shepherdHeaders(r) });
   return { kind: 'answered' };
@@ -133,7 +133,8 @@ export async function relayNativeStream(r: Relay, native: NativeAttempt): Promis
 
 /** What the endpoint said about translating (tools left out) does not hold for a request passed through. */
 function dropTranslationHeaders(r: Relay, native: NativeAttempt): void {
-  for (const name of native.request.translationHeaders ?? []) r.x.arrival.res.removeHeader(name);
+  const names = native.request.translationHeaders;
+  if (names) for (const name of names) r.x.arrival.res.removeHeader(name);
 }
 
 /**
