@@ -128,7 +128,9 @@ function readLimited(req: IncomingMessage, limitBytes: number): Promise<Buffer> 
     req.on('end', () => {
       if (settled) return;
       settled = true;
-      resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)); // one chunk: no copy
+      // Copied even when one chunk: a chunk is a slice of the socket's read buffer (64 KB), which the
+      // passthrough would otherwise keep alive for the whole request.
+      resolve(Buffer.concat(chunks, size));
     });
     req.on('error', () => fail(new HttpError(400, 'the request body could not be read (connection closed early)', 'invalid_request_error', 'body_incomplete')));
     req.on('close', () => {
