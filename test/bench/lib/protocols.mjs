@@ -150,6 +150,9 @@ export async function protocolPhases({ autocannon, targets, plan, step }) {
     stream: await streamRuns(
       [
         ['direct', direct, R.messagesPassStream],
+        // The translated request's own upstream is the sandbox's chat stream, which starts sooner than
+        // its Anthropic stream: translation's added time is measured against this one.
+        ['direct chat', direct, { ...R.chatStream, body: { ...R.chatStream.body, max_tokens: 64 } }],
         ['bare proxy', bare, R.messagesPassStream],
         ['shepherd passthrough', shepherd, R.messagesPassStream],
         ['shepherd translation', shepherd, R.messagesTransStream],

@@ -142,7 +142,8 @@ function protocolVerdicts(r) {
   const rsTput = rs.c50['shepherd responses'].rps / rs.c50['shepherd chat'].rps;
   const emTput = em.c50.shepherd.rps / em.c50['bare proxy'].rps;
   const emAdded = (n) => em.c1[n].latency.mean - em.c1.direct.latency.mean;
-  const mAdded = (n) => first(m.stream, n) - first(m.stream, 'direct');
+  // Each path against the upstream it used: translation's is the chat stream (absent from older results).
+  const mAdded = (n) => first(m.stream, n) - first(m.stream, n === 'shepherd translation' && m.stream['direct chat'] ? 'direct chat' : 'direct');
   const mTput = m.c50['shepherd passthrough'].rps / m.c50['shepherd translation'].rps;
   const mCpu = m.c50['shepherd passthrough'].cpuMsPerRequest / m.c50['shepherd translation'].cpuMsPerRequest;
   // The agent-sized request (lib/protocols.mjs); absent from older results.
@@ -302,6 +303,8 @@ cache breakpoint, a dozen tools, nine turns: about 40 KB, the shape Claude Code 
 what grows with the body (parsing, translating, serialising) shows. Portkey takes no part here. Load runs as in the main table (${r.plan.rounds} x ${r.plan.throughputS} s at c=50,
 ${r.plan.rounds} x ${r.plan.c1S} s at c=1, interleaved); streams are ${r.plan.streamRuns} per case on the paced upstream, interleaved.
 *First event* is the first body bytes; *first text event* the first event that carries answer text.
+Each Anthropic path's added time is against the upstream stream it used: the passthrough's against the
+sandbox's Anthropic stream (*direct*), translation's against its chat stream (*direct chat*).
 
 | row | party | figures |
 |---|---|---|
