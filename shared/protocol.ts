@@ -213,6 +213,8 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('request.finished'),
     entry: LedgerEntrySchema,
+    /** What prompt caching saved on this request at its group's current price, as the snapshot counts it; absent when it cached nothing. */
+    cacheSavedUsd: z.number().optional(),
     /** The health rows (one per group it serves) of the deployment that served it, as they are now: latency and state move with every request. */
     deployments: z.array(DeploymentSnapshotSchema).optional(),
   }),

@@ -108,7 +108,9 @@ export function attachControlChannel(options: ControlOptions): ControlChannel {
       if (authed.size === 0) return;
       // With the serving deployment's fresh health, so the spend view's latency and state keep up.
       const deployments = entry.deployment === null ? [] : options.base().deployments.filter((d) => d.id === entry.deployment);
-      broadcast({ type: 'request.finished', entry, ...(deployments.length ? { deployments } : {}) });
+      // With what caching saved on it, so the spend view's "caching saved" moves with each request.
+      const saved = options.history.savedOn(entry);
+      broadcast({ type: 'request.finished', entry, ...(deployments.length ? { deployments } : {}), ...(saved !== undefined ? { cacheSavedUsd: saved } : {}) });
     }),
     options.events.on('deployment.state', (change) => broadcast({ type: 'deployment.state', change })),
     options.events.on('budget.alert', (alert) => broadcast({ type: 'budget.alert', alert })),

@@ -100,6 +100,15 @@ export class SpendHistory {
     this.remember(view.recent());
   }
 
+  /**
+   * What caching saved on one request at its group's price now (the figure the snapshot sums), so the
+   * extension can keep its total current between snapshots; undefined when it cached nothing.
+   */
+  savedOn(entry: LedgerEntry): number | undefined {
+    const tokens = { cachedTokens: entry.cachedTokens ?? 0, cacheWriteTokens: entry.cacheWriteTokens ?? 0 };
+    return tokens.cachedTokens > 0 || tokens.cacheWriteTokens > 0 ? cacheSavingUsd(tokens, this.priceOf(entry.model ?? entry.requestedModel)) : undefined;
+  }
+
   /** A finished request seen lately, by id (the chat relay reads its cost here). */
   find(id: string): LedgerEntry | undefined {
     const oldest = Math.max(0, this.latest.length - RECENT_MAX);
