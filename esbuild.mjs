@@ -3,7 +3,7 @@
 // host (`vscode` is provided there), the page in a browser-like webview (Chart.js bundled in: no CDN).
 import { build, context } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 const watch = process.argv.includes('--watch');
@@ -15,6 +15,8 @@ const tokenizerApart = {
   name: 'tokenizer-apart',
   setup(b) {
     b.onResolve({ filter: /^\.\/tokenizer$/ }, () => ({ path: './tokenizer.js', external: true }));
+    // The cascade's parsers (daemon/pipeline/cascade/tools.ts): acorn and ajv, and TypeScript's parser.
+    b.onResolve({ filter: /^\.\/cascade-(?:ts-parser|parsers|tree-sitter)$/ }, (args) => ({ path: `${args.path}.js`, external: true }));
   },
 };
 
@@ -70,6 +72,25 @@ const replayWorker = {
   plugins: [],
 };
 
+// The cascade checks' parsers, loaded on a cascade's first check: acorn and ajv (small), and apart
+// from them TypeScript's own parser (3.5 MB minified), loaded only when an answer holds TS or JSX.
+const cascadeParsers = {
+  ...daemon,
+  entryPoints: ['daemon/pipeline/cascade/cascade-parsers.ts'],
+  outfile: 'dist/cascade-parsers.js',
+  sourcemap: false,
+  minify: true,
+  plugins: [],
+};
+const cascadeTsParser = { ...cascadeParsers, entryPoints: ['daemon/pipeline/cascade/cascade-ts-parser.ts'], outfile: 'dist/cascade-ts-parser.js' };
+// Python through web-tree-sitter: the bundle, and beside it the runtime's and the grammar's WebAssembly.
+const cascadeTreeSitter = { ...cascadeParsers, entryPoints: ['daemon/pipeline/cascade/cascade-tree-sitter.ts'], outfile: 'dist/cascade-tree-sitter.js' };
+function copyWasm() {
+  mkdirSync('dist', { recursive: true });
+  copyFileSync('node_modules/web-tree-sitter/tree-sitter.wasm', 'dist/tree-sitter.wasm');
+  copyFileSync('node_modules/tree-sitter-python/tree-sitter-python.wasm', 'dist/tree-sitter-python.wasm');
+}
+
 // Team mode (daemon/team/index.ts): Redis and PostgreSQL clients; pg's optional native binding is left out.
 const team = {
   ...daemon,
@@ -111,9 +132,11 @@ function writeSchema() {
 }
 
 if (watch) {
-  for (const options of [daemon, extension, webview, tokenizer, replayWorker, team]) await (await context(options)).watch();
+  copyWasm();
+  for (const options of [daemon, extension, webview, tokenizer, replayWorker, team, cascadeParsers, cascadeTsParser, cascadeTreeSitter]) await (await context(options)).watch();
 } else {
-  await Promise.all([build(daemon), build(extension), build(webview), build(tokenizer), build(replayWorker), build(team)]);
+  await Promise.all([build(daemon), build(extension), build(webview), build(tokenizer), build(replayWorker), build(team), build(cascadeParsers), build(cascadeTsParser), build(cascadeTreeSitter)]);
+  copyWasm();
   asciiOnly('dist/daemon.js');
   writeSchema();
 }

@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { configJsonSchema } from '../shared/config';
 import { exportCommand, SPEND_USAGE, spendCommand } from './cli/spend-commands';
+import { TEAM_USAGE, TeamCommandError, teamCommand } from './cli/team';
 import { SANDBOX_FAULTS_USAGE, sandboxFaultsCommand } from './cli/sandbox-faults';
 import { formatProblems, keyStatus, loadConfigFile } from './config/load';
 import { createLogger, parseLevel } from './core/log';
@@ -18,6 +19,7 @@ ${SANDBOX_FAULTS_USAGE}
   shepherd config check FILE                 validate a config file
   shepherd config schema                     print the config's JSON Schema
 ${SPEND_USAGE}
+${TEAM_USAGE}
   shepherd --version | --help
 
 With no provider API keys set, "start" serves the built-in sandbox (simulated upstreams on loopback).
@@ -51,6 +53,8 @@ async function main(argv: string[]): Promise<number> {
       return spendCommand(rest, (message) => new UsageError(message));
     case 'export':
       return exportCommand(rest, (message) => new UsageError(message));
+    case 'team':
+      return teamCommand(rest, (message) => new UsageError(message));
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
@@ -191,6 +195,9 @@ main(process.argv.slice(2)).then(
     if (err instanceof UsageError) {
       process.stderr.write(`shepherd: ${err.message}\nRun "shepherd --help" for usage.\n`);
       exit(2);
+    } else if (err instanceof TeamCommandError) {
+      process.stderr.write(`shepherd: ${err.message}\n`);
+      exit(1);
     } else if (err instanceof StartError) {
       process.stderr.write(`shepherd: ${err.message}\n`);
       exit(err.exitCode);

@@ -6,7 +6,8 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ShepherdConfig } from '../shared/config';
-import type { LedgerHealth } from '../shared/ledger';
+import type { LedgerEntry, LedgerHealth } from '../shared/ledger';
+import type { TeamLedgerHandle } from './team';
 import { PROTOCOL_VERSION } from '../shared/protocol';
 import { ensureConfigFile, formatProblems, loadConfigFile, type LoadResult } from './config/load';
 import { configPathFor, resolveDataDir } from './config/paths';
@@ -21,7 +22,7 @@ import { startProbes } from './health/probes';
 import { statusReport } from './health/status-report';
 import { createGateway, type GatewayDeps } from './http/server';
 import { isLoopbackHost } from './http/guard';
-import { Composer } from './lifecycle/compose';
+import { Composer, defaultMember } from './lifecycle/compose';
 import { prepareDataDir } from './lifecycle/data-dir';
 import { lockDataDir } from './lifecycle/lock';
 import { Reloader, warnAddressChange } from './lifecycle/reloader';
@@ -29,11 +30,14 @@ import { messageOf, StartError } from './lifecycle/start-error';
 import { newControlToken, removeStateFile, writeStateFile } from './lifecycle/state-file';
 import { Steps } from './lifecycle/steps';
 import { openTeamMode, type Team } from './lifecycle/team';
+import { openTeamLedger } from './lifecycle/team-ledger';
 import { HedgeBudget } from './pipeline/hedge-budget';
 import { RoutingCursors } from './routing/strategies';
 import { AffinityTable } from './routing/affinity';
 import { checkpointedMonths } from './spend/checkpoints';
 import { SpendHistory } from './spend/history';
+import { cascadeFilesAtStart, cascadeMarker, replayCascade } from './spend/cascade-replay';
+import { cascadeBaseline } from './spend/spend-query';
 import { Ledger } from './spend/ledger';
 import { summaryStore } from './spend/month-summaries';
 import { openSpend, type SpendService } from './spend/service';
@@ -70,6 +74,8 @@ export interface RunningDaemon {
   /** Where the embedded sandbox upstreams listen while they serve (empty otherwise). */
   sandboxUpstreams: () => { provider: string; region: string; url: string }[];
   ledger: Ledger;
+  /** Team mode: the PostgreSQL ledger, when the config names a server. */
+  teamLedger?: TeamLedgerHandle;
   /** What happens inside the daemon (requests finished, state changes), for listeners. */
   events: EventBus;
   /** Re-reads the config file now (what the file watcher does on change). */
@@ -94,7 +100,7 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
   const ledger = await steps.run('open the ledger', () => Ledger.open(dataDir, { warn: (m) => log.warn(m) }), (l) => l.close());
   watchLedgerState(ledger, events, log);
   // Metrics read the gateway's live numbers while the gateway needs the metrics: filled in below.
-  const live: { report?: () => ReturnType<typeof statusReport>; inflight?: () => number; team?: Team } = {};
+  const live: { report?: () => ReturnType<typeof statusReport>; inflight?: () => number; team?: Team; teamLedger?: TeamLedgerHandle } = {};
   const spend = await steps.run(
     'open spend tracking',
     () =>
@@ -105,6 +111,7 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
           deployments: () => live.report?.().deployments ?? [],
           inflight: () => live.inflight?.() ?? 0,
           ledger: () => ledger.health(),
+          ...(config.team?.postgres ? { teamLedger: () => live.teamLedger?.health() } : {}),
           ...(config.team ? { teamDegraded: () => live.team?.status().state === 'degraded' } : {}),
         },
       }),
@@ -112,17 +119,35 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
   );
   // Spend by day and group for the extension, rebuilt from the same replay and kept live below.
   // Group prices for what caching saved come from the config in use (`state`, composed below).
-  const history = new SpendHistory(undefined, (group) => {
-    const g = state.config.models[group];
-    return g?.price ?? g?.deployments[0]?.price;
-  });
+  const history = new SpendHistory(
+    undefined,
+    (group) => {
+      const g = state.config.models[group];
+      return g?.price ?? g?.deployments[0]?.price;
+    },
+    () => cascadeBaseline(state.config),
+  );
   await steps.run('replay the ledger', () => replayLedger(ledger, spend, history, log));
+  // Cascade figures are in no checkpoint: their lines are read back in the background (only once a cascade has run here).
+  const cascadeFiles = await cascadeFilesAtStart(dataDir, Date.now());
 
   const composer = new Composer(env, options.sandbox === true);
   // Deferred before composing: a compose that fails half-way may have started sandboxes already.
   steps.defer('close the upstreams and sandboxes', () => composer.close());
   let state = await steps.run('compose the config', () => composer.compose(config));
   logSandbox(log, composer);
+
+  // Team mode's ledger in PostgreSQL ships the local ledger's lines; opened after the gateway's step
+  // would be undone, so at stop it ships the last requests' lines after they have finished.
+  const teamLedger = config.team?.postgres
+    ? await steps.run(
+        'open the team ledger',
+        () =>
+          openTeamLedger(config.team!, { dataDir, member: state.member ?? defaultMember(), env, log, onChange: (h) => events.emit('team.ledger', h) }),
+        (t) => t.close(),
+      )
+    : undefined;
+  live.teamLedger = teamLedger;
 
   const health = new HealthBoard(state.catalog, (change) => {
     log.info('deployment state changed', { ...change });
@@ -146,15 +171,17 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
     version: VERSION,
     startedAt: new Date(),
     sandboxUpstreams: () => composer.sandboxUpstreams(),
+    teamLedger,
   };
   const gateway = createGateway(gatewayDeps);
-  live.report = () => statusReport(health, state, gatewayDeps);
+  // Metrics read deployments only: without the team ledger, so a scrape never makes a team spend query.
+  live.report = () => statusReport(health, state, { ...gatewayDeps, teamLedger: undefined });
   live.inflight = () => gateway.inflight();
   spend.start(events, state.config);
   // Team mode (a team section only): shared budgets, rate limits and health; the pipeline awaits Redis only then.
   const team = await steps.run(
     'open team mode',
-    () => openTeamMode(config, env, { member: state.member ?? 'local', log, budgets: spend.budgets, claimAlerts: (c) => spend.claimAlerts(c), health, events }),
+    () => openTeamMode(config, env, { member: state.member ?? defaultMember(), log, budgets: spend.budgets, claimAlerts: (c) => spend.claimAlerts(c), health, events }),
     (t) => t?.close(),
   );
   if (team) {
@@ -175,6 +202,17 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
   const port = (gateway.server.address() as AddressInfo).port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   events.on('request.finished', (entry) => history.add(entry));
+  events.on('request.finished', cascadeMarker(dataDir, (m) => log.warn(m)));
+  if (cascadeFiles) {
+    const toFigures = (e: LedgerEntry) => {
+      spend.budgets.cascade.add(e);
+      history.cascade.add(e);
+    };
+    replayCascade(cascadeFiles, toFigures).then(
+      (lines) => log.info('cascade figures read back from the ledger', { lines }),
+      (err: unknown) => log.warn('could not read cascade figures back from the ledger', { error: messageOf(err) }),
+    );
+  }
 
   const reloader = new Reloader(configPath, log, async (next) => {
     const nextConfig = withOverrides(next, options);
@@ -248,6 +286,7 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
     dataDir,
     configPath,
     ledger,
+    teamLedger,
     events,
     sandbox: () => state.sandbox,
     sandboxReason: () => composer.sandboxReason,

@@ -56,6 +56,7 @@ export function lmModels(snapshot: Snapshot | undefined, currency: DisplayCurren
   const groups = new Map(snapshot.groups.map((g) => [g.name, g]));
   const models: LmModelInfo[] = [];
   for (const g of snapshot.groups) {
+    if (g.kind === 'embedding') continue; // not a chat model: a chat request to it could only fail
     const l = limitsOf(g);
     const health = groupHealth(snapshot, g);
     const price = priceText(g, currency);

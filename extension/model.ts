@@ -40,7 +40,7 @@ export function reduce(state: ViewState, message: ServerMessage): ViewState {
     case 'request.finished': {
       if (!state.snapshot) return state;
       const fresh = message.deployments ?? [];
-      const snapshot = addRequest(state.snapshot, message.entry);
+      const snapshot = addRequest(state.snapshot, message.entry, message.cacheSavedUsd);
       if (fresh.length === 0) return { ...state, snapshot };
       const deployments = snapshot.deployments.map((d) => fresh.find((f) => f.id === d.id && f.group === d.group) ?? d);
       return { ...state, snapshot: { ...snapshot, deployments } };
@@ -64,8 +64,9 @@ export function groupDown(deployments: DeploymentSnapshot[]): boolean {
   return deployments.every((d) => !d.available || d.circuit === 'open' || d.state === 'unhealthy');
 }
 
-function addRequest(s: Snapshot, e: LedgerEntry): Snapshot {
-  if (e.sandbox === true) return addSandboxRequest(s, e);
+function addRequest(s: Snapshot, e: LedgerEntry, saved: number | undefined): Snapshot {
+  const add = (t: SpendTotals, entry: LedgerEntry) => addEntry(t, entry, saved);
+  if (e.sandbox === true) return addSandboxRequest(s, e, add);
   const date = e.time.slice(0, 10);
   const todayDate = s.spend.days.at(-1)?.date;
   const inMonth = todayDate !== undefined && date.slice(0, 7) === todayDate.slice(0, 7);
@@ -93,7 +94,7 @@ function addRequest(s: Snapshot, e: LedgerEntry): Snapshot {
 }
 
 /** A sandbox answer: counted apart (simulated spend), never in the month's real figures or a budget. */
-function addSandboxRequest(s: Snapshot, e: LedgerEntry): Snapshot {
+function addSandboxRequest(s: Snapshot, e: LedgerEntry, add: (t: SpendTotals, e: LedgerEntry) => SpendTotals): Snapshot {
   const date = e.time.slice(0, 10);
   const todayDate = s.spend.days.at(-1)?.date;
   const recent = [...s.recent, e].slice(-RECENT_MAX);
@@ -136,12 +137,26 @@ function zero(): SpendTotals {
   return { requests: 0, errors: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 };
 }
 
-function add(t: SpendTotals, e: LedgerEntry): SpendTotals {
-  return {
-    requests: t.requests + 1,
-    errors: t.errors + (e.ok ? 0 : 1),
+/**
+ * `t` with one more request. The cache figures are kept and grow too (`saved`: what the daemon says
+ * caching saved on this request), so "caching saved" keeps up between snapshots instead of vanishing.
+ * An extra upstream call made for another request (`parent`: a hedge's cancelled loser, a cascade step
+ * not kept) costs money but is not a request the client made.
+ */
+function addEntry(t: SpendTotals, e: LedgerEntry, saved: number | undefined): SpendTotals {
+  const out: SpendTotals = {
+    requests: t.requests + (e.parent === undefined ? 1 : 0),
+    errors: t.errors + (e.ok || e.parent !== undefined ? 0 : 1),
     promptTokens: t.promptTokens + e.promptTokens,
     completionTokens: t.completionTokens + e.completionTokens,
     costUsd: roundUsd(t.costUsd + e.costUsd),
   };
+  const cached = (t.cachedTokens ?? 0) + (e.cachedTokens ?? 0);
+  const written = (t.cacheWriteTokens ?? 0) + (e.cacheWriteTokens ?? 0);
+  if (cached > 0) out.cachedTokens = cached;
+  if (written > 0) out.cacheWriteTokens = written;
+  // A total without the figure but with earlier caching (the snapshot's days) stays without: a partial sum would mislead.
+  const exact = t.cacheSavedUsd !== undefined || (!t.cachedTokens && !t.cacheWriteTokens);
+  if (exact && (saved !== undefined || t.cacheSavedUsd !== undefined)) out.cacheSavedUsd = roundUsd((t.cacheSavedUsd ?? 0) + (saved ?? 0));
+  return out;
 }

@@ -1,7 +1,7 @@
 // The spend view's chart data, computed from a snapshot. Pure and DOM-free: the webview draws what
 // this returns, and the unit tests check the numbers.
 import type { Snapshot } from '../shared/protocol';
-import { formatMs, formatPercent } from './format';
+import { formatClock, formatMs, formatPercent } from './format';
 import { mainBudget } from './status';
 
 export interface SpendSeries {
@@ -83,4 +83,31 @@ export function healthRows(s: Snapshot): HealthRow[] {
 
 function round(n: number): number {
   return Math.round(n * 1e8) / 1e8;
+}
+
+export interface TeamView {
+  /** The team ledger's state in words: shipping works, or lines wait for PostgreSQL and why. */
+  state: string;
+  failing: boolean;
+  /** This month's spend by member, most first; empty until the daemon has read the team ledger. */
+  rows: { member: string; requests: string; spend: string }[];
+}
+
+/** The spend view's Team section, when the daemon ships to a team ledger (team mode); undefined otherwise. */
+export function teamView(s: Snapshot, money: (usd: number) => string): TeamView | undefined {
+  const t = s.teamLedger;
+  if (!t) return undefined;
+  const waiting = t.waiting > 0 ? ` · ${t.waiting} line(s) waiting to be shipped` : '';
+  const state =
+    t.state === 'failing'
+      ? `Team ledger: PostgreSQL is not taking lines${t.lastError ? ` (${t.lastError})` : ''}; they are kept locally and shipped when it answers${waiting}`
+      : `Team ledger (${t.table}): ${t.state === 'ok' ? 'shipping' : 'starting'}${waiting}` +
+        (s.teamSpend ? ` · this month's spend as of ${formatClock(s.teamSpend.asOf)} UTC` : '');
+  const rows = (s.teamSpend?.members ?? []).map((m) => ({
+    member: m.member,
+    requests: String(m.requests + m.sandboxRequests),
+    // Simulated spend apart, as in every other figure.
+    spend: m.sandboxRequests > 0 ? `${money(m.costUsd)} (+ ${money(m.sandboxCostUsd)} sandbox)` : money(m.costUsd),
+  }));
+  return { state, failing: t.state === 'failing', rows };
 }

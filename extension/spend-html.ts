@@ -39,10 +39,24 @@ export function spendPage(o: PageOptions): string {
   <figure><figcaption id="cap-groups">Spend by model group</figcaption><div class="chart"><canvas id="groups" role="img" aria-labelledby="cap-groups" tabindex="0"></canvas></div></figure>
   <figure><figcaption id="cap-requests">Requests and errors per day</figcaption><div class="chart"><canvas id="requests" role="img" aria-labelledby="cap-requests" tabindex="0"></canvas></div></figure>
 </section>
+<section id="cascade-section" aria-labelledby="cascade-title" hidden>
+  <h2 id="cascade-title">Cascade (auto answers checked, escalated when a check fails)</h2>
+  <p id="cascade-summary"></p>
+  <table id="cascade" tabindex="0"><caption class="sr-only">Cascaded requests by day: escalations, what each check caught, cost and saving</caption>
+    <thead><tr><th scope="col">Day (UTC)</th><th scope="col">Requests</th><th scope="col">Escalated</th><th scope="col">Caught</th><th scope="col">Cost</th><th scope="col" id="cascade-baseline">All on the strong group</th><th scope="col">Saved</th></tr></thead>
+    <tbody></tbody></table>
+</section>
 <section id="health-section" aria-labelledby="health-title">
   <h2 id="health-title" tabindex="-1">Health</h2>
   <table id="health" tabindex="0"><caption class="sr-only">Deployment health</caption>
     <thead><tr><th scope="col">Deployment</th><th scope="col">Group</th><th scope="col">Region</th><th scope="col">State</th><th scope="col">Latency p50</th><th scope="col">Error rate</th><th scope="col">Circuit</th><th scope="col">Last incident</th></tr></thead>
+    <tbody></tbody></table>
+</section>
+<section id="team-section" aria-labelledby="team-title" hidden>
+  <h2 id="team-title">Team</h2>
+  <p id="team-state" role="status" aria-live="polite"></p>
+  <table id="team" tabindex="0"><caption class="sr-only">The whole team's spend this month, by member</caption>
+    <thead><tr><th scope="col">Member</th><th scope="col">Requests</th><th scope="col">Spend</th></tr></thead>
     <tbody></tbody></table>
 </section>
 <section aria-labelledby="recent-title">

@@ -41,13 +41,22 @@ export const LedgerEntrySchema = z.object({
   // After the other fields, where the daemon writes it (failures only). Earlier daemons wrote the fields in an order with
   // `error` after `ok` and cachedTokens/reasoningTokens after completionTokens; replay reads both.
   error: z.string().optional().describe('Why it failed (no prompt text, no keys)'),
-  parent: z.string().optional().describe('Set on an extra upstream call made for another request (its id): the losing attempt of a hedged request'),
-  role: z.enum(['hedge']).optional().describe('Why this extra upstream call was made: hedge = the slower attempt of a hedged pair, cancelled when the other answered'),
+  parent: z.string().optional().describe('Set on an extra upstream call made for another request (its id): the losing attempt of a hedged request, or a cascade step whose answer was not kept'),
+  role: z
+    .enum(['hedge', 'cascade'])
+    .optional()
+    .describe('Why this extra upstream call was made: hedge = the slower attempt of a hedged pair, cancelled when the other answered; cascade = an earlier step of a cascade, whose answer failed a check'),
   endpoint: z
     .enum(LEDGER_ENDPOINTS)
     .optional()
     .describe('Which inbound endpoint was called: absent means chat (/v1/chat/completions); embeddings, completions, responses, messages'),
   member: z.string().optional().describe('Team mode: the team member the request belongs to (by the local API key used, else the daemon\'s own member)'),
+  cascade: z
+    .string()
+    .optional()
+    .describe(
+      "A cascade's outcome (auto in cascade mode). On the request's own line: kept (the first step's answer passed every check), escalated (a later step answered), direct (it went straight to the last step). On a step's line (role cascade): the check its answer failed, or failed when it got no answer",
+    ),
 });
 export type LedgerEntry = z.infer<typeof LedgerEntrySchema>;
 

@@ -2,8 +2,10 @@
 // every message a member of a discriminated union on `type`. Both sides validate everything they
 // receive against these schemas; the daemon disconnects a client that sends anything else.
 import { z } from 'zod';
+import { CascadeReportSchema } from './cascade-figures';
 import { BudgetAlertSchema, BudgetStatusSchema } from './budget-status';
 import { LedgerEntrySchema, LedgerHealthSchema } from './ledger';
+import { TeamLedgerHealthSchema, TeamSpendSchema } from './team-ledger';
 import { LmClientSchema, LmDeltaSchema, LmRequestBodySchema } from './lm-protocol';
 
 /** Bumped when a message changes incompatibly; a mismatch ends the connection with a clear error. */
@@ -58,6 +60,8 @@ export const GroupSnapshotSchema = z.object({
   maxOutputTokens: z.number().int().positive().optional(),
   /** True only when every deployment of the group supports it; absent when the config does not say. */
   capabilities: z.object({ tools: z.boolean().optional(), images: z.boolean().optional() }).optional(),
+  /** What the group serves: absent means chat; embedding groups are not chat models. */
+  kind: z.enum(['chat', 'embedding']).optional(),
 });
 export type GroupSnapshot = z.infer<typeof GroupSnapshotSchema>;
 
@@ -91,6 +95,8 @@ export const SpendSnapshotSchema = z.object({
   sandbox: z
     .object({ today: SpendTotalsSchema, month: SpendTotalsSchema, byGroup: z.array(SpendTotalsSchema.extend({ group: z.string() })) })
     .optional(),
+  /** `auto` in cascade mode this month, by day (shared/cascade-figures.ts); absent without cascaded requests. */
+  cascade: CascadeReportSchema.optional(),
 });
 export type SpendSnapshot = z.infer<typeof SpendSnapshotSchema>;
 
@@ -115,6 +121,10 @@ export const SnapshotSchema = z.object({
   team: z
     .object({ name: z.string(), member: z.string(), state: z.enum(['ok', 'degraded']), since: z.string().optional(), reason: z.string().optional() })
     .optional(),
+  /** Team mode: whether the ledger is shipped to the team ledger in PostgreSQL, and how many lines wait. */
+  teamLedger: TeamLedgerHealthSchema.optional(),
+  /** Team mode: the whole team's spend this month, by member (refreshed every half minute or so). */
+  teamSpend: TeamSpendSchema.optional(),
 });
 export type Snapshot = z.infer<typeof SnapshotSchema>;
 
@@ -207,6 +217,8 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('request.finished'),
     entry: LedgerEntrySchema,
+    /** What prompt caching saved on this request at its group's current price, as the snapshot counts it; absent when it cached nothing. */
+    cacheSavedUsd: z.number().optional(),
     /** The health rows (one per group it serves) of the deployment that served it, as they are now: latency and state move with every request. */
     deployments: z.array(DeploymentSnapshotSchema).optional(),
   }),

@@ -166,15 +166,105 @@ const tierGroups = z
   })
   .strict();
 
+/** The checks a cascade runs on an answer before it is kept (daemon/routing/cascade/). */
+export const DEFAULT_REFUSAL_PHRASES = [
+  "i can't help with",
+  "i can't assist with",
+  'i cannot help with',
+  'i cannot assist with',
+  "i'm unable to",
+  'i am unable to',
+  "i'm not able to",
+  'i am not able to',
+  "i'm sorry, but i can't",
+  "i'm sorry, but i cannot",
+  'as an ai language model',
+  "i don't have enough information",
+  "i'm not sure",
+  'i am not sure',
+  "i don't know",
+  'i do not know',
+];
+
+export const CascadeChecksSchema = z
+  .object({
+    arithmetic: z.boolean().default(true).describe('Escalate when an `a op b = c` chain in the prose does not hold (rounding to the stated digits allowed; silent when unsure)'),
+    code: z.boolean().default(true).describe('Escalate when a fenced JavaScript, TypeScript or JSON block does not parse'),
+    json: z.boolean().default(true).describe('Escalate when a JSON-mode or json_schema answer is not JSON or does not match the schema asked for'),
+    toolArgs: z.boolean().default(true).describe("Escalate when a tool call names a tool not offered or its arguments do not match the tool's parameter schema"),
+    truncated: z.boolean().default(true).describe('Escalate when the answer was cut off (finish_reason length) below any limit the client set'),
+    refusal: z.boolean().default(true).describe('Escalate an empty answer, or a short one that opens with a phrase of refusalPhrases'),
+    refusalPhrases: z
+      .array(z.string().min(3))
+      .default([...DEFAULT_REFUSAL_PHRASES])
+      .describe('Refusal and non-answer openings (case-insensitive), looked for in the first 160 characters of an answer under refusalMaxChars'),
+    refusalMaxChars: positiveInt.default(400).describe('Only answers shorter than this can count as refusals: a long answer that opens with a hedge is an answer'),
+    minLength: z
+      .object({ simple: positiveInt.optional(), medium: positiveInt.optional(), complex: positiveInt.optional(), reasoning: positiveInt.optional() })
+      .strict()
+      .default({})
+      .describe("Minimum answer length in characters by the prompt's tier (the classifier's kind of prompt); off unless set"),
+  })
+  .strict();
+export type CascadeChecks = z.infer<typeof CascadeChecksSchema>;
+
+const cascadeFields = {
+  chain: z
+    .array(z.enum(TIERS))
+    .min(2)
+    .describe('The tiers tried in order, cheapest first: the answer of each but the last is checked, and a failed check moves to the next'),
+  classifierStart: z
+    .boolean()
+    .describe("Start at the chain's highest tier not above the classifier's tier (false: always at the first)"),
+  stream: z
+    .enum(['hold', 'strong'])
+    .describe('Streaming requests: hold = the cheap answer is held and checked, then the final one streams; strong = streams go straight to the last tier'),
+  checks: CascadeChecksSchema,
+};
+
+export const CascadeSchema = z
+  .object({
+    enabled: z.boolean().default(false).describe('`auto` itself cascades (`auto:cascade` always does)'),
+    chain: cascadeFields.chain.default(['simple', 'reasoning']),
+    classifierStart: cascadeFields.classifierStart.default(true),
+    stream: cascadeFields.stream.default('hold'),
+    checks: CascadeChecksSchema.default(CascadeChecksSchema.parse({})),
+  })
+  .strict();
+export type CascadeConfig = z.infer<typeof CascadeSchema>;
+
+/** A profile's cascade: true, or the fields it changes from routing.auto.cascade (enabled unless it says false). */
+const ProfileCascadeSchema = z.union([
+  z.boolean(),
+  z
+    .object({
+      enabled: z.boolean().optional(),
+      chain: cascadeFields.chain.optional(),
+      classifierStart: cascadeFields.classifierStart.optional(),
+      stream: cascadeFields.stream.optional(),
+      checks: CascadeChecksSchema.partial().optional(),
+    })
+    .strict(),
+]);
+export type ProfileCascade = z.infer<typeof ProfileCascadeSchema>;
+
+const profileSchema = tierGroups.partial().extend({
+  cascade: ProfileCascadeSchema.optional().describe('This profile cascades: true, or changes to routing.auto.cascade'),
+});
+export type AutoProfile = z.infer<typeof profileSchema>;
+
 export const AutoSchema = z
   .object({
     tiers: tierGroups
       .default({ simple: 'deepseek-v3.2', medium: 'gemini-2.5-flash', complex: 'gpt-4.1', reasoning: 'claude-sonnet-4.5' })
       .describe('Model group for each complexity tier when a client asks for model "auto"'),
     profiles: z
-      .record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be lower-case letters, digits, - or _'), tierGroups.partial())
+      .record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be lower-case letters, digits, - or _'), profileSchema)
       .default({})
-      .describe('Named variants, used as model "auto:<name>": tier -> group, falling back to `tiers` for tiers not named'),
+      .describe('Named variants, used as model "auto:<name>": tier -> group, falling back to `tiers` for tiers not named; `cascade` makes one cascade'),
+    cascade: CascadeSchema.default(CascadeSchema.parse({})).describe(
+      'Cascade mode: the cheap tier answers first, its answer is checked, and a failed check escalates to the next tier of `chain` (model "auto:cascade", or `auto` itself with enabled)',
+    ),
   })
   .strict();
 export type AutoConfig = z.infer<typeof AutoSchema>;
@@ -213,10 +303,7 @@ export const RoutingSchema = z
     adaptive: AdaptiveWeightsSchema.default({ latency: 0.4, load: 0.2, errorRate: 0.3, cost: 0.1 }).describe(
       'Weights of the adaptive score (each term normalised to 0..1 across the group; lowest score first)',
     ),
-    auto: AutoSchema.default({
-      tiers: { simple: 'deepseek-v3.2', medium: 'gemini-2.5-flash', complex: 'gpt-4.1', reasoning: 'claude-sonnet-4.5' },
-      profiles: {},
-    }),
+    auto: AutoSchema.default(AutoSchema.parse({})),
     unknownModel: UnknownModelSchema.default({ action: 'error' }).describe(
       'Model names that match no group, alias or alias pattern (after normalisation): error, a group, or auto',
     ),

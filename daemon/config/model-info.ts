@@ -38,6 +38,8 @@ export function groupModelInfo(group: ModelGroupConfig): ModelInfo {
 export function autoModels(auto: AutoConfig, groups: ReadonlySet<string>): { name: string; tiers: Record<string, string> }[] {
   if (groups.has('auto') || !TIERS.some((t) => groups.has(auto.tiers[t]))) return [];
   const entries = [{ name: 'auto', tiers: { ...auto.tiers } }];
-  for (const [profile, tiers] of Object.entries(auto.profiles)) entries.push({ name: `auto:${profile}`, tiers: { ...auto.tiers, ...tiers } });
+  for (const [profile, { cascade: _cascade, ...tiers }] of Object.entries(auto.profiles)) entries.push({ name: `auto:${profile}`, tiers: { ...auto.tiers, ...tiers } });
+  // Built in: the base tiers, cascading (routing.auto.cascade), unless a profile takes the name.
+  if (!Object.hasOwn(auto.profiles, 'cascade')) entries.push({ name: 'auto:cascade', tiers: { ...auto.tiers } });
   return entries;
 }

@@ -31,7 +31,7 @@ import { HttpError } from '../core/http-error';
 import { checkHost } from '../http/guard';
 
 /** What the snapshot needs from the daemon besides spend: see controlSnapshotBase in start.ts. */
-export type SnapshotBase = Pick<Snapshot, 'version' | 'url' | 'sandbox' | 'startedAt' | 'providers' | 'groups' | 'deployments' | 'auto' | 'ledger' | 'team'>;
+export type SnapshotBase = Pick<Snapshot, 'version' | 'url' | 'sandbox' | 'startedAt' | 'providers' | 'groups' | 'deployments' | 'auto' | 'ledger' | 'teamLedger' | 'teamSpend' | 'team'>;
 
 export interface ControlOptions {
   server: Server;
@@ -108,7 +108,9 @@ export function attachControlChannel(options: ControlOptions): ControlChannel {
       if (authed.size === 0) return;
       // With the serving deployment's fresh health, so the spend view's latency and state keep up.
       const deployments = entry.deployment === null ? [] : options.base().deployments.filter((d) => d.id === entry.deployment);
-      broadcast({ type: 'request.finished', entry, ...(deployments.length ? { deployments } : {}) });
+      // With what caching saved on it, so the spend view's "caching saved" moves with each request.
+      const saved = options.history.savedOn(entry);
+      broadcast({ type: 'request.finished', entry, ...(deployments.length ? { deployments } : {}), ...(saved !== undefined ? { cacheSavedUsd: saved } : {}) });
     }),
     options.events.on('deployment.state', (change) => broadcast({ type: 'deployment.state', change })),
     options.events.on('budget.alert', (alert) => broadcast({ type: 'budget.alert', alert })),
@@ -119,6 +121,10 @@ export function attachControlChannel(options: ControlOptions): ControlChannel {
     }),
     // Team mode's state travels the same way: a fresh snapshot, rarely.
     options.events.on('team.state', () => {
+      if (authed.size > 0) broadcast({ type: 'snapshot', snapshot: snapshot() });
+    }),
+    // Team mode: the same for the team ledger (its state, and the team's month spend read anew).
+    options.events.on('team.ledger', () => {
       if (authed.size > 0) broadcast({ type: 'snapshot', snapshot: snapshot() });
     }),
     options.events.on('config.reloaded', (info) => {

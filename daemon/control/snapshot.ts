@@ -17,12 +17,14 @@ export function snapshotBase(report: StatusReport, state: ConfigSnapshot, url: s
     sandbox: report.sandbox,
     startedAt: report.startedAt,
     groups: report.groups.map((g) => {
-      const price = state.catalog.groups.get(g.name)?.price;
+      const group = state.catalog.groups.get(g.name);
+      const price = group?.price;
       return {
         name: g.name,
         strategy: g.strategy,
         down: g.down,
         price: price ? { input: price.input, output: price.output } : null,
+        ...(group?.kind === 'embedding' ? { kind: 'embedding' as const } : {}),
         ...(Object.hasOwn(models, g.name) ? groupModelInfo(models[g.name]) : {}),
       };
     }),
@@ -46,6 +48,8 @@ export function snapshotBase(report: StatusReport, state: ConfigSnapshot, url: s
     auto: autoModels(state.config.routing.auto, names),
     ...(report.ledger ? { ledger: report.ledger } : {}),
     ...(report.team ? { team: teamSnapshot(report.team) } : {}),
+    ...(report.teamLedger ? { teamLedger: report.teamLedger } : {}),
+    ...(report.teamSpend ? { teamSpend: report.teamSpend } : {}),
   };
 }
 

@@ -4,6 +4,7 @@
 import { EventEmitter } from 'node:events';
 import type { BudgetAlert } from '../../shared/budget-status';
 import type { LedgerEntry, LedgerHealth } from '../../shared/ledger';
+import type { TeamLedgerHealth } from '../../shared/team-ledger';
 
 export interface DeploymentStateChange {
   deployment: string;
@@ -33,6 +34,8 @@ export interface DaemonEvents {
   'ledger.state': LedgerHealth;
   /** Team mode: the team's shared state (Redis) became reachable or not. */
   'team.state': { state: 'ok' | 'degraded'; reason: string };
+  /** Team mode: the team ledger's shipping started or stopped failing, or the team's month spend was read again. */
+  'team.ledger': TeamLedgerHealth;
 }
 
 export class EventBus {

@@ -7,7 +7,7 @@ import { UpstreamError, type UpstreamFailure } from '../core/failure';
 import type { UpstreamTarget } from '../core/target';
 import type { ProviderAdapter, UpstreamHttpRequest } from './types';
 
-export type Built = { ok: true; request: UpstreamHttpRequest } | { ok: false; failure: UpstreamFailure };
+export type Built = { ok: true; request: UpstreamHttpRequest<string | Uint8Array> } | { ok: false; failure: UpstreamFailure };
 
 export function buildChatRequest(adapter: ProviderAdapter, target: UpstreamTarget, body: ChatBody): Built {
   return build(adapter, () => adapter.chatRequest(target, body));

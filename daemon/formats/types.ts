@@ -9,12 +9,13 @@ import type { UpstreamFailure } from '../core/failure';
 import type { UpstreamTarget } from '../core/target';
 import type { Usage } from '../core/usage';
 
-export interface UpstreamHttpRequest {
+/** `B` widens to bytes for a passthrough (the client's body, spliced); adapters build JSON text. */
+export interface UpstreamHttpRequest<B extends string | Uint8Array = string> {
   method: 'GET' | 'POST';
   /** Path appended to the provider's baseUrl path, e.g. "/chat/completions". */
   path: string;
   headers: Record<string, string>;
-  body?: string;
+  body?: B;
 }
 
 export interface StreamOptions {
@@ -63,12 +64,13 @@ export interface ProviderAdapter {
 
 /** Reads a native stream's usage, end and errors while its bytes go to the client unchanged. */
 export interface NativeStreamReader {
-  /** One upstream SSE event; throws an UpstreamError for an error event. */
+  /** Whether push needs the event of this name (SSE `event:` line, undefined without one): others are never decoded. */
+  wants(name: string | undefined): boolean;
+  /** One upstream SSE event it wants; throws an UpstreamError for an error event. */
   push(event: { event?: string; data: string }): void;
   usage(): Usage | undefined;
   /** True once the upstream sent its terminal event. */
   done(): boolean;
-  sawEvents(): boolean;
 }
 
 /** Same format on both sides: the client's body goes upstream unchanged but for `model`. */
@@ -77,8 +79,8 @@ export interface Passthrough {
   /** Whether this deployment's provider speaks the format (e.g. `responsesApi`); always when absent. */
   serves?(target: UpstreamTarget): boolean;
   /** `path` defaults to the format's chat path (e.g. /messages); count_tokens uses its own. */
-  request(target: UpstreamTarget, native: NativeRequest, path?: string): UpstreamHttpRequest;
-  /** Usage of a whole 2xx answer; throws SyntaxError when it is not one. */
-  wholeUsage(text: string): Usage | undefined;
+  request(target: UpstreamTarget, native: NativeRequest, path?: string): UpstreamHttpRequest<string | Uint8Array>;
+  /** Usage of a whole 2xx answer, read from its bytes; throws SyntaxError when it is not one. */
+  wholeUsage(bytes: Uint8Array): Usage | undefined;
   streamReader(): NativeStreamReader;
 }

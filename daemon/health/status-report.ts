@@ -2,6 +2,7 @@
 // extension as its snapshot: each deployment's health, circuit, load and latency, and each group.
 import type { ConfigSnapshot } from '../config/snapshot';
 import type { LedgerHealth } from '../../shared/ledger';
+import type { TeamLedgerHealth, TeamSpend } from '../../shared/team-ledger';
 import type { HealthBoard } from './board';
 
 /** Who is reporting: the daemon's version and when it started, and whether its ledger is written. */
@@ -9,6 +10,8 @@ export interface ReporterInfo {
   version: string;
   startedAt: Date;
   ledger?: { health(): LedgerHealth };
+  /** Team mode: shipping the ledger to PostgreSQL. */
+  teamLedger?: { health(): TeamLedgerHealth; monthByMember?(): TeamSpend | undefined };
   /** The embedded sandbox upstreams the daemon serves from, if it does. */
   sandboxUpstreams?: () => readonly { provider: string; region: string; url: string }[];
   /** Team mode: whether the team's shared state is reachable. */
@@ -90,5 +93,13 @@ export function statusReport(health: HealthBoard, state: ConfigSnapshot, info: R
     deployments,
     ...(info.ledger ? { ledger: info.ledger.health() } : {}),
     ...(info.team ? { team: info.team() } : {}),
+    ...(info.teamLedger ? { teamLedger: info.teamLedger.health() } : {}),
+    ...teamSpendOf(info),
   };
+}
+
+/** Team mode: this month's team spend by member, once the team ledger has been read. */
+function teamSpendOf(info: ReporterInfo): { teamSpend?: TeamSpend } {
+  const spend = info.teamLedger?.monthByMember?.();
+  return spend ? { teamSpend: spend } : {};
 }

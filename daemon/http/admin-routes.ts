@@ -1,6 +1,6 @@
 // Routing introspection: POST /v1/shepherd/plan answers "what would you do with this request?"
 // without calling any upstream, and GET /v1/shepherd/incidents lists outages.
-import { planRoute } from '../routing/plan';
+import { planRoute, type Plan } from '../routing/plan';
 import { cacheAffinityKey } from '../routing/affinity';
 import { readJsonBody } from './body';
 import { planContext } from '../pipeline/chat';
@@ -44,6 +44,8 @@ export async function explainPlan(ctx: RouteContext): Promise<void> {
     strategy: plan.strategy,
     tier: plan.auto?.tier ?? null,
     ...(plan.auto ? { classifier: { profile: plan.auto.profile ?? null, score: plan.auto.score, reasons: plan.auto.reasons } } : {}),
+    // A cascade: the groups in order, whether this request would escalate is known only after the cheap answer is checked.
+    ...(plan.cascade ? { cascade: cascadeView(plan.cascade, body.stream === true) } : {}),
     panic: plan.panic,
     attempts: plan.attempts.map((a) => ({ ...describe(a.deployment), group: a.group, reason: a.reason })),
     skipped: plan.skipped.map((s) => ({ ...describe(s.deployment), reason: s.reason })),
@@ -59,4 +61,19 @@ export function listIncidents(ctx: RouteContext): void {
     throw new HttpError(400, 'limit must be an integer from 1 to 500', 'invalid_request_error', 'invalid_limit', 'limit');
   }
   sendJson(ctx.res, 200, { object: 'list', data: ctx.deps.health.incidentsList(limit) });
+}
+
+/** What the plan endpoint says of a cascade: the steps, the checks on, and how a stream would go. */
+function cascadeView(c: NonNullable<Plan['cascade']>, stream: boolean) {
+  const checks = Object.entries(c.checks).filter(([name, on]) => on === true && name !== 'refusalMaxChars').map(([name]) => name);
+  if (Object.keys(c.checks.minLength).length > 0) checks.push('minLength');
+  const direct = c.steps.length === 1 || (stream && c.stream === 'strong');
+  return {
+    chain: c.chain.map((s) => s.group),
+    steps: (direct ? c.steps.slice(-1) : c.steps).map((s) => s.group),
+    escalates: direct ? 'never: it goes straight to the last step' : 'when a check fails on the answer of any step but the last',
+    checks,
+    stream: c.stream,
+    reason: c.reason,
+  };
 }

@@ -11,6 +11,11 @@ export interface BodyLimits {
 }
 
 export async function readJsonBody(req: IncomingMessage, limits: BodyLimits): Promise<unknown> {
+  return (await readJsonBytes(req, limits)).json;
+}
+
+/** The parsed body and the bytes it was parsed from (a passthrough sends those on). */
+export async function readJsonBytes(req: IncomingMessage, limits: BodyLimits): Promise<{ json: unknown; bytes: Buffer }> {
   const limitBytes = limits.bodyLimitBytes;
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limitBytes) throw tooLarge(limitBytes);
@@ -28,7 +33,7 @@ export async function readJsonBody(req: IncomingMessage, limits: BodyLimits): Pr
   }
   checkDepth(raw, limits.maxJsonDepth);
   try {
-    return JSON.parse(raw.toString('utf8'));
+    return { json: JSON.parse(raw.toString('utf8')), bytes: raw };
   } catch (err) {
     const detail = err instanceof SyntaxError ? err.message : 'invalid JSON';
     throw new HttpError(400, `request body is not valid JSON: ${detail}`, 'invalid_request_error', 'invalid_json');
@@ -50,14 +55,13 @@ const CLOSE_BRACE = 0x7d;
  */
 export function checkDepth(raw: Uint8Array, max: number): void {
   let depth = 0;
-  let inString = false;
   for (let i = 0; i < raw.length; i++) {
     const b = raw[i];
-    if (inString) {
-      if (b === BACKSLASH) i++;
-      else if (b === QUOTE) inString = false;
-    } else if (b === QUOTE) {
-      inString = true;
+    if (b === QUOTE) {
+      // A string is skipped whole with native indexOf: an agent's prompt is mostly text, and walking it
+      // byte by byte cost more than parsing it (75 us against 5 for a 37 KB request).
+      i = closingQuote(raw, i);
+      if (i < 0) return; // never closed: the parser names it
     } else if (b === OPEN_BRACKET || b === OPEN_BRACE) {
       if (++depth > max) {
         throw new HttpError(
@@ -71,6 +75,16 @@ export function checkDepth(raw: Uint8Array, max: number): void {
       depth--;
     }
   }
+}
+
+/** The index of the quote closing the string opened at `open` (one not escaped by an odd run of backslashes), or -1. */
+function closingQuote(raw: Uint8Array, open: number): number {
+  for (let at = raw.indexOf(QUOTE, open + 1); at >= 0; at = raw.indexOf(QUOTE, at + 1)) {
+    let slashes = 0;
+    while (raw[at - 1 - slashes] === BACKSLASH) slashes++;
+    if (slashes % 2 === 0) return at;
+  }
+  return -1;
 }
 
 /** Offset of the first byte that is not part of a well-formed UTF-8 character (RFC 3629), or -1. */
@@ -114,6 +128,8 @@ function readLimited(req: IncomingMessage, limitBytes: number): Promise<Buffer> 
     req.on('end', () => {
       if (settled) return;
       settled = true;
+      // Copied even when one chunk: a chunk is a slice of the socket's read buffer (64 KB), which the
+      // passthrough would otherwise keep alive for the whole request.
       resolve(Buffer.concat(chunks, size));
     });
     req.on('error', () => fail(new HttpError(400, 'the request body could not be read (connection closed early)', 'invalid_request_error', 'body_incomplete')));

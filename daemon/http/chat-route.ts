@@ -2,7 +2,7 @@
 // translate it, and hand it to the pipeline with the config snapshot taken when it arrived.
 import type { ChatEndpoint, OperationEndpoint } from '../formats/client-format';
 import { runChat } from '../pipeline/chat';
-import { readJsonBody } from './body';
+import { readJsonBody, readJsonBytes } from './body';
 import { CLIENT_HEADER, clientTag } from '../core/caller';
 import type { Route } from './route';
 
@@ -12,7 +12,7 @@ export function chatRoute(endpoint: ChatEndpoint): Route {
     errorBody: endpoint.client.errorBody,
     async handle(ctx) {
       const receivedAt = performance.now();
-      const json = await readJsonBody(ctx.req, ctx.state.config.server);
+      const { json, bytes } = await readJsonBytes(ctx.req, ctx.state.config.server);
       let body;
       let client = endpoint.client;
       let translationHeaders: string[] = [];
@@ -28,7 +28,8 @@ export function chatRoute(endpoint: ChatEndpoint): Route {
         }
       } else body = endpoint.parse(json);
       const asSent = endpoint.native?.(json, ctx.req.headers);
-      const native = asSent && translationHeaders.length > 0 ? { ...asSent, translationHeaders } : asSent;
+      // The bytes travel with the body they were parsed into: a passthrough splices the model into them.
+      const native = asSent && { ...asSent, raw: { body: asSent.body, bytes }, ...(translationHeaders.length > 0 ? { translationHeaders } : {}) };
       await runChat(ctx.deps, {
         id: ctx.requestId,
         native,

@@ -50,5 +50,6 @@ function lookup(catalog: Catalog, id: string): { id: string; aliasOf?: string; a
   if (!m) return undefined;
   if (m[1] === undefined) return { id: 'auto', auto: true };
   const profile = Object.keys(auto.profiles).find((p) => p.toLowerCase() === m[1].toLowerCase());
+  if (profile === undefined && m[1].toLowerCase() === 'cascade') return { id: 'auto:cascade', auto: true };
   return profile === undefined ? undefined : { id: `auto:${profile}`, auto: true };
 }

@@ -12,7 +12,7 @@ export function listModels({ req, res, state, deps }: RouteContext): void {
   const auto = state.catalog.routing.auto;
   const autoIds =
     resolveGroup(state.catalog, 'auto') === undefined && TIERS.some((t) => state.catalog.groups.has(auto.tiers[t]))
-      ? ['auto', ...Object.keys(auto.profiles).map((p) => `auto:${p}`)]
+      ? ['auto', ...Object.keys(auto.profiles).map((p) => `auto:${p}`), ...(Object.hasOwn(auto.profiles, 'cascade') ? [] : ['auto:cascade'])]
       : [];
   const ids = [...listModelNames(state.catalog).map((m) => m.id), ...autoIds];
   if (req.headers['anthropic-version'] !== undefined) {

@@ -9,6 +9,7 @@ import type { Metrics } from '../metrics/metrics';
 import type { PipelineDeps } from '../pipeline/deps';
 import type { Budgets } from '../spend/budgets';
 import type { SandboxUpstream } from './sandbox-routes';
+import type { TeamLedger } from '../spend/team-ledger';
 import { HttpError, sendError } from '../core/http-error';
 import { answerClientError } from './client-error';
 import { checkApiKey, checkHost, checkOrigin } from './guard';
@@ -28,6 +29,8 @@ export interface GatewayDeps extends PipelineDeps {
   sandboxUpstreams?: () => readonly SandboxUpstream[];
   /** Team mode: the team state for the status report ("degraded" while Redis is unreachable). */
   team?: () => TeamStatus;
+  /** Team mode: the PostgreSQL ledger (its state in the status, the team's spend for ?scope=team). */
+  teamLedger?: TeamLedger;
 }
 
 export interface Gateway {

@@ -7,6 +7,7 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { BudgetStatus } from '../../shared/budget-status';
 import type { LedgerEntry, LedgerHealth } from '../../shared/ledger';
+import type { TeamLedgerHealth } from '../../shared/team-ledger';
 
 /** One deployment as the status report describes it; `circuit` may be absent in older reports. */
 export interface DeploymentGaugeSource {
@@ -26,6 +27,8 @@ export interface MetricsSources {
   ledger?(): LedgerHealth;
   /** Team mode only: whether the team's shared state (Redis) cannot be reached. */
   teamDegraded?(): boolean;
+  /** Team mode: whether ledger lines reach the team ledger in PostgreSQL (undefined until it is open). */
+  teamLedger?(): TeamLedgerHealth | undefined;
 }
 
 const SECONDS_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300];
@@ -74,7 +77,7 @@ export class Metrics {
     });
     this.cost = new Counter({
       name: 'shepherd_cost_usd_total',
-      help: 'Cost in USD from the configured prices',
+      help: 'Cost in USD from the configured prices (real providers only: the sandbox\'s simulated spend is not counted)',
       labelNames: ['group', 'deployment', 'provider'],
       registers,
     });
@@ -174,6 +177,21 @@ export class Metrics {
         collect: () => team.set(degraded() ? 1 : 0),
       });
     }
+    if (sources.teamLedger) {
+      const team = sources.teamLedger;
+      const waiting: Gauge<string> = new Gauge({
+        name: 'shepherd_team_ledger_lines_waiting',
+        help: 'Team mode: ledger lines written locally but not yet shipped to the team ledger in PostgreSQL',
+        registers,
+        collect: () => waiting.set(team()?.waiting ?? 0),
+      });
+      const failing: Gauge<string> = new Gauge({
+        name: 'shepherd_team_ledger_failing',
+        help: 'Team mode: 1 while ledger lines cannot be shipped to PostgreSQL (they wait in the local ledger), else 0',
+        registers,
+        collect: () => failing.set(team()?.state === 'failing' ? 1 : 0),
+      });
+    }
     const rss: Gauge<string> = new Gauge({
       name: 'shepherd_resident_memory_bytes',
       help: 'Resident set size of the daemon process',
@@ -197,7 +215,8 @@ export class Metrics {
     if (e.ok && e.ttftMs !== undefined) this.ttft.observe({ group, deployment, stream }, e.ttftMs / 1000);
     if (e.promptTokens > 0) this.tokens.inc({ group, deployment, direction: 'input' }, e.promptTokens);
     if (e.completionTokens > 0) this.tokens.inc({ group, deployment, direction: 'output' }, e.completionTokens);
-    if (e.costUsd > 0) this.cost.inc({ group, deployment, provider: e.provider ?? NONE }, e.costUsd);
+    // The sandbox's simulated spend is no money spent: spend reports keep it apart, and so does this.
+    if (e.costUsd > 0 && e.sandbox !== true) this.cost.inc({ group, deployment, provider: e.provider ?? NONE }, e.costUsd);
     if (e.usageSource === 'estimated') this.estimated.inc({ group });
   }
 

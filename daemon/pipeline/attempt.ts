@@ -51,7 +51,8 @@ export async function attempt(input: AttemptInput): Promise<AttemptResult> {
   const target = upstreamTarget(deployment);
   // Built before admission: a request that cannot be built is the client's error, never a health event.
   // A deployment that speaks the client's own format gets the client's body (relay-native.ts).
-  const native = nativeFor(adapter, x, target);
+  // A held cascade step is read by its checks in the OpenAI shape: it takes the translated path.
+  const native = x.held ? undefined : nativeFor(adapter, x, target);
   const built = native ? buildNativeRequest(native, target) : buildRequestFor(adapter, target, x.arrival.operation ?? 'chat', x.arrival.body, x.arrival.payload);
   if (!built.ok) return { kind: 'failed', failure: built.failure, deployment, unsent: true };
   const admission = deps.health.begin(deployment.id, plan.estimatedTokens, planned.panic === true);

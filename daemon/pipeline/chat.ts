@@ -14,6 +14,7 @@ import type { SpendCheck } from '../spend/gate';
 import type { PipelineDeps } from './deps';
 import type { Arrival, Exchange } from './exchange';
 import { failover } from './failover';
+import { runCascade, type StepPlanner } from './cascade/run';
 import { finish } from './finish';
 import { budgetError, ledgerError, planError } from './refusals';
 import { sendError } from '../core/http-error';
@@ -87,7 +88,9 @@ export async function runChat(deps: PipelineDeps, arrival: Arrival): Promise<voi
   };
   try {
     const exchange: Exchange = { id, arrival, plan, cancel, deadlineAt, replan };
-    await failover(deps, exchange);
+    // Only chat answers are checked (a text completion is not read by the checks): other operations take the first step's group.
+    if (plan.cascade && operation === 'chat') await runCascade(deps, exchange, (group) => planStep(deps, state, group, body, arrival, operation));
+    else await failover(deps, exchange);
   } finally {
     clearTimeout(deadline);
     res.off('close', onClose);
@@ -127,6 +130,16 @@ function spendCheck(plan: Plan, body: ChatBody, who: Pick<Arrival, 'clientKeyId'
     body,
     deployments: plan.attempts.map(({ deployment: d }) => ({ id: d.id, providerName: d.providerName, price: d.price, sandbox: d.sandbox })),
   };
+}
+
+/** A later cascade step's plan: its group's deployments, less those the spend rules leave out; blocked when over budget. */
+function planStep(deps: PipelineDeps, state: ConfigSnapshot, group: string, body: ChatBody, who: Pick<Arrival, 'clientKeyId' | 'member'>, operation: Operation): ReturnType<StepPlanner> {
+  const planned = planRoute(planContext(deps, state), group, body, operation);
+  if (!planned.ok) return { ok: false, why: planned.message };
+  const verdict = deps.spend.check(spendCheck(planned.plan, body, who));
+  if (verdict.action === 'block') return { ok: false, why: `over budget (${verdict.block.message})` };
+  const skip = verdict.action === 'allow' ? verdict.skip : undefined;
+  return { ok: true, plan: skip?.size ? withoutSkipped(planned.plan, skip) : planned.plan };
 }
 
 /** The plan minus deployments the spend rules left out; they move to `skipped` with the reason. */

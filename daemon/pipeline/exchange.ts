@@ -7,6 +7,8 @@ import type { NativeRequest } from '../core/native';
 import type { ConfigSnapshot } from '../config/snapshot';
 import type { ClientFormat } from '../formats/client-format';
 import type { Plan } from '../routing/plan';
+import type { HttpError } from '../core/http-error';
+import type { LineFacts } from './ledger-line';
 
 /** What the front door hands the pipeline: a parsed body and who sent it. */
 export interface Arrival {
@@ -35,6 +37,8 @@ export interface Arrival {
   /** The config snapshot taken when the request arrived: every attempt and retry of it uses this one. */
   state: ConfigSnapshot;
   res: ServerResponse;
+  /** A cascade's outcome, written on the request's own ledger line (`cascade`): set by pipeline/cascade/. */
+  cascade?: string;
   /** Which local API key the client presented (a label, never the key), when keys are in use. */
   clientKeyId?: string;
   /** Team mode: the member the request belongs to (the ledger's `member`). */
@@ -56,4 +60,23 @@ export interface Exchange {
   deadlineAt: number;
   /** A fresh plan for another pass (current health, the same config snapshot), or undefined. */
   replan(): Plan | undefined;
+  /** A cascade step whose answer is checked before the client sees it (pipeline/cascade/): answers and failures go here, not to the client. */
+  held?: HeldStep;
+  /** Headers added to the answer (the cascade's). */
+  extraHeaders?: Record<string, string>;
+}
+
+/** An answer a cascade step held back: a whole OpenAI chat completion, or all the OpenAI stream frames of one. */
+export interface HeldAnswer {
+  kind: 'whole' | 'stream';
+  /** The OpenAI JSON body (whole) or SSE frames, [DONE] included (stream). */
+  text: string;
+  facts: LineFacts;
+  headers: Record<string, string>;
+}
+
+export interface HeldStep {
+  answer(a: HeldAnswer): void;
+  /** No deployment answered: what the client would have been told. */
+  failed(facts: LineFacts, error: HttpError, headers: Record<string, string>): void;
 }

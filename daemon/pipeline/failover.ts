@@ -231,7 +231,12 @@ function fail(deps: PipelineDeps, x: Exchange, failures: Failed[], attempts: num
   };
   if (x.plan.auto) headers['x-shepherd-tier'] = x.plan.auto.tier;
   if (last) headers['x-shepherd-deployment'] = last.deployment.id;
+  if (x.extraHeaders) Object.assign(headers, x.extraHeaders);
   const facts = { group, deployment: last?.deployment ?? null, attempts, status: error.status, endedAt: performance.now(), error: error.message };
+  if (x.held) {
+    x.held.failed(facts, error, headers);
+    return Promise.resolve();
+  }
   return finish(deps, x.id, x.arrival, facts, { kind: 'error', error, headers });
 }
 

@@ -22,7 +22,9 @@ export interface LineFacts {
   error?: string;
   /** An extra upstream call made for another request: that request's id, and why it was made. */
   parent?: string;
-  role?: 'hedge';
+  role?: 'hedge' | 'cascade';
+  /** A cascade's outcome on this line (shared/ledger.ts `cascade`). */
+  cascade?: string;
 }
 
 export function entryFor(id: string, arrival: Arrival, facts: LineFacts): LedgerEntry {
@@ -61,6 +63,8 @@ export function entryFor(id: string, arrival: Arrival, facts: LineFacts): Ledger
   if (facts.role !== undefined) entry.role = facts.role;
   if (arrival.endpoint !== undefined && arrival.endpoint !== 'chat') entry.endpoint = arrival.endpoint;
   if (arrival.member !== undefined) entry.member = arrival.member;
+  if (facts.cascade !== undefined) entry.cascade = facts.cascade;
+  else if (arrival.cascade !== undefined && facts.parent === undefined) entry.cascade = arrival.cascade;
   return entry;
 }
 

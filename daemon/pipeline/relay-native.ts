@@ -3,11 +3,11 @@
 // comes back byte for byte, its stream chunk by chunk as it arrives. No translator, no encoder: the
 // upstream's bytes are only read (usage, errors, the stream's end), never rewritten. Errors before the
 // first byte still fail over like any attempt; after it, the stream ends with an error event.
-import { createParser } from 'eventsource-parser';
 import { abortFailure } from '../core/abort';
 import type { NativeRequest } from '../core/native';
 import type { UpstreamTarget } from '../core/target';
 import type { Built } from '../formats/build-request';
+import { SseScanner } from '../formats/sse-scan';
 import type { Passthrough, ProviderAdapter } from '../formats/types';
 import { toUpstreamError } from '../upstream/pool';
 import type { AttemptResult } from './attempt';
@@ -45,11 +45,12 @@ export function buildNativeRequest(native: NativeAttempt, target: UpstreamTarget
 
 export async function relayNativeWhole(r: Relay, native: NativeAttempt): Promise<AttemptResult> {
   const { upstream, fail, succeed, x } = r;
-  let text: string;
+  let bytes: Buffer;
   let usage;
   try {
-    text = await upstream.body.text();
-    usage = native.passthrough.wholeUsage(text);
+    // Bytes in, the same bytes out: the answer is never decoded to text (unless usage must be estimated).
+    bytes = Buffer.from(await upstream.body.arrayBuffer());
+    usage = native.passthrough.wholeUsage(bytes);
   } catch (err) {
     if (err instanceof SyntaxError) {
       return fail({ kind: 'protocol', class: 'outage', status: 502, retryable: true, message: 'upstream answered with invalid JSON', type: 'upstream_error' });
@@ -60,9 +61,9 @@ export async function relayNativeWhole(r: Relay, native: NativeAttempt): Promise
   dropTranslationHeaders(r, native);
   const now = performance.now();
   succeed(usage);
-  const counted = usageOrEstimate(x.arrival.body, usage, () => text);
+  const counted = usageOrEstimate(x.arrival.body, usage, () => bytes.toString('utf8'));
   const facts = { group: r.planned.group, deployment: r.planned.deployment, attempts: r.attemptNo, status: 200, counted, endedAt: now, firstTokenAt: now };
-  await finish(r.deps, x.id, x.arrival, facts, { kind: 'answer', body: text, headers: shepherdHeaders(r) });
+  await finish(r.deps, x.id, x.arrival, facts, { kind: 'answer', body: bytes, headers: shepherdHeaders(r) });
   return { kind: 'answered' };
 }
 
@@ -71,8 +72,7 @@ export async function relayNativeStream(r: Relay, native: NativeAttempt): Promis
   const { body, res } = x.arrival;
   const signal = r.signal;
   const reader = native.passthrough.streamReader();
-  const parser = createParser({ onEvent: (event) => reader.push({ event: event.event, data: event.data }) });
-  const decoder = new TextDecoder();
+  const scanner = new SseScanner(reader);
   let firstByteAt: number | undefined;
   // Anthropic reports usage in message_start, Responses at its end; the estimate is for a stream that broke before it.
   const estimate = () => usageOrEstimate(body, reader.usage(), () => '');
@@ -83,7 +83,7 @@ export async function relayNativeStream(r: Relay, native: NativeAttempt): Promis
     for await (const chunk of upstream.body as AsyncIterable<Uint8Array>) {
       // Read before it is forwarded: an error event before the first byte may still fail over.
       try {
-        parser.feed(decoder.decode(chunk, { stream: true }));
+        scanner.feed(chunk);
       } catch (err) {
         if (firstByteAt === undefined) throw err;
         relayedError = err;
@@ -91,7 +91,7 @@ export async function relayNativeStream(r: Relay, native: NativeAttempt): Promis
       let ok: boolean;
       if (firstByteAt === undefined) {
         held.push(chunk);
-        if (!reader.sawEvents()) continue;
+        if (scanner.events === 0) continue;
         if (!r.claim()) break; // the other attempt of a hedged pair answered first: signal is aborted now
         firstByteAt = performance.now();
         dropTranslationHeaders(r, native);
@@ -101,7 +101,9 @@ export async function relayNativeStream(r: Relay, native: NativeAttempt): Promis
         headers.connection = 'keep-alive';
         res.writeHead(200, headers);
         ok = true;
+        res.cork(); // the headers and the first bytes in one write (see finish.ts)
         for (const c of held) ok = res.write(c);
+        res.uncork();
         held.length = 0;
       } else ok = res.write(chunk);
       if (!ok) await drained(res);
@@ -131,7 +133,8 @@ export async function relayNativeStream(r: Relay, native: NativeAttempt): Promis
 
 /** What the endpoint said about translating (tools left out) does not hold for a request passed through. */
 function dropTranslationHeaders(r: Relay, native: NativeAttempt): void {
-  for (const name of native.request.translationHeaders ?? []) r.x.arrival.res.removeHeader(name);
+  const names = native.request.translationHeaders;
+  if (names) for (const name of names) r.x.arrival.res.removeHeader(name);
 }
 
 /**

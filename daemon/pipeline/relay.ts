@@ -50,6 +50,10 @@ export async function relayWhole(r: Relay): Promise<AttemptResult> {
   succeed(parsed.usage);
   const counted = usageOrEstimate(x.arrival.body, parsed.usage, () => completionText(parsed.body));
   const facts = { group: r.planned.group, deployment: r.planned.deployment, attempts: r.attemptNo, status: 200, counted, endedAt: now, firstTokenAt: now };
+  if (x.held) {
+    x.held.answer({ kind: 'whole', text: parsed.body, facts, headers: shepherdHeaders(r) });
+    return { kind: 'answered' };
+  }
   await finish(r.deps, x.id, x.arrival, facts, { kind: 'answer', body: x.arrival.client.wholeBody(parsed.body), headers: shepherdHeaders(r) });
   return { kind: 'answered' };
 }
@@ -62,6 +66,8 @@ export async function relayStream(r: Relay): Promise<AttemptResult> {
   const encoder = x.arrival.client.streamEncoder();
   const sent = new StreamedText();
   let pending = '';
+  // A held cascade step keeps every frame until its checks have read the whole answer.
+  let held = '';
   const parser = createParser({
     onEvent: (event) => {
       for (const frame of translator.push({ event: event.event, data: event.data })) pending += frame;
@@ -84,6 +90,14 @@ export async function relayStream(r: Relay): Promise<AttemptResult> {
     for await (const chunk of upstream.body as AsyncIterable<Uint8Array>) {
       parser.feed(decoder.decode(chunk, { stream: true }));
       if (pending === '') continue;
+      if (x.held) {
+        // Claimed at the first frame, as a stream to the client would be: a held stream that is answering is not hedged.
+        if (held === '' && !r.claim()) break;
+        held += pending;
+        pending = '';
+        if (signal.aborted) break;
+        continue;
+      }
       if (firstByteAt === undefined) {
         if (!r.claim()) break; // the other attempt of a hedged pair answered first: signal is aborted now
         startClientStream();
@@ -105,9 +119,20 @@ export async function relayStream(r: Relay): Promise<AttemptResult> {
     if (firstByteAt === undefined) return fail(abortFailure(signal));
     return endStreamWithError(r, encoder, usageOrEstimate(body, translator.usage(), () => sent.text()), firstByteAt, abortFailure(signal));
   }
-  if (firstByteAt === undefined && !translator.done()) {
+  if (firstByteAt === undefined && held === '' && !translator.done()) {
     // Not one event (an upstream that ignored `stream` and sent JSON, say): not an answer, so try elsewhere.
     return fail({ kind: 'protocol', class: 'outage', status: 502, retryable: true, message: 'upstream ended the stream without sending any event', type: 'upstream_error' });
+  }
+  if (x.held) {
+    if (!r.claim()) return fail(abortFailure(signal));
+    const now = performance.now();
+    succeed(translator.usage());
+    const all = held + pending + translator.end().join('');
+    sent.add(all);
+    const counted = usageOrEstimate(body, translator.usage(), () => sent.text());
+    const facts = { group: r.planned.group, deployment: r.planned.deployment, attempts: r.attemptNo, status: 200, counted, endedAt: now, firstTokenAt: now };
+    x.held.answer({ kind: 'stream', text: all, facts, headers: shepherdHeaders(r) });
+    return { kind: 'answered' };
   }
   if (firstByteAt === undefined) {
     if (!r.claim()) return fail(abortFailure(signal));
@@ -165,6 +190,7 @@ export function shepherdHeaders(r: Relay): Record<string, string> {
   };
   if (plan.auto) headers['x-shepherd-tier'] = plan.auto.tier;
   if (planned.deployment.sandbox) headers['x-shepherd-sandbox'] = 'true';
+  if (x.extraHeaders) Object.assign(headers, x.extraHeaders);
   return headers;
 }
 

@@ -28,7 +28,7 @@ function keyOf(body: ChatBody, native: Record<string, unknown> | undefined): str
   const source = native ?? body;
   // A short prompt is cached by no provider: nothing to keep, and identical short prompts from many
   // clients should still spread over the deployments.
-  if (JSON.stringify([source.tools, source.system, source.messages]).length < MIN_CACHEABLE_CHARS) return undefined;
+  if (!jsonAtLeast([source.tools, source.system, source.messages], MIN_CACHEABLE_CHARS)) return undefined;
   const prefix = (native && breakpointPrefix(native)) ?? breakpointPrefix(body) ?? openingOf(native ?? body);
   return prefix === undefined ? undefined : `h:${body.model}:${hash(prefix)}`;
 }
@@ -39,6 +39,32 @@ function keyOf(body: ChatBody, native: Record<string, unknown> | undefined): str
  * requests get no affinity.
  */
 export const MIN_CACHEABLE_CHARS = 4096;
+
+/**
+ * Whether `value` serialises to at least `min` characters, without serialising an agent's whole prompt
+ * to find out: a walk adds up a lower bound of its JSON length (each string at least its length and its
+ * quotes) and stops once that reaches `min`; only a value that stays below is serialised, and it is small.
+ */
+export function jsonAtLeast(value: unknown, min: number): boolean {
+  let bound = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0 && bound < min) {
+    const v = stack.pop();
+    if (typeof v === 'string') bound += v.length + 2;
+    else if (Array.isArray(v)) {
+      bound += 2;
+      for (const x of v) stack.push(x);
+    } else if (isRecord(v)) {
+      bound += 2;
+      for (const [k, x] of Object.entries(v)) {
+        if (x === undefined || typeof x === 'function') continue; // left out of JSON
+        bound += k.length + 3;
+        stack.push(x);
+      }
+    } else bound += 1;
+  }
+  return bound >= min || (JSON.stringify(value)?.length ?? 0) >= min;
+}
 
 /** Tools, system and messages up to the last block marked with cache_control, as JSON; undefined without one. */
 function breakpointPrefix(body: Record<string, unknown>): string | undefined {

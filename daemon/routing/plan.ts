@@ -17,6 +17,7 @@ import { classify, messageText } from './classify';
 import type { DistanceTable } from './regions';
 import { order, type RoutingCursors } from './strategies';
 import { AFFINITY_REASON } from './affinity';
+import { cascadeSettings, cascadeSteps, type CascadePlan } from './cascade/chain';
 
 export interface PlannedAttempt {
   deployment: Deployment;
@@ -42,6 +43,8 @@ export interface Plan {
   strategy: Strategy;
   /** Set when the client asked for `auto` (or `auto:<profile>`). */
   auto?: { tier: Tier; profile?: string; score: number; reasons: string[] };
+  /** Set when `auto` cascades (daemon/routing/cascade/): this plan is for its first step's group. */
+  cascade?: CascadePlan;
   attempts: PlannedAttempt[];
   /** Deployments left out, with why (missing key, circuit open, rate limited, over budget). */
   skipped: SkippedDeployment[];
@@ -75,7 +78,7 @@ const DEFAULT_OUTPUT_ESTIMATE = 256;
 export function planRoute(ctx: PlanContext, requestedModel: string, body: ChatBody, operation: Operation = 'chat'): PlanResult {
   const chosen = chooseGroup(ctx.catalog, requestedModel, body);
   if (!chosen.ok) return chosen;
-  const { group, auto, resolved } = chosen;
+  const { group, auto, resolved, cascade } = chosen;
   if (!groupServes(group, operation)) return wrongOperation(ctx.catalog, group, operation);
   const estimatedTokens = needsTokenEstimate(ctx.catalog, group)
     ? (auto?.estimatedPromptTokens ?? Math.ceil(messageText(body.messages).length / 4)) + outputEstimate(body)
@@ -174,6 +177,7 @@ export function planRoute(ctx: PlanContext, requestedModel: string, body: ChatBo
       resolved,
       strategy: group.strategy,
       ...(auto ? { auto: { tier: auto.tier, ...(auto.profile ? { profile: auto.profile } : {}), score: auto.score, reasons: auto.reasons } } : {}),
+      ...(cascade ? { cascade } : {}),
       attempts,
       skipped,
       panic,
@@ -183,7 +187,7 @@ export function planRoute(ctx: PlanContext, requestedModel: string, body: ChatBo
 }
 
 type Chosen =
-  | { ok: true; group: ModelGroup; resolved: string; auto?: { tier: Tier; profile?: string; score: number; reasons: string[]; estimatedPromptTokens: number } }
+  | { ok: true; group: ModelGroup; resolved: string; auto?: { tier: Tier; profile?: string; score: number; reasons: string[]; estimatedPromptTokens: number }; cascade?: CascadePlan }
   | { ok: false; reason: 'unknown_model'; message: string };
 
 /** A configured group by name, alias, normalised name or pattern (names.ts); otherwise `auto` / `auto:<profile>` through the classifier. */
@@ -203,7 +207,9 @@ function chooseGroup(catalog: Catalog, requestedModel: string, body: ChatBody): 
   }
   const autoCfg = catalog.routing.auto;
   const profileName = resolution.how === 'auto' ? resolution.profile : undefined;
-  const profile = profileName === undefined ? {} : Object.hasOwn(autoCfg.profiles, profileName) ? autoCfg.profiles[profileName] : undefined;
+  const configured = profileName !== undefined && Object.hasOwn(autoCfg.profiles, profileName) ? autoCfg.profiles[profileName] : undefined;
+  // `auto:cascade` is built in: the base tiers, cascading, unless a profile takes the name.
+  const profile = profileName === undefined || (profileName === 'cascade' && configured === undefined) ? {} : configured;
   if (profile === undefined) {
     const names = Object.keys(autoCfg.profiles);
     return {
@@ -215,6 +221,19 @@ function chooseGroup(catalog: Catalog, requestedModel: string, body: ChatBody): 
   const c = classify(body);
   const reasons = [...c.reasons];
   const groupFor = (tier: Tier) => profile[tier] ?? autoCfg.tiers[tier];
+  const cascadeCfg = cascadeSettings(autoCfg, profileName, configured);
+  const cascade = cascadeCfg ? cascadeSteps(cascadeCfg, groupFor, (name) => catalog.groups.has(name), c.tier) : undefined;
+  if (cascade) {
+    const group = catalog.groups.get(cascade.steps[0].group) as ModelGroup;
+    reasons.push(cascade.reason);
+    return {
+      ok: true,
+      group,
+      resolved: describeResolution(requestedModel, resolution, group.name),
+      auto: { tier: c.tier, ...(profileName ? { profile: profileName } : {}), score: c.score, reasons, estimatedPromptTokens: c.estimatedPromptTokens },
+      cascade,
+    };
+  }
   // The tier's own group, else the nearest configured tier above it, else below it.
   const at = TIERS.indexOf(c.tier);
   const search = [...TIERS.slice(at), ...TIERS.slice(0, at).reverse()];

@@ -158,10 +158,10 @@ export function answerPieces(result: string): string[] {
 }
 
 /** Thinking was asked for (enabled or adaptive); `omitted` display keeps the block but not its text. */
-export function thinkingBlock(body: Record<string, unknown>, seed: string): { thinking: string; signature: string } | undefined {
+export function thinkingBlock(body: Record<string, unknown>, seed: () => string): { thinking: string; signature: string } | undefined {
   const t = isRecord(body.thinking) ? body.thinking : undefined;
   if (!t || (t.type !== 'enabled' && t.type !== 'adaptive')) return undefined;
-  const signature = `sandbox-signature-${fnv1a(seed).toString(16)}`;
+  const signature = `sandbox-signature-${fnv1a(seed()).toString(16)}`;
   return { thinking: t.display === 'omitted' ? '' : `${SANDBOX_LABEL} thinking it over before answering.`, signature };
 }
 

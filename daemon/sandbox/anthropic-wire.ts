@@ -50,7 +50,8 @@ export function checkMessages(body: unknown, defaultWords: number): AnthropicCha
   const stops = Array.isArray(body.stop_sequences) ? body.stop_sequences.filter((s): s is string => typeof s === 'string' && s !== '') : [];
   const cut = cutAtStop(plan, stops);
   const json = JSON.stringify(body);
-  const thinking = thinkingBlock(body, JSON.stringify(body.messages)); // the same signature whole and streamed
+  // The same signature whole and streamed; the messages are serialised only when thinking was asked for.
+  const thinking = thinkingBlock(body, () => JSON.stringify(body.messages));
   return { model: body.model, stream: body.stream === true, plan: cut?.plan ?? plan, stoppedAt: cut?.stop, cache: cacheCounts(json, plan.promptTokens), ...(thinking ? { thinking } : {}) };
 }
 

@@ -12,6 +12,7 @@ import type { SpendCheck, SpendGate, SpendVerdict } from './gate';
 import { USD, type DisplayCurrency } from '../../shared/money';
 import { dayOf, periodAt, projectSpend, type Period } from './period';
 import { SpendIndex, type Bucket } from './spend-index';
+import { CascadeStats } from './cascade-stats';
 
 /** Which (budget, period, threshold) alerts have fired; the daemon persists it across restarts. */
 export interface FiredSet {
@@ -53,6 +54,8 @@ function spentOf(l: Live): number {
 }
 
 export class Budgets implements SpendGate {
+  /** Cascade figures by day (escalations, checks, saving), from the entries added since start. */
+  readonly cascade = new CascadeStats();
   private live: Live[] = [];
   private currency: DisplayCurrency = USD;
   private readonly now: () => number;
@@ -87,6 +90,7 @@ export class Budgets implements SpendGate {
     const now = this.now();
     this.roll(now);
     this.index.add(entry);
+    this.cascade.add(entry);
     // Sandbox answers are simulated: their cost at the group's prices is no money spent.
     if (this.live.length === 0 || entry.costUsd <= 0 || entry.sandbox === true) return;
     const time = Date.parse(entry.time);
@@ -211,7 +215,7 @@ export class Budgets implements SpendGate {
     let spentUnits = 0;
     for (const b of this.index.between(first, last)) {
       if (b.sandbox) continue;
-      if (covers(rule.scope, { group: b.model, provider: b.provider, key: b.key, member: null })) spentUnits += b.units;
+      if (covers(rule.scope, { group: b.model, provider: b.provider, key: b.key, member: b.member ?? null })) spentUnits += b.units;
     }
     return { rule, period, spentUnits };
   }

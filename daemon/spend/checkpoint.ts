@@ -117,7 +117,7 @@ function isBucket(v: unknown): v is Bucket {
   if (!isCounts(v)) return false;
   const b = v as unknown as Record<keyof Bucket, unknown>;
   return typeof b.day === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(b.day) && isNameOrNull(b.model) && isNameOrNull(b.deployment) &&
-    isNameOrNull(b.provider) && isNameOrNull(b.key) && (b.sandbox === undefined || b.sandbox === true);
+    isNameOrNull(b.provider) && isNameOrNull(b.key) && (b.member === undefined || isNameOrNull(b.member)) && (b.sandbox === undefined || b.sandbox === true);
 }
 
 function isGroup(v: unknown): v is [string, Counts] {

@@ -7,6 +7,7 @@ import type { SpendSnapshot, SpendTotals } from '../../shared/protocol';
 import { previousMonth } from './month-summaries';
 import { cacheSavingUsd, COST_UNITS_PER_USD, roundUsd } from './cost';
 import { RECENT_KEPT as RECENT_MAX, type MonthView } from './month-tally';
+import { CascadeStats } from './cascade-stats';
 import { addCounts as merge, countEntry as bump, zeroCounts as zero, type Counts as Sum } from './spend-index';
 
 /** Spend by day and by month and group: one for real requests, one for the sandbox's. */
@@ -64,9 +65,13 @@ export class SpendHistory {
 
   /** A model group's price now, for what caching saved (the snapshot prices each group's tokens). */
   private readonly priceOf: PriceOf;
+  /** Cascade figures (auto in cascade mode) since start, and the group their saving is measured against. */
+  readonly cascade = new CascadeStats();
+  private readonly cascadeBaseline: () => { name: string; price: Price | undefined } | undefined;
 
-  constructor(now?: () => Date, priceOf?: PriceOf) {
+  constructor(now?: () => Date, priceOf?: PriceOf, cascadeBaseline?: () => { name: string; price: Price | undefined } | undefined) {
     this.priceOf = priceOf ?? (() => undefined);
+    this.cascadeBaseline = cascadeBaseline ?? (() => undefined);
     this.now = now ?? (() => new Date());
     this.nowMs = now ? () => now().getTime() : Date.now;
   }
@@ -74,6 +79,7 @@ export class SpendHistory {
   add(entry: LedgerEntry): void {
     this.prune();
     (entry.sandbox === true ? this.sandbox : this.real).add(entry, this.oldestKept);
+    this.cascade.add(entry);
     this.latest.push(entry);
     if (this.latest.length >= 2 * RECENT_MAX) this.latest = this.latest.slice(-RECENT_MAX);
   }
@@ -92,6 +98,15 @@ export class SpendHistory {
       for (const [group, counts] of view.groups()) merge(getOr(byGroup, group, zero), counts);
     }
     this.remember(view.recent());
+  }
+
+  /**
+   * What caching saved on one request at its group's price now (the figure the snapshot sums), so the
+   * extension can keep its total current between snapshots; undefined when it cached nothing.
+   */
+  savedOn(entry: LedgerEntry): number | undefined {
+    const tokens = { cachedTokens: entry.cachedTokens ?? 0, cacheWriteTokens: entry.cacheWriteTokens ?? 0 };
+    return tokens.cachedTokens > 0 || tokens.cacheWriteTokens > 0 ? cacheSavingUsd(tokens, this.priceOf(entry.model ?? entry.requestedModel)) : undefined;
   }
 
   /** A finished request seen lately, by id (the chat relay reads its cost here). */
@@ -124,6 +139,8 @@ export class SpendHistory {
       const sandboxGroups = this.sandbox.byGroup(month, this.priceOf);
       snapshot.sandbox = { today: totals(this.sandbox.days.get(today) ?? zero()), month: totals(sandboxMonth, savedIn(sandboxGroups)), byGroup: sandboxGroups };
     }
+    const cascade = this.cascade.report(`${month}-01`, today, this.cascadeBaseline());
+    if (cascade.totals.requests > 0) snapshot.cascade = cascade;
     return snapshot;
   }
 

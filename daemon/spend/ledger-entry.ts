@@ -38,9 +38,10 @@ export function ledgerEntryProblem(value: unknown): string | undefined {
   if (e.sandbox !== undefined && typeof e.sandbox !== 'boolean') return wrong('sandbox', e.sandbox, BOOLEAN);
   if (e.key !== undefined && typeof e.key !== 'string') return wrong('key', e.key, STRING);
   if (e.parent !== undefined && typeof e.parent !== 'string') return wrong('parent', e.parent, STRING);
-  if (e.role !== undefined && e.role !== 'hedge') return wrong('role', e.role, '"hedge"');
+  if (e.role !== undefined && e.role !== 'hedge' && e.role !== 'cascade') return wrong('role', e.role, '"hedge" or "cascade"');
   if (e.endpoint !== undefined && !isEndpoint(e.endpoint)) return wrong('endpoint', e.endpoint, 'one of "chat", "responses", "embeddings", "completions", "messages"');
   if (e.member !== undefined && typeof e.member !== 'string') return wrong('member', e.member, STRING);
+  if (e.cascade !== undefined && typeof e.cascade !== 'string') return wrong('cascade', e.cascade, STRING);
   if (e.client !== undefined && typeof e.client !== 'string') delete e.client;
   return undefined;
 }

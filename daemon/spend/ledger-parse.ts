@@ -52,9 +52,10 @@ const SHAPE = new RegExp(
     `(?:,"client":${STRING})?`,
     `(?:,"error":${STRING})?`,
     `(?:,"parent":${STRING})?`,
-    `(?:,"role":"hedge")?`,
+    `(?:,"role":"(?:hedge|cascade)")?`,
     `(?:,"endpoint":"(?:chat|responses|embeddings|completions|messages)")?`,
     `(?:,"member":${STRING})?`,
+    `(?:,"cascade":${STRING})?`,
     '\\}$',
   ].join(''),
 );
@@ -69,7 +70,7 @@ export const FAST_FIELDS: readonly string[] = [
   'id', 'time', 'requestedModel', 'model', 'servedModel', 'deployment', 'provider', 'attempts', 'status', 'ok', 'stream',
   'promptTokens', 'completionTokens', 'usageSource', 'costUsd', 'latencyMs', 'cachedTokens', 'cacheWriteTokens',
   'reasoningTokens', 'ttftMs', 'sandbox', 'key', 'client', 'error',
-  'parent', 'role', 'endpoint', 'member',
+  'parent', 'role', 'endpoint', 'member', 'cascade',
 ];
 
 /** Characters from the ',' before a field to its value: `,"name":`. */
@@ -79,11 +80,11 @@ function keyLength(name: string): number {
 
 // After a ',', the key's first letter tells which optional field follows (SHAPE allows no other;
 // the second letter tells cachedTokens from client).
-const LETTER_A = 0x61;
 const LETTER_C = 0x63;
 const LETTER_D = 0x64;
 const LETTER_E = 0x65;
 const LETTER_K = 0x6b;
+const LETTER_L = 0x6c;
 const LETTER_M = 0x6d;
 const LETTER_N = 0x6e;
 const LETTER_P = 0x70;
@@ -130,9 +131,10 @@ export function parseLedgerLine(line: string): LedgerEntry | undefined {
   if (!isAmount(costUsd) || !isAmount(latencyMs)) return undefined;
   e.costUsd = costUsd;
   e.latencyMs = latencyMs;
-  // ',"cachedTokens"', ',"cacheWriteTokens"' and ',"client"': the second letter, then the seventh (d or W), tell them apart.
-  if (nextField(line) === LETTER_C && line.charCodeAt(at + 3) === LETTER_A && line.charCodeAt(at + 7) === LETTER_D && !tokens(line, e, 'cachedTokens')) return undefined;
-  if (nextField(line) === LETTER_C && line.charCodeAt(at + 3) === LETTER_A && !tokens(line, e, 'cacheWriteTokens')) return undefined;
+  // ',"cachedTokens"', ',"cacheWriteTokens"', ',"client"' and ',"cascade"': the second letter (a or l), the
+  // third (c for the cache fields, s for cascade), then the seventh (d or W) tell them apart.
+  if (nextField(line) === LETTER_C && line.charCodeAt(at + 4) === LETTER_C && line.charCodeAt(at + 7) === LETTER_D && !tokens(line, e, 'cachedTokens')) return undefined;
+  if (nextField(line) === LETTER_C && line.charCodeAt(at + 4) === LETTER_C && !tokens(line, e, 'cacheWriteTokens')) return undefined;
   if (nextField(line) === LETTER_R && !tokens(line, e, 'reasoningTokens')) return undefined;
   if (nextField(line) === LETTER_T) {
     const ttftMs = number(line, keyLength('ttftMs'));
@@ -141,7 +143,7 @@ export function parseLedgerLine(line: string): LedgerEntry | undefined {
   }
   if (nextField(line) === LETTER_S) e.sandbox = flag(line, keyLength('sandbox'));
   if (nextField(line) === LETTER_K) e.key = string(line, keyLength('key'));
-  if (nextField(line) === LETTER_C) e.client = string(line, keyLength('client'));
+  if (nextField(line) === LETTER_C && line.charCodeAt(at + 3) === LETTER_L) e.client = string(line, keyLength('client'));
   // ',"error"' and ',"endpoint"' share their first letter; the second tells them apart.
   if (nextField(line) === LETTER_E && line.charCodeAt(at + 3) === LETTER_R) {
     if (e.error !== undefined) return undefined; // twice: JSON.parse keeps the last
@@ -152,6 +154,8 @@ export function parseLedgerLine(line: string): LedgerEntry | undefined {
   if (nextField(line) === LETTER_R) e.role = string(line, keyLength('role'));
   if (nextField(line) === LETTER_E) e.endpoint = string(line, keyLength('endpoint'));
   if (nextField(line) === LETTER_M) e.member = string(line, keyLength('member'));
+  // A cascade's outcome: the only field left that starts with c.
+  if (nextField(line) === LETTER_C) e.cascade = string(line, keyLength('cascade'));
   return e as unknown as LedgerEntry;
 }
 

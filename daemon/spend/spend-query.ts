@@ -6,6 +6,7 @@ import type { Price, ShepherdConfig } from '../../shared/config';
 import { cacheSavingUsd, COST_UNITS_PER_USD, costUsd, roundUsd } from './cost';
 import type { DisplayCurrency } from '../../shared/money';
 import { dayOf, periodAt, projectSpend } from './period';
+import type { CascadeReport } from './cascade-stats';
 import { addCounts, GROUP_BY, zeroCounts, type Bucket, type Counts, type GroupBy, type SpendIndex } from './spend-index';
 
 export interface SpendQuery {
@@ -51,6 +52,19 @@ export interface SpendReport {
    * and in none of the figures above (totals, rows, month, savings). Absent when there were none.
    */
   sandbox?: { totals: SpendTotalsOut; rows: (SpendTotalsOut & { key: string })[] };
+  /** `auto` in cascade mode, by day: escalation rate, what each check caught, the saving. Absent without cascaded requests. */
+  cascade?: CascadeReport;
+}
+
+/**
+ * The group a cascade's saving is measured against: savingsBaseline when set, else the strong end of
+ * routing.auto.cascade's chain (what `auto` would cost if everything went to the strong group).
+ */
+export function cascadeBaseline(config: ShepherdConfig): { name: string; price: Price | undefined } | undefined {
+  const auto = config.routing.auto;
+  const name = config.savingsBaseline ?? auto.tiers[auto.cascade.chain[auto.cascade.chain.length - 1]];
+  const group = config.models[name];
+  return group ? { name, price: group.price ?? group.deployments[0]?.price } : undefined;
 }
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
@@ -173,6 +187,8 @@ function keyOf(b: Bucket, groupBy: GroupBy): string {
       return b.provider ?? '(none)';
     case 'key':
       return b.key ?? '(no key)';
+    case 'member':
+      return b.member ?? '(no member)';
   }
 }
 

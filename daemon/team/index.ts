@@ -26,6 +26,9 @@ export interface TeamDeps {
   events: EventBus;
 }
 
+export { openTeamLedger, openTeamReader, type TeamLedgerHandle } from './postgres';
+export { teamCheck, teamMigrate } from './check';
+
 /** What the daemon holds while team mode runs; each part is absent when its server is not configured. */
 export interface Team {
   config: TeamConfig;

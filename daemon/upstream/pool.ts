@@ -26,7 +26,7 @@ export class Upstreams {
 
   async send(
     target: UpstreamTarget,
-    req: UpstreamHttpRequest,
+    req: UpstreamHttpRequest<string | Uint8Array>,
     timeouts: UpstreamTimeouts,
     signal: CancelSignal,
   ): Promise<UpstreamResponse> {

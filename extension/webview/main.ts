@@ -19,7 +19,7 @@ import {
 } from 'chart.js';
 import type { Snapshot } from '../../shared/protocol';
 import { formatClock, formatMoney, formatMs, formatTokens, type DisplayCurrency } from '../format';
-import { healthRows, spendSeries } from '../series';
+import { healthRows, spendSeries, teamView } from '../series';
 import { ToPageSchema, type FromPage, type ToPage } from '../webview-protocol';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, LineController, LineElement, PointElement, DoughnutController, ArcElement, Filler, Legend, Tooltip);
@@ -74,7 +74,9 @@ function render(message: ToPage): void {
     (message.connection === 'connected' ? '' : ' · (not connected: showing the last known data)');
   byId('empty').hidden = s.spend.month.requests > 0 || (sim?.month.requests ?? 0) > 0;
   drawCharts(s, cur);
+  fillCascade(s, cur);
   fillHealth(s);
+  fillTeam(s, money);
   fillRecent(s, cur);
   if (message.focus === 'health') {
     byId('health-section').scrollIntoView();
@@ -152,6 +154,33 @@ function cell(row: HTMLTableRowElement, text: string, className?: string): void 
   if (className) td.className = className;
 }
 
+/** The cascade's month by day: escalation rate, what each check caught, and the saving against the strong group. */
+function fillCascade(s: Snapshot, cur: DisplayCurrency): void {
+  const c = s.spend.cascade;
+  byId('cascade-section').hidden = c === undefined;
+  if (!c) return;
+  const money = (usd: number | undefined) => (usd === undefined ? '—' : formatMoney(usd, cur));
+  const rate = (r: number) => `${(r * 100).toFixed(1)} %`;
+  const caught = (m: Record<string, number>) => Object.entries(m).map(([check, n]) => `${check} ${n}`).join(', ') || '—';
+  const t = c.totals;
+  byId('cascade-summary').textContent =
+    `This month ${t.requests} cascaded requests: ${t.kept} kept the cheap answer, ${t.escalated} escalated (${rate(t.escalationRate)}), ${t.direct} went straight to the strong group` +
+    (t.savedUsd === undefined ? '' : ` · ${t.savedUsd >= 0 ? 'saved' : 'cost'} ${money(Math.abs(t.savedUsd))} against ${c.baseline}`);
+  byId('cascade-baseline').textContent = c.baseline ? `All on ${c.baseline}` : 'All on the strong group';
+  const body = byId<HTMLTableElement>('cascade').tBodies[0];
+  body.replaceChildren();
+  for (const d of [...c.days].reverse()) {
+    const row = body.insertRow();
+    cell(row, d.day);
+    cell(row, String(d.requests), 'num');
+    cell(row, `${d.escalated} (${rate(d.escalationRate)})`, 'num');
+    cell(row, caught(d.caught));
+    cell(row, money(d.costUsd), 'num');
+    cell(row, money(d.baselineUsd), 'num');
+    cell(row, money(d.savedUsd), 'num');
+  }
+}
+
 function fillHealth(s: Snapshot): void {
   const body = byId<HTMLTableElement>('health').tBodies[0];
   body.replaceChildren();
@@ -165,6 +194,23 @@ function fillHealth(s: Snapshot): void {
     cell(row, d.errorRate, 'num');
     cell(row, d.circuit, `state-${d.circuit === '—' ? '' : d.circuit}`);
     cell(row, d.lastIncident);
+  }
+}
+
+function fillTeam(s: Snapshot, money: (usd: number) => string): void {
+  const view = teamView(s, money);
+  byId('team-section').hidden = view === undefined;
+  if (!view) return;
+  const state = byId('team-state');
+  state.textContent = view.state;
+  state.className = view.failing ? 'state-error' : '';
+  const body = byId<HTMLTableElement>('team').tBodies[0];
+  body.replaceChildren();
+  for (const r of view.rows) {
+    const row = body.insertRow();
+    cell(row, r.member);
+    cell(row, r.requests, 'num');
+    cell(row, r.spend, 'num');
   }
 }
 

@@ -55,7 +55,7 @@ async function snapshotDaemon() {
   const file = join(dir, 'daemon.js');
   for (let attempt = 1; ; attempt++) {
     copyFileSync(join(root, 'dist', 'daemon.js'), file);
-    for (const companion of ['tokenizer.js', 'replay-worker.js', 'team.js']) copyFileSync(join(root, 'dist', companion), join(dir, companion));
+    for (const companion of ['tokenizer.js', 'replay-worker.js', 'cascade-parsers.js', 'cascade-ts-parser.js', 'cascade-tree-sitter.js', 'tree-sitter.wasm', 'tree-sitter-python.wasm', 'team.js']) copyFileSync(join(root, 'dist', companion), join(dir, companion));
     try {
       execFileSync(process.execPath, [file, '--version'], { stdio: 'pipe' });
       const sha = createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 12);
@@ -91,7 +91,7 @@ async function main() {
   const { run, interleaved, merge } = await import('./lib/load.mjs');
   const { pacedStreams } = await import('./lib/streams.mjs');
   const { openStreamsPhase } = await import('./lib/open-streams.mjs');
-  const { startupTimes, ledgerReplay } = await import('./lib/daemon-figures.mjs');
+  const { startupTimes, ledgerReplay, cascadeChecks } = await import('./lib/daemon-figures.mjs');
   const { sanityCheck } = await import('./lib/sanity.mjs');
   const { protocolPhases } = await import('./lib/protocols.mjs');
   const { teamPhase } = await import('./lib/team.mjs');
@@ -151,6 +151,9 @@ async function main() {
   // replay.ts runs the daemon's ledger code from source, which others may be editing: a failure there
   // is reported, not fatal to the figures already measured.
   results.replay = await ledgerReplay({ root, entries: PLAN.replayEntries, logDir }).catch((err) => ({ entries: PLAN.replayEntries, error: String(err?.message ?? err), layouts: {} }));
+
+  step('cascade checks on ~1,000-token answers (test/bench/cascade-checks.ts)');
+  results.cascadeChecks = await cascadeChecks({ root, logDir }).catch((err) => ({ error: String(err?.message ?? err) }));
 
   results.machine = { ...report.machine(), loadAverageBefore: loadBefore, loadAverageAfter: loadavg()[0] };
   results.versions = report.versions(root, benchDir);

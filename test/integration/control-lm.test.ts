@@ -33,6 +33,7 @@ describe('control channel: language model requests', function () {
       ...config.models,
       chat: { ...config.models!.chat, contextWindow: 200_000, maxOutputTokens: 8_000, capabilities: { tools: true, images: false } },
       capped: { price: { input: 1, output: 1 }, deployments: [{ provider: 'up0', model: 'capped-1', capabilities: { tools: true } }] },
+      vectors: { kind: 'embedding', deployments: [{ provider: 'up0', model: 'embed-1' }] },
     };
     h = await startHarness(config, { sandboxes });
     c = await authed(h);
@@ -51,6 +52,8 @@ describe('control channel: language model requests', function () {
     assert.deepEqual([chat?.contextWindow, chat?.maxOutputTokens, chat?.capabilities], [200_000, 8_000, { tools: true, images: false }]);
     // What its only deployment states counts for the group; what nobody states is not promised.
     assert.deepEqual(snapshot.groups.find((g) => g.name === 'capped')?.capabilities, { tools: true });
+    // The extension leaves embedding groups out of its chat model list by this mark.
+    assert.deepEqual(snapshot.groups.filter((g) => g.kind === 'embedding').map((g) => g.name), ['vectors']);
   });
 
   it('streams an answer as deltas and names the calling extension in the ledger line', async () => {

@@ -110,6 +110,42 @@ describe('control channel: snapshot and live events', () => {
   });
 });
 
+describe('control channel: what caching saved, per request', () => {
+  let h: Harness;
+  before(async () => {
+    const sandboxes = await startSandboxes(1);
+    h = await startHarness(
+      {
+        sandbox: false,
+        providers: { anth: { type: 'anthropic', baseUrl: sandboxes[0].urls.anthropic, apiKey: 'sk-ant-test' } },
+        models: { claude: { price: { input: 3, cachedInput: 0.3, cacheWrite: 3.75, output: 15 }, deployments: [{ provider: 'anth', model: 'claude-upstream' }] } },
+        routing: { health: { probes: { enabled: false } } },
+      },
+      { sandboxes },
+    );
+  });
+  after(() => h.close());
+
+  it('sends what caching saved on each finished request, the figure the next snapshot has', async () => {
+    const c = await authed(h);
+    await c.next('snapshot');
+    const res = await fetch(`${h.daemon.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ model: 'claude', max_tokens: 64, system: [{ type: 'text', text: 'A long agent prompt. '.repeat(200), cache_control: { type: 'ephemeral' } }], messages: user('hi') }),
+    });
+    assert.equal(res.status, 200);
+    const id = res.headers.get('x-request-id');
+    const { entry, cacheSavedUsd } = await c.next('request.finished', (m) => m.entry.id === id);
+    assert.ok((entry.cachedTokens ?? 0) > 0, 'the sandbox read from its cache');
+    c.send({ type: 'snapshot.get' });
+    const { snapshot } = await c.next('snapshot');
+    assert.equal(typeof cacheSavedUsd, 'number');
+    assert.equal(cacheSavedUsd, snapshot.spend.month.cacheSavedUsd);
+    c.close();
+  });
+});
+
 describe('control channel: chat', () => {
   let h: Harness;
   before(async () => {

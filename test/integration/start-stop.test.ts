@@ -2,13 +2,14 @@
 // start names the holder, a dead holder's lock is taken over, the extension attaches); `npm start`
 // stopped with SIGTERM stops the daemon; an existing data directory is tightened to owner-only.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ensureConfigFile } from '../../daemon/config/load';
 import { startDaemon, StartError } from '../../daemon/start';
+import { processStart } from '../../daemon/lifecycle/lock';
 import { launchDaemon } from '../../extension/daemon-process';
 import { EXIT_ALREADY_RUNNING, type DaemonState } from '../../shared/protocol';
 import { captureLogger, configFor, eventually, startHarness, startSandboxes } from '../support/harness';
@@ -151,6 +152,30 @@ describe('daemon start and stop (issue 14)', function () {
       });
       await daemon.stop();
       assert.equal(existsSync(join(dir, 'daemon.lock')), false);
+    });
+
+    it('takes over a lock whose pid now belongs to another process (a reused pid), but not one its holder still runs under', async () => {
+      const [sandbox] = await startSandboxes(1);
+      later(() => sandbox.close());
+      const dir = await tempDir('shepherd-reused-');
+      const configPath = join(dir, 'config.json');
+      await writeFile(configPath, JSON.stringify(configFor([sandbox])));
+      // A live process that is not the lock's writer: same pid, another start time.
+      const other = spawn('sleep', ['30'], { stdio: 'ignore' });
+      later(() => other.kill());
+      const pid = other.pid!;
+      const started = await eventually(() => processStart(pid), 5_000, 'the sleeper in /proc');
+      await writeFile(join(dir, 'daemon.lock'), JSON.stringify({ pid, started: `${started}0` }));
+      const daemon = await startDaemon({ configPath, dataDir: dir, port: 0, env: {}, log: captureLogger([]), watch: false });
+      assert.equal(JSON.parse(await readFile(join(dir, 'daemon.lock'), 'utf8')).pid, process.pid, 'taken over');
+      await daemon.stop();
+      // The same pid with its real start time is its holder, still running: refused.
+      await writeFile(join(dir, 'daemon.lock'), JSON.stringify({ pid, started }));
+      await assert.rejects(startDaemon({ configPath, dataDir: dir, port: 0, env: {}, log: captureLogger([]), watch: false }), (err: unknown) => {
+        assert.ok(err instanceof StartError);
+        assert.equal(err.exitCode, EXIT_ALREADY_RUNNING);
+        return true;
+      });
     });
 
     it("the extension's start attaches to the daemon that holds the directory instead of failing", async () => {

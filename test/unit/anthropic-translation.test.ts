@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { parseMessagesRequest, reasoningEffort, toChatBody } from '../../daemon/formats/anthropic/client-request';
 import { thinkingFor, toAnthropicRequest } from '../../daemon/formats/anthropic/upstream-request';
+import { JSON_MODE_INSTRUCTION } from '../../daemon/formats/anthropic/output-format';
 import { HttpError } from '../../daemon/core/http-error';
 import { anthropic } from '../../daemon/formats/anthropic/adapter';
 
@@ -70,6 +71,43 @@ describe('openai -> anthropic: reasoning_effort as extended thinking', () => {
     const plain = toAnthropicRequest({ model: 'x', messages: [{ role: 'user', content: 'hi' }], temperature: 0.2 }, 'm', 4096);
     assert.equal(plain.thinking, undefined);
     assert.equal(plain.temperature, 0.2);
+  });
+});
+
+describe('openai -> anthropic: response_format as structured output', () => {
+  const ask = (response_format: unknown, extra: Record<string, unknown> = {}) =>
+    toAnthropicRequest({ model: 'x', messages: [{ role: 'system', content: 'Be terse.' }, { role: 'user', content: 'hi' }], response_format, ...extra }, 'm', 4096, { autoCacheBreakpoints: true });
+  const schema = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false };
+
+  it('sends a json_schema as output_config.format, so the answer is held to the schema', () => {
+    const out = ask({ type: 'json_schema', json_schema: { name: 'place', schema, strict: true } });
+    assert.deepEqual(out.output_config, { format: { type: 'json_schema', schema } });
+    assert.deepEqual(out.system, [{ type: 'text', text: 'Be terse.', cache_control: { type: 'ephemeral' } }], 'no instruction added');
+  });
+
+  it('asks for one JSON object in the system prompt for json_object (Anthropic has no schema-less JSON mode)', () => {
+    const out = ask({ type: 'json_object' });
+    assert.equal(out.output_config, undefined);
+    // The client's prompt keeps the cache breakpoint; the instruction follows it.
+    assert.deepEqual(out.system, [
+      { type: 'text', text: 'Be terse.', cache_control: { type: 'ephemeral' } },
+      { type: 'text', text: JSON_MODE_INSTRUCTION },
+    ]);
+    const bare = toAnthropicRequest({ model: 'x', messages: [{ role: 'user', content: 'hi' }], response_format: { type: 'json_object' } }, 'm', 4096);
+    assert.deepEqual(bare.system, [{ type: 'text', text: JSON_MODE_INSTRUCTION }]);
+  });
+
+  it('adds nothing for text or no response_format', () => {
+    for (const rf of [undefined, { type: 'text' }]) {
+      const out = ask(rf);
+      assert.equal(out.output_config, undefined);
+      assert.equal((out.system as unknown[]).length, 1);
+    }
+  });
+
+  it('round-trips an Anthropic client\'s output_config.format through an OpenAI body', () => {
+    const out = toAnthropicRequest(chat({ output_config: { format: { type: 'json_schema', schema } } }), 'm', 4096);
+    assert.deepEqual(out.output_config, { format: { type: 'json_schema', schema } });
   });
 });
 

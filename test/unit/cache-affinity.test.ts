@@ -1,7 +1,7 @@
 // Cache affinity (issue 17, item 4): a conversation's key, the bounded table of where each
 // conversation was served last, and the plan putting that deployment first while it is eligible.
 import assert from 'node:assert/strict';
-import { AffinityTable, cacheAffinityKey } from '../../daemon/routing/affinity';
+import { AffinityTable, cacheAffinityKey, jsonAtLeast, MIN_CACHEABLE_CHARS } from '../../daemon/routing/affinity';
 import { planRoute, type Plan, type PlanContext, type PlanResult } from '../../daemon/routing/plan';
 import type { Catalog } from '../../daemon/routing/catalog';
 import { distanceTable } from '../../daemon/routing/regions';
@@ -55,6 +55,20 @@ describe('cache affinity: the conversation key', () => {
     let deep: unknown = 'x';
     for (let i = 0; i < 200_000; i++) deep = [deep];
     assert.equal(cacheAffinityKey(chat([{ role: 'user', content: deep }])), undefined, 'too deep to serialise: no key, no throw');
+  });
+});
+
+describe('cache affinity: the size check', () => {
+  it('agrees with the JSON length on either side of the threshold, without serialising long prompts', () => {
+    const values: unknown[] = [
+      [undefined, 'x'.repeat(4000), [{ role: 'user', content: 'y'.repeat(90) }]],
+      [[{ name: 't', input_schema: { type: 'object', n: 12345, flag: true, none: null } }], 'é"\\\n'.repeat(700), []],
+      [undefined, { skipped: undefined, kept: 'z'.repeat(4060) }, []],
+    ];
+    for (const v of values) {
+      const length = JSON.stringify(v).length;
+      for (const min of [length - 1, length, length + 1, MIN_CACHEABLE_CHARS]) assert.equal(jsonAtLeast(v, min), length >= min, `${length} vs ${min}`);
+    }
   });
 });
 

@@ -5,6 +5,7 @@ import { gemini } from '../../daemon/formats/gemini/adapter';
 import type { UpstreamTarget } from '../../daemon/core/target';
 import type { ChatBody } from '../../daemon/core/chat';
 import { UpstreamError } from '../../daemon/core/failure';
+import { parseMessagesRequest, toChatBody } from '../../daemon/formats/anthropic/client-request';
 
 const target: UpstreamTarget = {
   deploymentId: 'gemini/flash',
@@ -121,6 +122,30 @@ describe('gemini adapter: requests', () => {
       );
     check({ messages: [user([{ type: 'image_url', image_url: { url: 'https://x.test/a.png' } }])] }, /messages\[0\]\.content\[0\]\.image_url\.url.*data: URL/);
     check({ messages: [{ role: 'tool', tool_call_id: 'unknown', content: 'x' }] }, /messages\[0\]\.tool_call_id/);
+  });
+
+  it('sends reasoning_effort as thinkingConfig: a level on Gemini 3, a token budget on Gemini 2.5, never both', () => {
+    const think = (upstreamModel: string, reasoning_effort: string) => {
+      const req = gemini.chatRequest({ ...target, upstreamModel }, { model: 'g', messages: [user('x')], reasoning_effort });
+      return (JSON.parse(req.body ?? '') as { generationConfig?: { thinkingConfig?: unknown } }).generationConfig?.thinkingConfig;
+    };
+    assert.deepEqual(think('gemini-2.5-flash', 'high'), { thinkingBudget: 24_576 });
+    assert.deepEqual(think('gemini-2.5-flash', 'low'), { thinkingBudget: 1024 });
+    assert.deepEqual(think('gemini-2.5-flash', 'none'), { thinkingBudget: 0 }, 'thinking off where Gemini allows it');
+    assert.deepEqual(think('models/gemini-2.5-pro', 'none'), { thinkingBudget: 128 }, 'Pro cannot switch thinking off: its least');
+    assert.deepEqual(think('gemini-3-flash-preview', 'medium'), { thinkingLevel: 'medium' });
+    assert.deepEqual(think('gemini-3.1-flash-lite', 'minimal'), { thinkingLevel: 'minimal' });
+    assert.deepEqual(think('gemini-3-pro-preview', 'medium'), { thinkingLevel: 'high' }, 'Pro knows low and high only');
+    assert.deepEqual(think('gemini-3-pro-preview', 'minimal'), { thinkingLevel: 'low' });
+    assert.deepEqual(think('my-tuned-model', 'medium'), { thinkingBudget: 8192 }, 'a name Shepherd cannot place gets the budget, which every generation accepts');
+    assert.equal(think('gemini-2.5-flash', 'extreme'), undefined);
+    assert.equal(out({ messages: [user('x')] }).generationConfig, undefined, 'nothing without an effort');
+  });
+
+  it('gives an Anthropic client\'s thinking budget to Gemini through its reasoning_effort', () => {
+    const body = toChatBody(parseMessagesRequest({ model: 'g', max_tokens: 32_000, thinking: { type: 'enabled', budget_tokens: 20_000 }, messages: [{ role: 'user', content: 'hi' }] }));
+    const req = gemini.chatRequest({ ...target, upstreamModel: 'gemini-3-flash-preview' }, body);
+    assert.deepEqual((JSON.parse(req.body ?? '') as { generationConfig: { thinkingConfig: unknown } }).generationConfig.thinkingConfig, { thinkingLevel: 'high' });
   });
 
   it('probes health with the model list', () => {

@@ -100,6 +100,11 @@ const GOOD: LedgerEntry[] = [
   entry({ costUsd: 123456789012.345, latencyMs: 0.000001 }),
   entry({ endpoint: 'embeddings', completionTokens: 0 }),
   entry({ ok: false, status: 499, error: 'client closed the request', endpoint: 'completions', stream: true }),
+  // A cascade's lines: `cascade` last, after fields that also start with c (cachedTokens, cacheWriteTokens, client).
+  entry({ cascade: 'kept' }),
+  entry({ ttftMs: 40, cascade: 'escalated' }),
+  entry({ cachedTokens: 256, cacheWriteTokens: 1024, client: 'acme.helper', cascade: 'direct' }),
+  entry({ parent: 'shep-0', role: 'cascade', cascade: 'arithmetic', endpoint: 'messages' }),
 ];
 
 describe('ledger line fast path', () => {
@@ -117,7 +122,7 @@ describe('ledger line fast path', () => {
     const arrival = { receivedAt: performance.now() - 812.3, body: { model: 'chat', messages: [], stream: true }, clientKeyId: 'key-1', caller: 'acme.helper', endpoint: 'responses', member: 'alice' } as unknown as Arrival;
     const deployment = { id: 'openai/gpt-4o-mini@us-east', upstreamModel: 'gpt-4o-mini', providerName: 'openai', sandbox: true, price: { input: 0.15, output: 0.6 } } as unknown as Deployment;
     const counted = { usage: { promptTokens: 1000, completionTokens: 500, cachedTokens: 200, cacheWriteTokens: 300, reasoningTokens: 50 }, estimated: false };
-    const every = entryFor('shep-1', { ...arrival, endpoint: 'completions' }, { group: 'chat', deployment, attempts: 2, status: 200, counted, endedAt: performance.now(), firstTokenAt: performance.now() - 700, error: 'cut off', parent: 'shep-0', role: 'hedge' });
+    const every = entryFor('shep-1', { ...arrival, endpoint: 'completions' }, { group: 'chat', deployment, attempts: 2, status: 200, counted, endedAt: performance.now(), firstTokenAt: performance.now() - 700, error: 'cut off', parent: 'shep-0', role: 'hedge', cascade: 'arithmetic' });
     assert.deepEqual(Object.keys(every), [...LEDGER_LINE_ORDER], 'every field, in order');
     const bare = entryFor('shep-2', { ...arrival, clientKeyId: undefined, caller: undefined, endpoint: 'chat', member: undefined }, { group: null, deployment: null, attempts: 0, status: 404, endedAt: performance.now() });
     assert.deepEqual(Object.keys(bare), LEDGER_LINE_ORDER.filter((k) => k in bare));

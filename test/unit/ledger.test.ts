@@ -413,8 +413,8 @@ describe('ledger entry check', () => {
   // The fast hand-written check must accept exactly what the zod schema (the contract) accepts. This
   // fails when a field is added to or changed in LedgerEntrySchema without updating the check.
   const minimal: Record<string, unknown> = { ...entry() };
-  const full: Record<string, unknown> = { ...entry(), error: 'x', cachedTokens: 3, cacheWriteTokens: 4, reasoningTokens: 2, ttftMs: 1.5, sandbox: false, key: 'key-0123abcd', client: 'acme.helper', parent: 'shep-0', role: 'hedge', endpoint: 'embeddings', member: 'alice' };
-  const values: unknown[] = [undefined, null, '', 'x', 'upstream', 'estimated', 'none', 'hedge', 'chat', 'responses', 'embeddings', 'completions', 'messages', 0, -1, 1.5, 2 ** 53, Number.NaN, Number.POSITIVE_INFINITY, true, false, {}, []];
+  const full: Record<string, unknown> = { ...entry(), error: 'x', cachedTokens: 3, cacheWriteTokens: 4, reasoningTokens: 2, ttftMs: 1.5, sandbox: false, key: 'key-0123abcd', client: 'acme.helper', parent: 'shep-0', role: 'hedge', endpoint: 'embeddings', member: 'alice', cascade: 'arithmetic' };
+  const values: unknown[] = [undefined, null, '', 'x', 'upstream', 'estimated', 'none', 'hedge', 'cascade', 'chat', 'responses', 'embeddings', 'completions', 'messages', 0, -1, 1.5, 2 ** 53, Number.NaN, Number.POSITIVE_INFINITY, true, false, {}, []];
 
   it('agrees with LedgerEntrySchema for every field set to every kind of value', () => {
     const fields = Object.keys(LedgerEntrySchema.shape);

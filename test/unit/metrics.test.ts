@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BudgetStatus } from '../../shared/budget-status';
 import type { LedgerEntry } from '../../shared/ledger';
+import type { TeamLedgerHealth } from '../../shared/team-ledger';
 import { loopDelaySeconds, Metrics, type DeploymentGaugeSource } from '../../daemon/metrics/metrics';
 import { parsePrometheusText, sampleValue } from '../support/prom-text';
 
@@ -42,6 +43,21 @@ describe('metrics', () => {
   };
   afterEach(() => made.splice(0).forEach((m) => m.close()));
 
+  it('team mode: the team ledger\'s state and lines waiting, only when a team ledger is configured', async () => {
+    const team: { health?: TeamLedgerHealth } = {};
+    const m = new Metrics({ deployments: () => [], inflight: () => 0, budgets: () => [], teamLedger: () => team.health });
+    made.push(m);
+    const values = async () => {
+      const f = parsePrometheusText((await m.exposition()).text);
+      return [sampleValue(f, 'shepherd_team_ledger_failing', {}), sampleValue(f, 'shepherd_team_ledger_lines_waiting', {})];
+    };
+    assert.deepEqual(await values(), [0, 0], 'before it is open');
+    team.health = { state: 'failing', waiting: 42, shipped: 0, table: 't', lastError: 'ECONNREFUSED' };
+    assert.deepEqual(await values(), [1, 42]);
+    const local = parsePrometheusText((await make().exposition()).text);
+    assert.equal(local.get('shepherd_team_ledger_failing'), undefined, 'local mode has no team metrics');
+  });
+
   it('exposes requests, durations, tokens and cost in valid text format with bounded labels', async () => {
     const m = make();
     m.observe(entry());
@@ -49,6 +65,7 @@ describe('metrics', () => {
     m.observe(entry({ id: 'shep-3', status: 503, ok: false, promptTokens: 0, completionTokens: 0, costUsd: 0, ttftMs: undefined }));
     m.observe(entry({ id: 'shep-4', requestedModel: 'secret prompt? no: a typo', model: null, deployment: null, provider: null, status: 404, ok: false, promptTokens: 0, completionTokens: 0, costUsd: 0 }));
     m.observe(entry({ id: 'shep-5', usageSource: 'estimated', stream: false }));
+    m.observe(entry({ id: 'shep-6', deployment: 'sandbox/m', provider: 'sandbox', sandbox: true, costUsd: 5 })); // simulated: a request, not money
     const { contentType, text } = await m.exposition();
     assert.equal(contentType, 'text/plain; version=0.0.4; charset=utf-8');
     const f = parsePrometheusText(text);
@@ -69,6 +86,8 @@ describe('metrics', () => {
     assert.equal(sampleValue(f, 'shepherd_tokens_total', { group: 'chat', deployment: 'up0/m', direction: 'input' }), 300);
     assert.equal(sampleValue(f, 'shepherd_tokens_total', { group: 'chat', deployment: 'up0/m', direction: 'output' }), 120);
     assert.ok(Math.abs(sampleValue(f, 'shepherd_cost_usd_total', { group: 'chat', provider: 'up0' }) - 0.00156) < 1e-12);
+    assert.equal(sampleValue(f, 'shepherd_requests_total', { group: 'chat', deployment: 'sandbox/m', status: '200' }), 1);
+    assert.equal(f.get('shepherd_cost_usd_total')?.samples.some((s) => s.labels.provider === 'sandbox'), false, 'no simulated spend in the cost counter');
     assert.equal(sampleValue(f, 'shepherd_estimated_usage_requests_total', { group: 'chat' }), 1);
 
     // Bounded cardinality: no request ids and no client-chosen model names in any label.

@@ -29,6 +29,8 @@ describe('model info for clients', () => {
     assert.deepEqual(autoModels(auto, new Set(['cheap', 'big'])), [
       { name: 'auto', tiers: { simple: 'cheap', medium: 'cheap', complex: 'big', reasoning: 'big' } },
       { name: 'auto:fast', tiers: { simple: 'cheap', medium: 'cheap', complex: 'cheap', reasoning: 'big' } },
+      // Built in: the base tiers, cascading (a profile of that name would replace it).
+      { name: 'auto:cascade', tiers: { simple: 'cheap', medium: 'cheap', complex: 'big', reasoning: 'big' } },
     ]);
     assert.deepEqual(autoModels(auto, new Set(['other'])), []);
     assert.deepEqual(autoModels(auto, new Set(['cheap', 'auto'])), []);

@@ -11,6 +11,8 @@ const target = (responsesApi?: boolean): UpstreamTarget => ({
   apiKey: 'sk-x',
 });
 
+const bytes = (text: string) => new TextEncoder().encode(text);
+
 describe('responses passthrough (formats/openai)', () => {
   it('serves only providers that say they speak the Responses API', () => {
     assert.equal(responsesPassthrough.serves?.(target(true)), true);
@@ -24,13 +26,13 @@ describe('responses passthrough (formats/openai)', () => {
     assert.equal(req.path, '/responses');
     assert.equal(req.headers.authorization, 'Bearer sk-x');
     assert.equal(req.headers.accept, 'text/event-stream');
-    assert.deepEqual(JSON.parse(req.body ?? ''), { ...body, model: 'gpt-5-2025' });
+    assert.deepEqual(JSON.parse(String(req.body)), { ...body, model: 'gpt-5-2025' });
   });
 
   it('reads a whole Response\'s usage, and refuses what is not a Response', () => {
     const usage = { input_tokens: 10, input_tokens_details: { cached_tokens: 4 }, output_tokens: 7, output_tokens_details: { reasoning_tokens: 3 } };
-    assert.deepEqual(responsesPassthrough.wholeUsage(JSON.stringify({ object: 'response', usage })), { promptTokens: 10, completionTokens: 7, cachedTokens: 4, reasoningTokens: 3 });
-    assert.throws(() => responsesPassthrough.wholeUsage('{"object":"chat.completion"}'), SyntaxError);
+    assert.deepEqual(responsesPassthrough.wholeUsage(bytes(JSON.stringify({ object: 'response', usage }))), { promptTokens: 10, completionTokens: 7, cachedTokens: 4, reasoningTokens: 3 });
+    assert.throws(() => responsesPassthrough.wholeUsage(bytes('{"object":"chat.completion"}')), SyntaxError);
   });
 
   it('reads usage and the end from the terminal event, with or without SSE event lines', () => {

@@ -124,6 +124,22 @@ describe('sandbox spend: the extension', () => {
     assert.equal(s.byGroup[0].cacheSavedUsd, 2.55);
   });
 
+  it('says what caching saved on each request, so the view adds up to the next snapshot\'s figure', () => {
+    const price = { input: 3, cachedInput: 0.3, cacheWrite: 3.75, output: 15 };
+    const history = new SpendHistory(() => new Date(NOW), (group) => (group === 'chat' ? price : undefined));
+    const cachedRequest = real(0.5, { promptTokens: 2_000_000, cachedTokens: 1_000_000, cacheWriteTokens: 200_000 });
+    assert.equal(history.savedOn(real(0.25)), undefined, 'nothing cached, no figure');
+    assert.equal(history.savedOn(cachedRequest), 2.55);
+    // Folded into a snapshot taken before it, the per-request figure gives the daemon's own total.
+    history.add(real(0.25, { promptTokens: 1_000_000, cachedTokens: 500_000 }));
+    const before = history.snapshot();
+    const state = withConnection(reduce(INITIAL, { type: 'snapshot', snapshot: { ...viewSnapshot(), spend: before } }), 'connected');
+    history.add(cachedRequest);
+    const folded = reduce(state, { type: 'request.finished', entry: cachedRequest, cacheSavedUsd: history.savedOn(cachedRequest) }).snapshot!;
+    assert.equal(folded.spend.month.cacheSavedUsd, history.snapshot().month.cacheSavedUsd);
+    assert.equal(folded.spend.month.cachedTokens, history.snapshot().month.cachedTokens);
+  });
+
   it('the view folds a sandbox answer into the sandbox figures, not the month, the day chart or a budget', () => {
     const state = withConnection(reduce(INITIAL, { type: 'snapshot', snapshot: viewSnapshot({ budgets: [viewBudget()] }) }), 'connected');
     const before = state.snapshot!;

@@ -27,6 +27,14 @@ function index(): SpendIndex {
 }
 
 describe('spend reports', () => {
+  it("counts a hedge's cancelled loser in cost and tokens, but not as a request or an error", () => {
+    const i = new SpendIndex();
+    i.add(entry({ id: 'shep-1' }));
+    i.add(entry({ id: 'shep-2', parent: 'shep-1', role: 'hedge', ok: false, status: 499, error: 'cancelled: the other attempt answered', completionTokens: 20, costUsd: 0.01 }));
+    const r = spendReport(i, parseSpendQuery(() => undefined, now), { now, currency: USD });
+    assert.deepEqual([r.totals.requests, r.totals.errors, r.totals.completionTokens, r.totals.costUsd], [1, 0, 520, 0.11]);
+  });
+
   it('shows cached and cache-write tokens and what caching saved, at each deployment\'s price', () => {
     const i = new SpendIndex();
     // 1M read at 3 - 0.3 saves 2.70; 200k written at 3.75 - 3 costs 0.15 more: 2.55 saved on a/c.
@@ -78,6 +86,6 @@ describe('spend reports', () => {
     assert.throws(() => parseSpendQuery(get({ from: '2026-13-01' }), now), /^Error: from must be a date, YYYY-MM-DD/);
     assert.throws(() => parseSpendQuery(get({ to: 'yesterday' }), now), /to must be a date/);
     assert.throws(() => parseSpendQuery(get({ from: '2026-11-05', to: '2026-11-01' }), now), /from \(2026-11-05\) is after to/);
-    assert.throws(() => parseSpendQuery(get({ groupBy: 'prompt' }), now), /groupBy must be one of model, deployment, provider, day, key, not "prompt"/);
+    assert.throws(() => parseSpendQuery(get({ groupBy: 'prompt' }), now), /groupBy must be one of model, deployment, provider, day, key, member, not "prompt"/);
   });
 });

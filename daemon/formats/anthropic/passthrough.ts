@@ -7,6 +7,8 @@ import type { NativeRequest } from '../../core/native';
 import type { UpstreamTarget } from '../../core/target';
 import type { Usage } from '../../core/usage';
 import { UpstreamError } from '../../core/failure';
+import { decodeSpan, trailingObject } from '../json-scan';
+import { nativeBody } from '../native-body';
 import { streamErrorFailure } from './errors';
 import { mergeCounts, NO_COUNTS, toUsage, type AnthropicCounts } from './upstream-response';
 import type { NativeStreamReader, Passthrough, UpstreamHttpRequest } from '../types';
@@ -16,7 +18,7 @@ const VERSION = '2023-06-01';
 export const anthropicPassthrough: Passthrough = {
   format: 'anthropic',
 
-  request(target: UpstreamTarget, native: NativeRequest, path = '/messages'): UpstreamHttpRequest {
+  request(target: UpstreamTarget, native: NativeRequest, path = '/messages'): UpstreamHttpRequest<string | Uint8Array> {
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       accept: native.body.stream === true ? 'text/event-stream' : 'application/json',
@@ -29,14 +31,16 @@ export const anthropicPassthrough: Passthrough = {
     const pinned = headerValue(target.provider.headers, 'anthropic-version');
     if (pinned) headers['anthropic-version'] = pinned;
     if (target.apiKey) headers['x-api-key'] = target.apiKey;
-    const body = { ...native.body, model: target.upstreamModel };
-    return { method: 'POST', path, headers, body: JSON.stringify(body) };
+    return { method: 'POST', path, headers, body: nativeBody(native, target.upstreamModel) };
   },
 
-  wholeUsage(text: string): Usage | undefined {
-    const message: unknown = JSON.parse(text);
-    if (!isRecord(message) || message.type === 'error') throw new SyntaxError('not an Anthropic message');
-    return isRecord(message.usage) ? toUsage(mergeCounts(NO_COUNTS, message.usage)) : undefined;
+  wholeUsage(bytes: Uint8Array): Usage | undefined {
+    // Anthropic writes `usage` last: read it there, and parse the whole message only when it is not.
+    // A message with usage is not an error object (those carry none).
+    const at = trailingObject(bytes, 'usage');
+    if (!at) return usageOfParsed(JSON.parse(new TextDecoder().decode(bytes)));
+    const usage: unknown = JSON.parse(decodeSpan(bytes, at));
+    return isRecord(usage) ? toUsage(mergeCounts(NO_COUNTS, usage)) : undefined;
   },
 
   streamReader(): NativeStreamReader {
@@ -44,17 +48,21 @@ export const anthropicPassthrough: Passthrough = {
   },
 };
 
+// The events that carry usage, the end or an error; deltas pass unread.
+const READ = new Set(['message_start', 'message_delta', 'message_stop', 'error']);
+
 /** Reads usage and the end from Anthropic SSE events without producing anything. */
 class AnthropicStreamReader implements NativeStreamReader {
   private counts: AnthropicCounts = NO_COUNTS;
   private sawUsage = false;
   private finished = false;
-  private events = 0;
+
+  wants(name: string | undefined): boolean {
+    return name !== undefined && READ.has(name);
+  }
 
   push(event: { event?: string; data: string }): void {
-    this.events++;
     const type = event.event;
-    // Only the events that carry usage, the end or an error are parsed; deltas pass unread.
     if (type === 'message_start' || type === 'message_delta') {
       const data = parse(event.data);
       const usage = type === 'message_start' ? (isRecord(data?.message) ? data.message.usage : undefined) : data?.usage;
@@ -73,10 +81,12 @@ class AnthropicStreamReader implements NativeStreamReader {
   done(): boolean {
     return this.finished;
   }
+}
 
-  sawEvents(): boolean {
-    return this.events > 0;
-  }
+/** The slow path, for what the byte scan declines (not one object, a member named twice). */
+function usageOfParsed(message: unknown): Usage | undefined {
+  if (!isRecord(message) || message.type === 'error') throw new SyntaxError('not an Anthropic message');
+  return isRecord(message.usage) ? toUsage(mergeCounts(NO_COUNTS, message.usage)) : undefined;
 }
 
 function parse(text: string): Record<string, unknown> | undefined {
@@ -96,6 +106,7 @@ function headerValue(headers: Record<string, string> | undefined, name: string):
 
 /** Both lists of beta flags, each flag once, the provider's first. */
 export function mergeBeta(provider: string | undefined, client: string | undefined): string | undefined {
+  if (provider === undefined && client === undefined) return undefined; // the common case: nothing to split
   const flags = [...(provider ?? '').split(','), ...(client ?? '').split(',')].map((f) => f.trim()).filter(Boolean);
   return flags.length ? [...new Set(flags)].join(',') : undefined;
 }

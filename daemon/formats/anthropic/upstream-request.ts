@@ -4,6 +4,7 @@ import { isRecord } from '../../../shared/is-record';
 import { untranslatable } from '../http-status';
 import type { ChatBody } from '../../core/chat';
 import { UpstreamError } from '../../core/failure';
+import { outputFormatFor } from './output-format';
 
 /** Sent as max_tokens when the client set none and the provider config names no other default. */
 export const ANTHROPIC_DEFAULT_MAX_TOKENS = 4096;
@@ -78,6 +79,10 @@ export function toAnthropicRequest(body: ChatBody, model: string, defaultMaxToke
     delete out.top_p;
   }
   if (options.autoCacheBreakpoints) addCacheBreakpoints(system, tools, turns);
+  const { format, instruction } = outputFormatFor(body.response_format);
+  if (format) out.output_config = { format };
+  // After the breakpoints: the client's own system prompt stays the cached prefix.
+  if (instruction) out.system = [...system, { type: 'text', text: instruction }];
   return out;
 }
 

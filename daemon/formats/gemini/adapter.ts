@@ -20,7 +20,7 @@ export const gemini: ProviderAdapter = {
       method: 'POST',
       path: stream ? `/models/${model}:streamGenerateContent?alt=sse` : `/models/${model}:generateContent`,
       headers: headers(target, stream ? 'text/event-stream' : 'application/json'),
-      body: JSON.stringify(toGeminiRequest(body)),
+      body: JSON.stringify(toGeminiRequest(body, target.upstreamModel)),
     };
   },
 

@@ -5,6 +5,7 @@ import { isRecord } from '../../../shared/is-record';
 import { untranslatable } from '../http-status';
 import type { ChatBody } from '../../core/chat';
 import { UpstreamError } from '../../core/failure';
+import { thinkingConfigFor } from './thinking';
 
 type Part = Record<string, unknown>;
 interface Content {
@@ -16,7 +17,8 @@ function reject(message: string): never {
   throw new UpstreamError(untranslatable(`the Gemini adapter cannot translate ${message}`));
 }
 
-export function toGeminiRequest(body: ChatBody): Record<string, unknown> {
+/** `model` (the upstream's) decides the form of thinkingConfig; without it, a token budget. */
+export function toGeminiRequest(body: ChatBody, model = ''): Record<string, unknown> {
   const system: Part[] = [];
   const contents: Content[] = [];
   const callNames = new Map<string, string>(); // tool_call_id -> function name, for the results
@@ -49,6 +51,8 @@ export function toGeminiRequest(body: ChatBody): Record<string, unknown> {
   const out: Record<string, unknown> = { contents };
   if (system.length > 0) out.systemInstruction = { parts: system };
   const config = generationConfig(body);
+  const thinking = thinkingConfigFor(body.reasoning_effort, model);
+  if (thinking) config.thinkingConfig = thinking;
   if (Object.keys(config).length > 0) out.generationConfig = config;
   const declarations = Array.isArray(body.tools) ? body.tools.map(toDeclaration) : [];
   if (declarations.length > 0) {

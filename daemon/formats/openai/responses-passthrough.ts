@@ -9,6 +9,7 @@ import type { UpstreamTarget } from '../../core/target';
 import type { Usage } from '../../core/usage';
 import { classForStatus, UpstreamError, type UpstreamFailure } from '../../core/failure';
 import { isRetryableStatus } from '../http-status';
+import { nativeBody } from '../native-body';
 import type { NativeStreamReader, Passthrough, UpstreamHttpRequest } from '../types';
 
 export const responsesPassthrough: Passthrough = {
@@ -16,15 +17,15 @@ export const responsesPassthrough: Passthrough = {
 
   serves: (target) => target.provider.responsesApi === true,
 
-  request(target: UpstreamTarget, native: NativeRequest, path = '/responses'): UpstreamHttpRequest {
+  request(target: UpstreamTarget, native: NativeRequest, path = '/responses'): UpstreamHttpRequest<string | Uint8Array> {
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: native.body.stream === true ? 'text/event-stream' : 'application/json' };
     if (target.provider.headers) Object.assign(headers, target.provider.headers);
     if (target.apiKey) headers.authorization = `Bearer ${target.apiKey}`;
-    return { method: 'POST', path, headers, body: JSON.stringify({ ...native.body, model: target.upstreamModel }) };
+    return { method: 'POST', path, headers, body: nativeBody(native, target.upstreamModel) };
   },
 
-  wholeUsage(text: string): Usage | undefined {
-    const response: unknown = JSON.parse(text);
+  wholeUsage(bytes: Uint8Array): Usage | undefined {
+    const response: unknown = JSON.parse(new TextDecoder().decode(bytes));
     if (!isRecord(response) || response.object !== 'response') throw new SyntaxError('not a Responses API response');
     return responseUsage(response.usage);
   },
@@ -56,14 +57,16 @@ const TERMINAL = new Set(['response.completed', 'response.incomplete', 'response
 class ResponsesStreamReader implements NativeStreamReader {
   private read: Usage | undefined;
   private finished = false;
-  private events = 0;
+
+  // OpenAI names every event twice (the SSE event line and data.type); the event line is read first
+  // so deltas pass undecoded, data.type for an upstream that omits event lines.
+  wants(named: string | undefined): boolean {
+    return named === undefined || named === 'message' || named === 'error' || TERMINAL.has(named);
+  }
 
   push(event: { event?: string; data: string }): void {
-    this.events++;
-    // OpenAI names every event twice (the SSE event line and data.type); the event line is read
-    // first so deltas pass unparsed, data.type for an upstream that omits event lines.
     const named = event.event;
-    if (named !== undefined && named !== 'message' && !TERMINAL.has(named) && named !== 'error') return;
+    if (!this.wants(named)) return;
     const data = parse(event.data);
     const type = typeof data?.type === 'string' ? data.type : named;
     if (type === 'error') throw new UpstreamError(failureFrom(data ?? {}, 500));
@@ -80,10 +83,6 @@ class ResponsesStreamReader implements NativeStreamReader {
 
   done(): boolean {
     return this.finished;
-  }
-
-  sawEvents(): boolean {
-    return this.events > 0;
   }
 }
 

@@ -31,6 +31,26 @@ export async function startupTimes({ root, logDir, upstream, runs, daemonJs = jo
   return { runs, medianMs: sorted[Math.floor(sorted.length / 2)], minMs: sorted[0], maxMs: sorted[sorted.length - 1] };
 }
 
+/** The cascade checks' cost on ~1,000-token answers and the parsers' load times (test/bench/cascade-checks.ts). */
+export function cascadeChecks({ root, logDir }) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'test/bench/cascade-checks.ts')], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (err += c));
+    child.once('exit', (code) => {
+      writeFileSync(join(logDir, 'cascade-checks.log'), out + err);
+      if (code !== 0) return reject(new Error(`cascade-checks.ts exited with ${code}: ${err.slice(-500)}`));
+      try {
+        resolve(JSON.parse(out.trim().split('\n').pop()));
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
+}
+
 /**
  * Ledger replay: runs test/bench/replay.ts (the ledger engineers' own benchmark, kept as is) with
  * `entries` entries and reads its printed figures for both layouts.

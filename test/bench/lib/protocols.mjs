@@ -4,9 +4,24 @@
 // compares Shepherd with the direct upstream and the bare proxy, or Shepherd's two paths with each other.
 import { Agent, request } from 'undici';
 import { apiRequest, interleaved, merge, run, stats } from './load.mjs';
-import { EXTRA_MODELS, MODELS } from './targets.mjs';
+import { CASCADE, EXTRA_MODELS, MODELS } from './targets.mjs';
 
 const PROMPT = 'Stream a short answer, please.';
+
+// An agent's turn, the request Claude Code repeats every turn in miniature: a long system prompt with a
+// cache breakpoint, a dozen tools, a conversation of some turns (about 40 KB of JSON). Per-request
+// cost that grows with the body (parsing, translating, serialising) shows here, not in a 150-byte one.
+const agentBody = (model) => ({
+  model,
+  max_tokens: 64,
+  system: [{ type: 'text', text: 'You are a careful coding agent working in a repository. '.repeat(360), cache_control: { type: 'ephemeral' } }],
+  tools: Array.from({ length: 12 }, (_, i) => ({
+    name: `tool_${i}`,
+    description: `Runs step ${i} of the task and reports what it found, in detail.`,
+    input_schema: { type: 'object', properties: { path: { type: 'string' }, depth: { type: 'number' } }, required: ['path'] },
+  })),
+  messages: Array.from({ length: 9 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `Turn ${i}: ${'look at the files and summarise them. '.repeat(40)}` })),
+});
 
 /** The requests of the rows, by name: a path and a body (the model picks the group). */
 export const REQUESTS = {
@@ -29,7 +44,12 @@ export const REQUESTS = {
     path: '/v1/messages',
     body: { model: MODELS.instant, max_tokens: 64, messages: [{ role: 'user', content: 'Summarise the benefits of connection pooling in two sentences.' }] },
   },
+  messagesPassAgent: { path: '/v1/messages', body: agentBody(EXTRA_MODELS.claude[0]) },
+  messagesTransAgent: { path: '/v1/messages', body: agentBody(MODELS.instant) },
   messagesPassStream: { path: '/v1/messages', body: { model: EXTRA_MODELS.claudePaced[0], max_tokens: 64, stream: true, messages: [{ role: 'user', content: PROMPT }] } },
+  cascadeHold: { path: '/v1/chat/completions', body: { model: 'auto:cascade', messages: [{ role: 'user', content: PROMPT }], stream: true } },
+  cascadeEscalate: { path: '/v1/chat/completions', body: { model: `auto:${CASCADE.escalate}`, messages: [{ role: 'user', content: PROMPT }], stream: true } },
+  cascadeStrong: { path: '/v1/chat/completions', body: { model: `auto:${CASCADE.strongStream}`, messages: [{ role: 'user', content: PROMPT }], stream: true } },
   messagesTransStream: { path: '/v1/messages', body: { model: MODELS.paced, max_tokens: 64, stream: true, messages: [{ role: 'user', content: PROMPT }] } },
 };
 
@@ -133,9 +153,28 @@ export async function protocolPhases({ autocannon, targets, plan, step }) {
     stream: await streamRuns(
       [
         ['direct', direct, R.messagesPassStream],
+        // The translated request's own upstream is the sandbox's chat stream, which starts sooner than
+        // its Anthropic stream: translation's added time is measured against this one.
+        ['direct chat', direct, { ...R.chatStream, body: { ...R.chatStream.body, max_tokens: 64 } }],
         ['bare proxy', bare, R.messagesPassStream],
         ['shepherd passthrough', shepherd, R.messagesPassStream],
         ['shepherd translation', shepherd, R.messagesTransStream],
+      ],
+      plan.streamRuns,
+    ),
+    agent: {
+      c50: await loadRuns(autocannon, [['shepherd passthrough', shepherd, R.messagesPassAgent], ['shepherd translation', shepherd, R.messagesTransAgent]], plan.rounds, c50, plan.warmupS),
+    },
+  };
+
+  step(`cascade: ${plan.streamRuns} streams each, plain vs auto:cascade held (kept, escalated) vs cascade.stream strong`);
+  out.cascade = {
+    stream: await streamRuns(
+      [
+        ['plain stream', shepherd, R.chatStream],
+        ['cascade hold, kept', shepherd, R.cascadeHold],
+        ['cascade hold, escalated', shepherd, R.cascadeEscalate],
+        ['cascade stream strong', shepherd, R.cascadeStrong],
       ],
       plan.streamRuns,
     ),

@@ -131,6 +131,19 @@ export function derive(r) {
   ];
   if (r.protocols) r.verdicts.push(...protocolVerdicts(r));
   if (r.team?.c1) r.verdicts.push(...teamVerdicts(r));
+  const cc = r.cascadeChecks;
+  if (cc && !cc.error) {
+    const worst = Math.max(...Object.values(cc.answers).map((a) => a.meanUs));
+    r.verdicts.push(verdict('Cascade checks: under 1 ms on a ~1,000-token answer of every kind (prose, JS/TS, Python, JSON)', `${fix(worst, 1)} µs for the slowest kind of answer`, worst < 1000, 'parsers loaded; their one-time load is in the daemon rows'));
+  }
+  if (r.protocols?.cascade) {
+    const c = r.protocols.cascade.stream;
+    const first = (k) => c[k].firstContent.p50;
+    Object.assign(r.ratios, {
+      'cascade: first text (median), held and kept / plain stream': first('cascade hold, kept') / first('plain stream'),
+      'cascade: first text (median), stream strong / plain stream': first('cascade stream strong') / first('plain stream'),
+    });
+  }
   return r;
 }
 
@@ -176,9 +189,20 @@ function protocolVerdicts(r) {
   const rsTput = rs.c50['shepherd responses'].rps / rs.c50['shepherd chat'].rps;
   const emTput = em.c50.shepherd.rps / em.c50['bare proxy'].rps;
   const emAdded = (n) => em.c1[n].latency.mean - em.c1.direct.latency.mean;
-  const mAdded = (n) => first(m.stream, n) - first(m.stream, 'direct');
+  // Each path against the upstream it used: translation's is the chat stream (absent from older results).
+  const mAdded = (n) => first(m.stream, n) - first(m.stream, n === 'shepherd translation' && m.stream['direct chat'] ? 'direct chat' : 'direct');
   const mTput = m.c50['shepherd passthrough'].rps / m.c50['shepherd translation'].rps;
   const mCpu = m.c50['shepherd passthrough'].cpuMsPerRequest / m.c50['shepherd translation'].cpuMsPerRequest;
+  // The agent-sized request (lib/protocols.mjs); absent from older results.
+  const ag = m.agent?.c50;
+  const agTput = ag ? ag['shepherd passthrough'].rps / ag['shepherd translation'].rps : undefined;
+  const agCpu = ag ? ag['shepherd passthrough'].cpuMsPerRequest / ag['shepherd translation'].cpuMsPerRequest : undefined;
+  if (ag) {
+    Object.assign(r.ratios, {
+      'Anthropic, agent-sized request: throughput c=50, passthrough / translation': agTput,
+      'Anthropic, agent-sized request: CPU per request c=50, passthrough / translation': agCpu,
+    });
+  }
   Object.assign(r.ratios, {
     'Responses: first text event (median), /v1/responses / chat, through Shepherd': rsRatio,
     'Responses: throughput c=50, /v1/responses / chat, through Shepherd': rsTput,
@@ -210,7 +234,7 @@ function protocolVerdicts(r) {
       'Anthropic /v1/messages: passthrough cheaper than translation (throughput at c=50 higher, added time to first text event lower)',
       `throughput ${num(m.c50['shepherd passthrough'].rps)} vs ${num(m.c50['shepherd translation'].rps)} req/s (${x2(mTput)}); added first text event ${ms(mAdded('shepherd passthrough'))} vs ${ms(mAdded('shepherd translation'))}`,
       mTput > 1 && mAdded('shepherd passthrough') <= mAdded('shepherd translation'),
-      `the bare proxy: ${num(m.c50['bare proxy'].rps)} req/s, added first text event ${ms(mAdded('bare proxy'))}; CPU per request passthrough / translation ${x2(mCpu)}`,
+      `the bare proxy: ${num(m.c50['bare proxy'].rps)} req/s, added first text event ${ms(mAdded('bare proxy'))}; CPU per request passthrough / translation ${x2(mCpu)}${ag ? `; an agent-sized request (40 KB): throughput ${x2(agTput)}, CPU per request ${x2(agCpu)} (${fix(ag['shepherd passthrough'].cpuMsPerRequest, 3)} vs ${fix(ag['shepherd translation'].cpuMsPerRequest, 3)} ms)` : ''}`,
     ),
   ];
 }
@@ -274,12 +298,22 @@ function protocolRows(r) {
   load('Responses API, not streamed', p.responses);
   load('embeddings', p.embeddings);
   load('Anthropic /v1/messages, not streamed', p.messages);
+  if (p.messages.agent) load('Anthropic /v1/messages, agent-sized request (40 KB), not streamed', p.messages.agent);
   streams('Anthropic /v1/messages, streamed (paced upstream)', p.messages.stream);
+  if (p.cascade) streams('auto:cascade, streamed (paced upstream: 20 chunks 20 ms apart)', p.cascade.stream);
   return out;
 }
 
 function daemonRows(r) {
   const out = [['daemon start-up, median of ' + r.startup.runs, ms(r.startup.medianMs) + ` (min ${ms(r.startup.minMs)}, max ${ms(r.startup.maxMs)})`]];
+  const cc = r.cascadeChecks;
+  if (cc?.error) out.push(['cascade checks', `failed: ${cc.error.split('\n')[0].slice(0, 200)}`]);
+  else if (cc) {
+    out.push([
+      'cascade checks on ~1,000-token answers (mean)',
+      `${Object.entries(cc.answers).map(([name, a]) => `${name} ${fix(a.meanUs, 1)} µs`).join('; ')}; parsers loaded once: acorn + ajv ${msInt(cc.parsersLoadMs)}, TypeScript ${msInt(cc.tsParserLoadMs)}, Python (tree-sitter) ${msInt(cc.pythonLoadMs)}`,
+    ]);
+  }
   if (r.replay.error) out.push(['ledger replay', `failed: ${r.replay.error.split('\n')[0].slice(0, 200)}`]);
   for (const [name, l] of Object.entries(r.replay.layouts)) {
     out.push([`ledger replay, ${r.replay.entries.toLocaleString('en')} entries ${name} (${l.mb} MB)`, `full parse ${msInt(l.fullParseMs)}; first start ${msInt(l.firstStartMs)}; later starts ${(l.laterStartMs ?? []).map(msInt).join(', ')}; after a crash ${msInt(l.afterCrashMs)}`]);
@@ -339,9 +373,18 @@ through Shepherd; embeddings (\`POST /v1/embeddings\`, an \`embedding\` group) a
 and the bare proxy; Anthropic's \`POST /v1/messages\` to a group of Anthropic-type deployments (passed
 through unchanged apart from the model) and to the OpenAI-type \`bench\` group (translated to chat
 completions and back), against the same request direct to the sandbox's Anthropic wire and through
-the bare proxy. Portkey takes no part here. Load runs as in the main table (${r.plan.rounds} x ${r.plan.throughputS} s at c=50,
+the bare proxy; and the two Anthropic paths again with an agent-sized request (a long system prompt with a
+cache breakpoint, a dozen tools, nine turns: about 40 KB, the shape Claude Code sends every turn), where
+what grows with the body (parsing, translating, serialising) shows. Portkey takes no part here. Load runs as in the main table (${r.plan.rounds} x ${r.plan.throughputS} s at c=50,
 ${r.plan.rounds} x ${r.plan.c1S} s at c=1, interleaved); streams are ${r.plan.streamRuns} per case on the paced upstream, interleaved.
 *First event* is the first body bytes; *first text event* the first event that carries answer text.
+Each Anthropic path's added time is against the upstream stream it used: the passthrough's against the
+sandbox's Anthropic stream (*direct*), translation's against its chat stream (*direct chat*).
+The \`auto:cascade\` rows (issue 19) stream through a cascade whose cheap and strong groups are both on
+the paced upstream: *plain stream* asks the cheap group directly; *cascade hold, kept* holds the cheap
+answer until its checks pass (its first text comes when the whole cheap answer is in); *escalated*
+holds it, fails a check on purpose (a minimum length no answer reaches) and streams the strong answer;
+*cascade stream strong* (\`cascade.stream: "strong"\`) sends the stream straight to the strong group.
 
 | row | party | figures |
 |---|---|---|

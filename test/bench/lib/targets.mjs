@@ -13,6 +13,8 @@ export const UPSTREAMS = { instant: 0, paced: { gapMs: 20, chunks: 20 }, slow: {
 export const MODELS = { instant: 'bench', paced: 'bench-paced', slow: 'bench-slow' };
 // The other endpoints' rows (lib/protocols.mjs): an embedding group, and groups on Anthropic-type
 // deployments (passthrough of /v1/messages; the sandbox serves /v1/messages on the same ports), by timing.
+/** The cascade rows: the strong group, and the auto profiles for cascade.stream strong and for an escalation every time. */
+export const CASCADE = { strong: 'bench-paced-strong', strongStream: 'bench-strong-stream', escalate: 'bench-escalate' };
 export const EXTRA_MODELS = { embed: ['bench-embed', 'instant'], claude: ['bench-claude', 'instant'], claudePaced: ['bench-claude-paced', 'paced'] };
 
 export async function startUpstream({ root, logDir }) {
@@ -92,7 +94,18 @@ export function shepherdConfig(origins, port) {
       ],
     };
   }
-  return { server: { port }, sandbox: false, providers, models, routing: { strategy: 'latency' } };
+  // The cascade's rows (issue 19): `auto:cascade` starts at bench-paced and escalates to a strong group
+  // on the same paced upstream; profiles for the strong streaming mode and for a cascade that always
+  // escalates (a minimum length no answer reaches).
+  models[CASCADE.strong] = { price: { input: 3, output: 15 }, deployments: models[MODELS.paced].deployments };
+  const auto = {
+    tiers: { simple: MODELS.paced, medium: MODELS.paced, complex: CASCADE.strong, reasoning: CASCADE.strong },
+    profiles: {
+      [CASCADE.strongStream]: { cascade: { stream: 'strong' } },
+      [CASCADE.escalate]: { cascade: { checks: { minLength: { simple: 1_000_000 } } } },
+    },
+  };
+  return { server: { port }, sandbox: false, providers, models, routing: { strategy: 'latency', auto } };
 }
 
 /** `configExtra`: sections added to the benchmark's config (the team row's budgets, limits and team). */

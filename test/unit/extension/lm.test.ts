@@ -70,6 +70,12 @@ describe('language model list', () => {
   it('lists nothing without a snapshot', () => {
     assert.deepEqual(lmModels(undefined, USD), []);
   });
+
+  it('leaves embedding groups out: they cannot answer a chat', () => {
+    const withEmbed = s();
+    withEmbed.groups.push({ name: 'embed', down: false, price: { input: 0.02, output: 0 }, kind: 'embedding' });
+    assert.deepEqual(lmModels(withEmbed, USD).map((m) => m.id), ['gpt-4.1', 'deepseek', 'bare', 'auto']);
+  });
 });
 
 describe('language model request translation', () => {

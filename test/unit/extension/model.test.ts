@@ -23,6 +23,11 @@ describe('extension state: events folded into the snapshot', () => {
     assert.deepEqual(s.spend.byGroup.map((g) => g.group), ['gpt-4.1', 'claude']);
   });
 
+  it("adds a hedge's cancelled loser to cost, not to the request or error counts", () => {
+    const s = reduce(connected(), { type: 'request.finished', entry: entry({ ok: false, status: 499, parent: 'req-0', role: 'hedge', costUsd: 0.25 }) }).snapshot!;
+    assert.deepEqual([s.spend.today.requests, s.spend.today.errors, s.spend.today.costUsd], [3, 1, 1.75]); // as before it: 3 requests, 1 error
+  });
+
   it('starts a new day when the first request after midnight arrives', () => {
     const s = reduce(connected(), { type: 'request.finished', entry: entry({ time: '2026-11-04T00:00:01.000Z' }) }).snapshot!;
     assert.equal(s.spend.days.at(-1)?.date, '2026-11-04');
@@ -37,6 +42,27 @@ describe('extension state: events folded into the snapshot', () => {
     assert.equal(s.budgets[0].spentUsd, 4);
     assert.equal(s.budgets[0].usedRatio, 0.4);
     assert.equal(s.budgets[1].spentUsd, 3);
+  });
+
+  it('keeps "caching saved" current with each finished request, not only with each snapshot', () => {
+    const base = snapshot();
+    const cached = { cachedTokens: 9000, cacheWriteTokens: 1000, cacheSavedUsd: 0.02 };
+    const start = connected({
+      ...base,
+      spend: { ...base.spend, month: { ...base.spend.month, ...cached }, byGroup: [{ ...base.spend.byGroup[0], ...cached }], today: { ...base.spend.today, cachedTokens: 9000 } },
+    });
+    const next = reduce(start, { type: 'request.finished', entry: entry({ cachedTokens: 4000, cacheWriteTokens: 0 }), cacheSavedUsd: 0.0072 }).snapshot!;
+    assert.deepEqual([next.spend.month.cachedTokens, next.spend.month.cacheWriteTokens, next.spend.month.cacheSavedUsd], [13_000, 1000, 0.0272]);
+    assert.equal(next.spend.byGroup[0].cacheSavedUsd, 0.0272);
+    assert.equal(next.spend.today.cachedTokens, 13_000);
+    assert.equal(next.spend.today.cacheSavedUsd, undefined, 'today had caching without a figure: a partial sum would mislead');
+    // A request that cached nothing leaves the figure as it was (it used to drop it until the next snapshot).
+    const plain = reduce({ ...start, snapshot: next }, { type: 'request.finished', entry: entry() }).snapshot!;
+    assert.equal(plain.spend.month.cacheSavedUsd, 0.0272);
+    assert.equal(plain.spend.month.cachedTokens, 13_000);
+    // The first caching of the month: the figure appears at once.
+    const first = reduce(connected(), { type: 'request.finished', entry: entry({ cachedTokens: 2000 }), cacheSavedUsd: 0.0036 }).snapshot!;
+    assert.equal(first.spend.month.cacheSavedUsd, 0.0036);
   });
 
   it('applies a deployment state change and marks the group down when its last deployment opens', () => {
