@@ -29,6 +29,7 @@ import { Reloader, warnAddressChange } from './lifecycle/reloader';
 import { messageOf, StartError } from './lifecycle/start-error';
 import { newControlToken, removeStateFile, writeStateFile } from './lifecycle/state-file';
 import { Steps } from './lifecycle/steps';
+import { openTeamMode, type Team } from './lifecycle/team';
 import { openTeamLedger } from './lifecycle/team-ledger';
 import { HedgeBudget } from './pipeline/hedge-budget';
 import { RoutingCursors } from './routing/strategies';
@@ -99,7 +100,7 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
   const ledger = await steps.run('open the ledger', () => Ledger.open(dataDir, { warn: (m) => log.warn(m) }), (l) => l.close());
   watchLedgerState(ledger, events, log);
   // Metrics read the gateway's live numbers while the gateway needs the metrics: filled in below.
-  const live: { report?: () => ReturnType<typeof statusReport>; inflight?: () => number; teamLedger?: TeamLedgerHandle } = {};
+  const live: { report?: () => ReturnType<typeof statusReport>; inflight?: () => number; team?: Team; teamLedger?: TeamLedgerHandle } = {};
   const spend = await steps.run(
     'open spend tracking',
     () =>
@@ -111,6 +112,7 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
           inflight: () => live.inflight?.() ?? 0,
           ledger: () => ledger.health(),
           ...(config.team?.postgres ? { teamLedger: () => live.teamLedger?.health() } : {}),
+          ...(config.team ? { teamDegraded: () => live.team?.status().state === 'degraded' } : {}),
         },
       }),
     (s) => s.stop(),
@@ -176,6 +178,18 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
   live.report = () => statusReport(health, state, { ...gatewayDeps, teamLedger: undefined });
   live.inflight = () => gateway.inflight();
   spend.start(events, state.config);
+  // Team mode (a team section only): shared budgets, rate limits and health; the pipeline awaits Redis only then.
+  const team = await steps.run(
+    'open team mode',
+    () => openTeamMode(config, env, { member: state.member ?? defaultMember(), log, budgets: spend.budgets, claimAlerts: (c) => spend.claimAlerts(c), health, events }),
+    (t) => t?.close(),
+  );
+  if (team) {
+    live.team = team;
+    if (team.reserve) gatewayDeps.reserve = team.reserve;
+    if (team.sharedLimits) gatewayDeps.sharedLimits = team.sharedLimits;
+    gatewayDeps.team = () => team.status();
+  }
 
   const host = config.server.host;
   // Beyond loopback anyone on the network could spend the team's keys: a local API key is required.
@@ -208,6 +222,7 @@ export async function startDaemon(options: StartOptions = {}): Promise<RunningDa
     if (state.sandbox && !wasSandbox) logSandbox(log, composer);
     health.configure(state.catalog);
     spend.configure(state.config);
+    team?.configure(state.config);
     log.info('config reloaded', { groups: state.catalog.groups.size, sandbox: state.sandbox });
     events.emit('config.reloaded', { groups: [...state.catalog.groups.keys()], sandbox: state.sandbox });
   });

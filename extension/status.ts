@@ -81,18 +81,26 @@ export function spendItem(state: ViewState, currency: DisplayCurrency): StatusIt
   const budget = mainBudget(s.budgets);
   const failing = s.ledger?.state === 'failing' ? s.ledger : undefined;
   const budgetLevel = budgetSeverity(budget);
+  // Team mode with Redis unreachable: budgets and limits are this daemon's alone until it answers.
+  const teamDown = s.team?.state === 'degraded' ? s.team : undefined;
   // Spend shown while the ledger cannot be written is not yet on disk: say so first.
-  const severity: Severity = failing && budgetLevel === 'ok' ? 'warning' : budgetLevel;
+  const severity: Severity = (failing || teamDown) && budgetLevel === 'ok' ? 'warning' : budgetLevel;
   const ledgerNote = failing ? ` $(warning) ledger: ${failing.waiting} waiting` : '';
+  const teamNote = teamDown ? ' $(warning) team degraded' : '';
   // Sandbox spend is simulated and counted apart; in the sandbox it is the only spend that moves, so
   // the item shows it too, marked, rather than a real $0.00 that never changes.
   const sandboxMonth = s.spend.sandbox && s.spend.sandbox.month.costUsd > 0 ? formatMoney(s.spend.sandbox.month.costUsd, currency) : undefined;
   const sandboxNote = sandboxMonth ? ` (sandbox ${sandboxMonth})` : '';
-  const text = `${budget ? `$(credit-card) ${month} / ${formatMoney(budget.limitUsd, currency)}` : `$(credit-card) ${month}`}${sandboxNote}${ledgerNote}`;
+  const text = `${budget ? `$(credit-card) ${month} / ${formatMoney(budget.limitUsd, currency)}` : `$(credit-card) ${month}`}${sandboxNote}${ledgerNote}${teamNote}`;
   const lines = [
     ...(failing
       ? [
           `$(warning) **The ledger cannot be written** since ${failing.since ?? 'recently'} (${failing.lastError ?? 'write failed'}): ${failing.waiting} line(s) wait in memory and are written when the disk accepts them${failing.dropped ? `; ${failing.dropped} dropped (the wait queue was full)` : ''}.`,
+        ]
+      : []),
+    ...(teamDown
+      ? [
+          `$(warning) **Team state degraded** since ${teamDown.since ?? 'recently'}${teamDown.reason ? ` (${teamDown.reason})` : ''}: Redis cannot be reached, so budgets and rate limits run on this daemon's local state; its spend is counted for team "${teamDown.name}" when Redis answers again.`,
         ]
       : []),
     `**Spend this month:** ${month} (${s.spend.month.requests} requests)`,
@@ -113,7 +121,7 @@ export function spendItem(state: ViewState, currency: DisplayCurrency): StatusIt
     text,
     tooltip: lines.join('\n\n'),
     severity,
-    accessibility: `Shepherd spend this month ${month}${budget ? ` of ${formatMoney(budget.limitUsd, currency)} budget` : ''}${sandboxMonth ? `; sandbox ${sandboxMonth} (simulated, not counted)` : ''}${failing ? `; ledger cannot be written, ${failing.waiting} lines waiting` : ''}`,
+    accessibility: `Shepherd spend this month ${month}${budget ? ` of ${formatMoney(budget.limitUsd, currency)} budget` : ''}${sandboxMonth ? `; sandbox ${sandboxMonth} (simulated, not counted)` : ''}${failing ? `; ledger cannot be written, ${failing.waiting} lines waiting` : ''}${teamDown ? '; team state degraded' : ''}`,
   };
 }
 

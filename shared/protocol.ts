@@ -117,6 +117,10 @@ export const SnapshotSchema = z.object({
   auto: z.array(z.object({ name: z.string(), tiers: z.record(z.string(), z.string()) })).optional(),
   /** Whether ledger lines reach the disk (absent from daemons that do not say). */
   ledger: LedgerHealthSchema.optional(),
+  /** Team mode only: whether the team's shared state (Redis) can be reached; degraded = local state serves. */
+  team: z
+    .object({ name: z.string(), member: z.string(), state: z.enum(['ok', 'degraded']), since: z.string().optional(), reason: z.string().optional() })
+    .optional(),
   /** Team mode: whether the ledger is shipped to the team ledger in PostgreSQL, and how many lines wait. */
   teamLedger: TeamLedgerHealthSchema.optional(),
   /** Team mode: the whole team's spend this month, by member (refreshed every half minute or so). */

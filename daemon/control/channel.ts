@@ -31,7 +31,7 @@ import { HttpError } from '../core/http-error';
 import { checkHost } from '../http/guard';
 
 /** What the snapshot needs from the daemon besides spend: see controlSnapshotBase in start.ts. */
-export type SnapshotBase = Pick<Snapshot, 'version' | 'url' | 'sandbox' | 'startedAt' | 'providers' | 'groups' | 'deployments' | 'auto' | 'ledger' | 'teamLedger' | 'teamSpend'>;
+export type SnapshotBase = Pick<Snapshot, 'version' | 'url' | 'sandbox' | 'startedAt' | 'providers' | 'groups' | 'deployments' | 'auto' | 'ledger' | 'teamLedger' | 'teamSpend' | 'team'>;
 
 export interface ControlOptions {
   server: Server;
@@ -117,6 +117,10 @@ export function attachControlChannel(options: ControlOptions): ControlChannel {
     // A fresh snapshot (it carries the ledger's state) rather than a new message type, which extensions
     // built before it would take for a broken connection; the ledger changes state rarely.
     options.events.on('ledger.state', () => {
+      if (authed.size > 0) broadcast({ type: 'snapshot', snapshot: snapshot() });
+    }),
+    // Team mode's state travels the same way: a fresh snapshot, rarely.
+    options.events.on('team.state', () => {
       if (authed.size > 0) broadcast({ type: 'snapshot', snapshot: snapshot() });
     }),
     // Team mode: the same for the team ledger (its state, and the team's month spend read anew).

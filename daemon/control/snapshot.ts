@@ -2,9 +2,10 @@
 // reduced to the fields shared/protocol.ts promises, plus each group's price for the model picker and
 // what its models can take and do (and `auto`'s tiers) for VS Code's language model list.
 import { autoModels, groupModelInfo } from '../config/model-info';
+import type { Snapshot } from '../../shared/protocol';
 import type { SnapshotBase } from './channel';
 import type { ConfigSnapshot } from '../config/snapshot';
-import type { StatusReport } from '../health/status-report';
+import type { StatusReport, TeamStatus } from '../health/status-report';
 
 export function snapshotBase(report: StatusReport, state: ConfigSnapshot, url: string, providers: string[]): SnapshotBase {
   const models = state.config.models;
@@ -46,7 +47,13 @@ export function snapshotBase(report: StatusReport, state: ConfigSnapshot, url: s
     })),
     auto: autoModels(state.config.routing.auto, names),
     ...(report.ledger ? { ledger: report.ledger } : {}),
+    ...(report.team ? { team: teamSnapshot(report.team) } : {}),
     ...(report.teamLedger ? { teamLedger: report.teamLedger } : {}),
     ...(report.teamSpend ? { teamSpend: report.teamSpend } : {}),
   };
+}
+
+/** What the extension shows of team mode: the team, this member, and whether the shared state is reachable. */
+function teamSnapshot(t: TeamStatus): NonNullable<Snapshot['team']> {
+  return { name: t.name, member: t.member, state: t.state, ...(t.redis ? { since: t.redis.since, reason: t.redis.reason } : {}) };
 }

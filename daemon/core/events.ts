@@ -32,6 +32,8 @@ export interface DaemonEvents {
   'config.reloaded': { groups: string[]; sandbox: boolean };
   /** The ledger's writes started or stopped failing, or (while failing) how many lines wait changed. */
   'ledger.state': LedgerHealth;
+  /** Team mode: the team's shared state (Redis) became reachable or not. */
+  'team.state': { state: 'ok' | 'degraded'; reason: string };
   /** Team mode: the team ledger's shipping started or stopped failing, or the team's month spend was read again. */
   'team.ledger': TeamLedgerHealth;
 }

@@ -8,7 +8,7 @@ import type { DeploymentSignals, HealthState, HealthView } from '../routing/heal
 import type { HealthConfig } from '../../shared/routing-config';
 import { Breaker, type Admission, type Transition } from './breaker';
 import { IncidentLog, type Incident } from './incidents';
-import { RateLimiter } from './rate-limit';
+import { RateLimiter, type RateLimits } from './rate-limit';
 import type { FirstByteFigures, RequestKind } from '../routing/timing';
 import { FirstByteWindow } from './first-byte';
 import { OutcomeWindow } from './window';
@@ -16,6 +16,21 @@ import { OutcomeWindow } from './window';
 /** Times to first byte kept per deployment and kind: enough for a p99 that means something. */
 const FIRST_BYTE_SAMPLES = 100;
 
+
+/** A deployment this daemon ejected on its own evidence (team mode tells the other daemons). */
+export interface LocalEjection {
+  deployment: string;
+  /** An opened circuit, or a 429 with Retry-After. */
+  kind: 'circuit' | 'rate_limit';
+  /** How long it is out from now. */
+  ms: number;
+  reason: string;
+}
+
+/** A hint from another daemon is ignored for a deployment this daemon saw succeed this recently. */
+export const HINT_IGNORED_AFTER_SUCCESS_MS = 2_000;
+/** A rate-limit hint holds a deployment for at most this long, whatever Retry-After said. */
+const MAX_HINT_HOLD_MS = 60_000;
 
 /** begin()'s answer: go (as a half-open trial or not, with the tokens charged to the tpm bucket), or skip. */
 export type Ticket = { ok: true; trial: boolean; charged: number } | Extract<Admission, { ok: false }>;
@@ -56,11 +71,12 @@ class Entry {
     public deployment: Deployment,
     health: HealthConfig,
     now: number,
+    share: number,
   ) {
     this.window = new OutcomeWindow(health.window, health.latencyHalfLife);
     this.breaker = new Breaker(deployment.breaker);
-    this.limiter = new RateLimiter(deployment, now);
-    this.limitsKey = limitsKey(deployment);
+    this.limiter = new RateLimiter(limitsAt(deployment, share), now);
+    this.limitsKey = limitsKey(deployment, share);
   }
 }
 
@@ -68,6 +84,9 @@ export class HealthBoard implements HealthView {
   private readonly entries = new Map<string, Entry>();
   private health: HealthConfig;
   readonly incidents = new IncidentLog();
+  /** The part of each deployment's rpm/tpm this daemon may use alone (team mode with the team's limiter unreachable). */
+  private limitShare = 1;
+  private ejected: ((e: LocalEjection) => void) | undefined;
 
   constructor(
     catalog: Catalog,
@@ -88,16 +107,16 @@ export class HealthBoard implements HealthView {
         seen.add(d.id);
         const e = this.entries.get(d.id);
         if (!e) {
-          this.entries.set(d.id, new Entry(d, this.health, now));
+          this.entries.set(d.id, new Entry(d, this.health, now, this.limitShare));
           continue;
         }
         if (d.apiKey !== e.deployment.apiKey) e.keyRejected = undefined; // a new key deserves a try
         e.deployment = d;
         e.window.resize(this.health.window, this.health.latencyHalfLife);
         e.breaker.reconfigure(d.breaker);
-        if (limitsKey(d) !== e.limitsKey) {
-          e.limiter = new RateLimiter(d, now);
-          e.limitsKey = limitsKey(d);
+        if (limitsKey(d, this.limitShare) !== e.limitsKey) {
+          e.limiter = new RateLimiter(limitsAt(d, this.limitShare), now);
+          e.limitsKey = limitsKey(d, this.limitShare);
         }
       }
     }
@@ -105,6 +124,53 @@ export class HealthBoard implements HealthView {
       if (seen.has(id)) continue;
       this.entries.delete(id);
       this.incidents.ended(id, now, 'removed from the config');
+    }
+  }
+
+  /** Team mode: hear of deployments this daemon ejects on its own evidence (never of hints). */
+  onLocalEjection(listener: (e: LocalEjection) => void): void {
+    this.ejected = listener;
+  }
+
+  /**
+   * Team mode: another daemon ejected this deployment. A hint only ejects a closed circuit, for the
+   * sender's cooldown and no longer, and is ignored when this daemon just saw the deployment succeed;
+   * recovery is this daemon's own half-open trial. Returns whether it took effect.
+   */
+  hint(id: string, kind: LocalEjection['kind'], ms: number, reason: string): boolean {
+    const e = this.entries.get(id);
+    if (!e || !(ms > 0)) return false;
+    const now = this.now();
+    if (e.lastSuccessAt !== undefined && now - e.lastSuccessAt < HINT_IGNORED_AFTER_SUCCESS_MS) return false;
+    if (kind === 'rate_limit') {
+      e.limiter.hold(now, Math.min(ms, MAX_HINT_HOLD_MS));
+      return true;
+    }
+    const t = e.breaker.eject(now, now + Math.min(ms, e.deployment.breaker.maxOpenMs), `another daemon of the team: ${reason}`);
+    if (!t) return false;
+    this.settle(e, now, t);
+    return true;
+  }
+
+  /** Team mode: the team's limiter says wait `ms` before the next request here. */
+  holdFor(id: string, ms: number): void {
+    this.entries.get(id)?.limiter.hold(this.now(), ms);
+  }
+
+  /**
+   * Team mode: this daemon's part of every rpm/tpm (1 while the team's limiter is reachable, 1/n of
+   * the team's n live daemons while it is not). The buckets restart full at the new size.
+   */
+  setLimitShare(share: number): void {
+    const next = Math.min(1, Math.max(share, 0.001));
+    if (next === this.limitShare) return;
+    this.limitShare = next;
+    const now = this.now();
+    for (const e of this.entries.values()) {
+      const blocked = e.limiter.blockedUntilMs();
+      e.limiter = new RateLimiter(limitsAt(e.deployment, next), now);
+      if (blocked > now) e.limiter.hold(now, blocked - now);
+      e.limitsKey = limitsKey(e.deployment, next);
     }
   }
 
@@ -220,6 +286,9 @@ export class HealthBoard implements HealthView {
     e.inflight = Math.max(0, e.inflight - 1);
     if (failure.class === 'rate_limit') {
       e.limiter.rateLimited(now, failure.retryAfterMs);
+      if (failure.retryAfterMs !== undefined && failure.retryAfterMs > 0) {
+        this.ejected?.({ deployment: id, kind: 'rate_limit', ms: failure.retryAfterMs, reason: `429 with Retry-After ${Math.ceil(failure.retryAfterMs / 1000)} s` });
+      }
       e.breaker.release(trial);
       e.lastError = failure.message;
       e.lastFailureAt = now;
@@ -248,6 +317,7 @@ export class HealthBoard implements HealthView {
     e.window.push(false);
     const t = e.breaker.onFailure(now, trial, this.tripReason(e));
     this.settle(e, now, t);
+    this.tellEjected(e, now, t);
   }
 
   /** The attempt ended without an outcome (client cancelled, shutdown): free its slot. */
@@ -273,7 +343,15 @@ export class HealthBoard implements HealthView {
     e.consecutiveFailures++;
     e.lastError = `health probe: ${error ?? 'failed'}`;
     e.lastFailureAt = now;
-    this.settle(e, now, e.breaker.onFailure(now, false, this.tripReason(e)));
+    const t = e.breaker.onFailure(now, false, this.tripReason(e));
+    this.settle(e, now, t);
+    this.tellEjected(e, now, t);
+  }
+
+  private tellEjected(e: Entry, now: number, t: Transition | undefined): void {
+    const until = e.breaker.retryAt();
+    if (t?.to !== 'open' || until === undefined || !this.ejected) return;
+    this.ejected({ deployment: e.deployment.id, kind: 'circuit', ms: until - now, reason: t.reason });
   }
 
   /** Moves lazily expired open circuits to half-open so their change is reported on time. */
@@ -357,8 +435,15 @@ function reasonFor(state: HealthState, e: Entry, degradedErrorRate: number): str
   return state;
 }
 
-function limitsKey(d: Deployment): string {
-  return `${d.rpm ?? ''}/${d.tpm ?? ''}/${d.burst ?? ''}`;
+function limitsKey(d: Deployment, share: number): string {
+  return `${d.rpm ?? ''}/${d.tpm ?? ''}/${d.burst ?? ''}/${share}`;
+}
+
+/** A deployment's limits at `share` of their size (at least one request or token per minute). */
+function limitsAt(d: Deployment, share: number): RateLimits {
+  if (share === 1) return d;
+  const part = (n: number | undefined) => (n === undefined ? undefined : Math.max(1, Math.floor(n * share)));
+  return { rpm: part(d.rpm), tpm: part(d.tpm), burst: part(d.burst) };
 }
 
 /** A deployment nothing is known about yet. */

@@ -99,6 +99,18 @@ export class Breaker {
     return { from: 'open', to: 'half-open', reason: 'health probe succeeded' };
   }
 
+  /**
+   * Another daemon of the team opened its circuit: eject until `until` (its cooldown, no longer) if this
+   * circuit is closed. No trip is counted: this daemon's own back-off grows only from its own failures,
+   * and recovery is confirmed by its own half-open trial when the time is up.
+   */
+  eject(now: number, until: number, reason: string): Transition | undefined {
+    if (this.state(now) !== 'closed' || until <= now) return undefined;
+    this.current = 'open';
+    this.openUntil = until;
+    return { from: 'closed', to: 'open', reason };
+  }
+
   private trip(now: number, from: CircuitState, reason: string): Transition {
     const openMs = Math.min(this.config.maxOpenMs, this.config.openMs * 2 ** this.trips);
     this.trips++;

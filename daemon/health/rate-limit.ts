@@ -103,6 +103,11 @@ export class RateLimiter {
     this.tokens?.empty(now);
   }
 
+  /** Hold requests until `now + ms` without emptying the buckets: a hint (the team's limiter said wait). */
+  hold(now: number, ms: number): void {
+    this.blockedUntil = Math.max(this.blockedUntil, now + ms);
+  }
+
   blockedUntilMs(): number {
     return this.blockedUntil;
   }

@@ -14,6 +14,27 @@ export interface ReporterInfo {
   teamLedger?: { health(): TeamLedgerHealth; monthByMember?(): TeamSpend | undefined };
   /** The embedded sandbox upstreams the daemon serves from, if it does. */
   sandboxUpstreams?: () => readonly { provider: string; region: string; url: string }[];
+  /** Team mode: whether the team's shared state is reachable. */
+  team?: () => TeamStatus;
+}
+
+/** Team mode as the status report shows it: "degraded" while Redis cannot be reached (local state serves). */
+export interface TeamStatus {
+  name: string;
+  member: string;
+  /** This daemon's id among the team's (member, host, process). */
+  daemon: string;
+  state: 'ok' | 'degraded';
+  redis?: {
+    state: 'ok' | 'degraded';
+    /** Since when (ISO time), and why. */
+    since: string;
+    reason: string;
+    /** Daemons of the team alive at the last heartbeat. */
+    daemons: number;
+    /** Spend made here that waits to be counted in Redis (USD). */
+    unsyncedUsd: number;
+  };
 }
 
 export type StatusReport = ReturnType<typeof statusReport>;
@@ -71,6 +92,7 @@ export function statusReport(health: HealthBoard, state: ConfigSnapshot, info: R
     })),
     deployments,
     ...(info.ledger ? { ledger: info.ledger.health() } : {}),
+    ...(info.team ? { team: info.team() } : {}),
     ...(info.teamLedger ? { teamLedger: info.teamLedger.health() } : {}),
     ...teamSpendOf(info),
   };

@@ -2,6 +2,7 @@
 // graceful shutdown. No handler may throw past here: every failure becomes an error response.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { TeamStatus } from '../health/status-report';
 import type { Socket } from 'node:net';
 import type { Cancel } from '../core/cancel';
 import type { Metrics } from '../metrics/metrics';
@@ -26,6 +27,8 @@ export interface GatewayDeps extends PipelineDeps {
   startedAt: Date;
   /** The embedded sandbox upstreams while the daemon serves them (status, fault scripting). */
   sandboxUpstreams?: () => readonly SandboxUpstream[];
+  /** Team mode: the team state for the status report ("degraded" while Redis is unreachable). */
+  team?: () => TeamStatus;
   /** Team mode: the PostgreSQL ledger (its state in the status, the team's spend for ?scope=team). */
   teamLedger?: TeamLedger;
 }

@@ -25,6 +25,8 @@ export interface MetricsSources {
   budgets(): readonly BudgetStatus[];
   /** Whether ledger lines reach the disk. */
   ledger?(): LedgerHealth;
+  /** Team mode only: whether the team's shared state (Redis) cannot be reached. */
+  teamDegraded?(): boolean;
   /** Team mode: whether ledger lines reach the team ledger in PostgreSQL (undefined until it is open). */
   teamLedger?(): TeamLedgerHealth | undefined;
 }
@@ -164,6 +166,15 @@ export class Metrics {
         help: '1 while ledger lines cannot be written (disk full, read-only), else 0',
         registers,
         collect: () => failing.set(ledger().state === 'failing' ? 1 : 0),
+      });
+    }
+    if (sources.teamDegraded) {
+      const degraded = sources.teamDegraded;
+      const team: Gauge<string> = new Gauge({
+        name: 'shepherd_team_degraded',
+        help: 'Team mode: 1 while the team state (Redis) cannot be reached and the daemon serves on local state, else 0',
+        registers,
+        collect: () => team.set(degraded() ? 1 : 0),
       });
     }
     if (sources.teamLedger) {

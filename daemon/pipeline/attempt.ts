@@ -58,6 +58,16 @@ export async function attempt(input: AttemptInput): Promise<AttemptResult> {
   const admission = deps.health.begin(deployment.id, plan.estimatedTokens, planned.panic === true);
   if (!admission.ok) return { kind: 'skipped' };
   const { trial, charged } = admission;
+  // Team mode: the provider's limits are the team's, counted in Redis. Only then may there be an await here.
+  if (deps.sharedLimits !== undefined && (deployment.rpm !== undefined || deployment.tpm !== undefined)) {
+    const taken = deps.sharedLimits.take(deployment, plan.estimatedTokens);
+    const waitMs = typeof taken === 'number' ? taken : await taken;
+    if (waitMs > 0) {
+      deps.health.abandon(deployment.id, trial);
+      deps.health.holdFor(deployment.id, waitMs);
+      return { kind: 'skipped' };
+    }
+  }
   const signal = input.signal;
   const kind: RequestKind = x.arrival.body.stream === true ? 'stream' : 'whole';
   const startedAt = performance.now();

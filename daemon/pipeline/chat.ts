@@ -49,11 +49,17 @@ export async function runChat(deps: PipelineDeps, arrival: Arrival): Promise<voi
   const operation = arrival.operation ?? 'chat';
   const affinity = affinityOf(deps, arrival);
   let planned = await planWaitingForCapacity(deps, state, body.model, body, arrival.receivedAt, operation, affinity);
-  let verdict = planned.ok ? deps.spend.check(spendCheck(planned.plan, body, arrival)) : undefined;
+  let check = planned.ok ? spendCheck(planned.plan, body, arrival) : undefined;
+  let verdict = check ? deps.spend.check(check) : undefined;
+  // Team mode: the team's hard budgets hold this request's estimate (local mode awaits nothing here).
+  if (deps.reserve !== undefined && check && verdict?.action === 'allow') verdict = await deps.reserve.reserve(check, id, verdict);
   if (planned.ok && verdict?.action === 'downgrade') {
     // One downgrade at most: the cheaper group's own verdict may allow or block, not redirect again.
     planned = planRoute(planContext(deps, state, deps.cursors, affinity), verdict.toGroup, body, operation);
-    verdict = planned.ok ? deps.spend.check(spendCheck(planned.plan, body, arrival)) : undefined;
+    check = planned.ok ? spendCheck(planned.plan, body, arrival) : undefined;
+    verdict = check ? deps.spend.check(check) : undefined;
+    if (verdict?.action === 'downgrade') verdict = { action: 'allow' };
+    if (deps.reserve !== undefined && check && verdict?.action === 'allow') verdict = await deps.reserve.reserve(check, id, verdict);
     if (verdict?.action === 'downgrade') verdict = { action: 'allow' };
   }
   if (!planned.ok) return refuse(planned.reason === 'unknown_model' ? null : planned.group, planError(planned, id));

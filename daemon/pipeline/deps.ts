@@ -4,9 +4,10 @@ import type { EventBus } from '../core/events';
 import type { Logger } from '../core/log';
 import type { ConfigSnapshot } from '../config/snapshot';
 import type { HealthBoard } from '../health/board';
+import type { SharedRateLimits } from '../health/shared-limits';
 import type { RoutingCursors } from '../routing/strategies';
 import type { AffinityTable } from '../routing/affinity';
-import type { SpendGate } from '../spend/gate';
+import type { SpendGate, SpendReserver } from '../spend/gate';
 import type { Upstreams } from '../upstream/pool';
 import type { HedgeBudget } from './hedge-budget';
 
@@ -24,6 +25,10 @@ export interface PipelineDeps {
   events: EventBus;
   /** Budgets' verdict on each planned request (allow, downgrade, block). */
   spend: SpendGate;
+  /** Team mode only: reservations against the team's hard budgets (Redis). */
+  reserve?: SpendReserver;
+  /** Team mode only: the team's rate limits per deployment (Redis). */
+  sharedLimits?: SharedRateLimits;
   log: Logger;
   /** How many hedged requests may be out at once. */
   hedges: HedgeBudget;

@@ -42,7 +42,15 @@ export interface BudgetsOptions {
 interface Live {
   rule: BudgetRule;
   period: Period;
+  /** This daemon's own spend (from its ledger). */
   spentUnits: number;
+  /** Team mode: the team's spend last read from Redis, and spentUnits at that moment. */
+  team?: { units: number; localAt: number };
+}
+
+/** What a budget has spent: in team mode the team's last known spend plus this daemon's since. */
+function spentOf(l: Live): number {
+  return l.team ? l.team.units + (l.spentUnits - l.team.localAt) : l.spentUnits;
 }
 
 export class Budgets implements SpendGate {
@@ -123,7 +131,7 @@ export class Budgets implements SpendGate {
     for (const l of this.live) {
       const { rule } = l;
       if (rule.action === 'alert') continue;
-      const spent = l.spentUnits;
+      const spent = spentOf(l);
       const exhausted = spent >= rule.limitUnits;
       if (rule.scope.kind === 'provider') {
         const mine = req.deployments.filter((d) => d.providerName === rule.scope.value);
@@ -151,13 +159,15 @@ export class Budgets implements SpendGate {
     if (rule.action === 'downgrade' && rule.downgradeTo !== undefined && rule.downgradeTo !== req.group) {
       return { action: 'downgrade', toGroup: rule.downgradeTo, reason: `budget "${rule.name}"${scopeText(rule.scope)} is exhausted` };
     }
-    return { action: 'block', block: blockVerdict(rule, firstSkipper.spentUnits, firstSkipper.period, this.currency, estimate) };
+    return { action: 'block', block: blockVerdict(rule, spentOf(firstSkipper), firstSkipper.period, this.currency, estimate) };
   }
 
   statuses(): BudgetStatus[] {
     const now = this.now();
     this.roll(now);
-    return this.live.map(({ rule, period, spentUnits }) => {
+    return this.live.map((l) => {
+      const { rule, period } = l;
+      const spentUnits = spentOf(l);
       const spentUsd = spentUnits / COST_UNITS_PER_USD;
       return {
         name: rule.name,
@@ -177,13 +187,25 @@ export class Budgets implements SpendGate {
     });
   }
 
+  /**
+   * Team mode: the team's spend on budget `name` in the period starting at `periodStart`, as Redis
+   * has it now. From here on the budget counts it plus this daemon's spend since (so a Redis outage
+   * goes on from the last known figure); alerts it crosses fire (the service makes them once per team).
+   */
+  observeTeam(name: string, periodStart: number, units: number): void {
+    const l = this.live.find((x) => x.rule.name === name && x.period.start === periodStart);
+    if (!l) return;
+    l.team = { units, localAt: l.spentUnits };
+    this.alertCrossed(l, this.now());
+  }
+
   displayCurrency(): DisplayCurrency {
     return this.currency;
   }
 
   /** A request estimated at `estimateUsd` would take a hard budget past its limit. */
   private wouldOvershoot(l: Live, estimateUsd: number): boolean {
-    return l.spentUnits + Math.round(estimateUsd * COST_UNITS_PER_USD) > l.rule.limitUnits;
+    return spentOf(l) + Math.round(estimateUsd * COST_UNITS_PER_USD) > l.rule.limitUnits;
   }
 
   private start(rule: BudgetRule, now: number): Live {
@@ -209,7 +231,8 @@ export class Budgets implements SpendGate {
   }
 
   private alertCrossed(l: Live, now: number): void {
-    for (const threshold of crossedThresholds(l.rule.thresholds, l.spentUnits, l.rule.limitUnits)) {
+    const spentUnits = spentOf(l);
+    for (const threshold of crossedThresholds(l.rule.thresholds, spentUnits, l.rule.limitUnits)) {
       const id = `${firedPrefix(l)}${threshold}`;
       if (this.fired.has(id)) continue;
       this.fired.add(id);
@@ -217,7 +240,7 @@ export class Budgets implements SpendGate {
         budget: l.rule.name,
         scope: l.rule.scope,
         threshold,
-        spentUsd: l.spentUnits / COST_UNITS_PER_USD,
+        spentUsd: spentUnits / COST_UNITS_PER_USD,
         limitUsd: l.rule.limitUsd,
         periodStart: new Date(l.period.start).toISOString(),
         action: l.rule.action,

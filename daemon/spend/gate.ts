@@ -30,3 +30,15 @@ export type SpendVerdict =
 export interface SpendGate {
   check(request: SpendCheck): SpendVerdict;
 }
+
+/**
+ * Team mode: reserves a planned request's estimated cost against the team's hard budgets (kept in
+ * Redis), so daemons running at once cannot overshoot one by more than the requests in flight. Given
+ * the local verdict (an allow), it answers that verdict, or a block or downgrade from the team's
+ * spend. The reservation is settled by the request's ledger line (its id), released if it cost nothing.
+ * A verdict rather than a promise when this daemon's lease on the budgets covers the request (no
+ * await then). Absent in local mode: the pipeline then awaits nothing extra.
+ */
+export interface SpendReserver {
+  reserve(request: SpendCheck, requestId: string, local: SpendVerdict): SpendVerdict | Promise<SpendVerdict>;
+}

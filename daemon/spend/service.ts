@@ -1,6 +1,7 @@
 // Budgets, alerts (events + webhooks), the persisted set of fired alerts and the metrics, put together
 // for the daemon: opened before the ledger replay (which feeds it), started once the event bus and
 // the config exist, reconfigured on every reload, stopped on shutdown.
+import type { BudgetAlert } from '../../shared/budget-status';
 import type { ShepherdConfig } from '../../shared/config';
 import type { LedgerEntry } from '../../shared/ledger';
 import type { EventBus } from '../core/events';
@@ -16,6 +17,11 @@ export interface SpendService {
   /** Subscribes to finished requests and applies the config (alerts already due fire now). */
   start(events: EventBus, config: ShepherdConfig): void;
   configure(config: ShepherdConfig): void;
+  /**
+   * Team mode: each alert is sent only when `claim` says this daemon is the one to send it (one Redis
+   * SET NX per budget, period and threshold), so the team gets it once rather than once per daemon.
+   */
+  claimAlerts(claim: (alert: BudgetAlert) => Promise<boolean>): void;
   stop(): Promise<void>;
 }
 
@@ -33,13 +39,20 @@ export async function openSpend(options: SpendServiceOptions): Promise<SpendServ
   const fired = await openFiredStore(options.dataDir, (m) => log.warn(m));
   const webhooks = new Webhooks({ warn: (m) => log.warn(m), ...options.webhooks });
   let events: EventBus | undefined;
+  let claim: ((alert: BudgetAlert) => Promise<boolean>) | undefined;
+  const send = (alert: BudgetAlert) => {
+    log.warn('budget alert', { budget: alert.budget, threshold: alert.threshold, spentUsd: alert.spentUsd, limitUsd: alert.limitUsd });
+    events?.emit('budget.alert', alert);
+    webhooks.send(alert);
+  };
   const budgets = new Budgets(undefined, {
     now: options.now,
     fired,
     onAlert: (alert) => {
-      log.warn('budget alert', { budget: alert.budget, threshold: alert.threshold, spentUsd: alert.spentUsd, limitUsd: alert.limitUsd });
-      events?.emit('budget.alert', alert);
-      webhooks.send(alert);
+      if (!claim) return send(alert);
+      void claim(alert).then((mine) => {
+        if (mine) send(alert);
+      });
     },
   });
   const metrics = new Metrics({ ...options.metricsSources, budgets: () => budgets.statuses() });
@@ -61,6 +74,9 @@ export async function openSpend(options: SpendServiceOptions): Promise<SpendServ
       configure(config);
     },
     configure,
+    claimAlerts(c) {
+      claim = c;
+    },
     async stop() {
       unsubscribe?.();
       metrics.close();

@@ -46,8 +46,8 @@ function ensureDeps() {
 
 /**
  * Other work may rebuild dist/ while the benchmark runs; every Shepherd process of one run must load
- * the same complete bundle. The bundle loads only its companions beside it (the tokenizer and the
- * replay worker, on first use), so those are copied too. A copy caught half-written does not load:
+ * the same complete bundle. The bundle loads only its companions beside it (the tokenizer, the
+ * replay worker and team mode, on first use), so those are copied too. A copy caught half-written does not load:
  * check it and copy again.
  */
 async function snapshotDaemon() {
@@ -55,7 +55,7 @@ async function snapshotDaemon() {
   const file = join(dir, 'daemon.js');
   for (let attempt = 1; ; attempt++) {
     copyFileSync(join(root, 'dist', 'daemon.js'), file);
-    for (const companion of ['tokenizer.js', 'replay-worker.js', 'cascade-parsers.js', 'cascade-ts-parser.js', 'cascade-tree-sitter.js', 'tree-sitter.wasm', 'tree-sitter-python.wasm']) copyFileSync(join(root, 'dist', companion), join(dir, companion));
+    for (const companion of ['tokenizer.js', 'replay-worker.js', 'cascade-parsers.js', 'cascade-ts-parser.js', 'cascade-tree-sitter.js', 'tree-sitter.wasm', 'tree-sitter-python.wasm', 'team.js']) copyFileSync(join(root, 'dist', companion), join(dir, companion));
     try {
       execFileSync(process.execPath, [file, '--version'], { stdio: 'pipe' });
       const sha = createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 12);
@@ -94,6 +94,7 @@ async function main() {
   const { startupTimes, ledgerReplay, cascadeChecks } = await import('./lib/daemon-figures.mjs');
   const { sanityCheck } = await import('./lib/sanity.mjs');
   const { protocolPhases } = await import('./lib/protocols.mjs');
+  const { teamPhase } = await import('./lib/team.mjs');
   const report = await import('./lib/report.mjs');
 
   const step = (text) => console.log(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(3)} s] ${text}`);
@@ -132,6 +133,8 @@ async function main() {
   for (const t of targets) results.targets[t.name].memoryAfterLoad = memory(t.pid);
   // The other endpoints (Responses API, embeddings, Anthropic passthrough vs translation): lib/protocols.mjs.
   results.protocols = await protocolPhases({ autocannon, targets: Object.fromEntries(targets.map((t) => [t.name, t])), plan: PLAN, step });
+  // Team mode (issue 18): the same Shepherd with a team section and a real redis-server, against local mode.
+  results.team = await teamPhase({ autocannon, root, logDir, upstream, daemonJs: daemon.file, plan: PLAN, step });
 
   for (const t of targets.slice(1)) await stop(t.proc);
   step(`${PLAN.openStreams} concurrent open streams through fresh processes`);

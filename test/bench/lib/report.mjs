@@ -130,6 +130,7 @@ export function derive(r) {
     ),
   ];
   if (r.protocols) r.verdicts.push(...protocolVerdicts(r));
+  if (r.team?.c1) r.verdicts.push(...teamVerdicts(r));
   const cc = r.cascadeChecks;
   if (cc && !cc.error) {
     const worst = Math.max(...Object.values(cc.answers).map((a) => a.meanUs));
@@ -144,6 +145,39 @@ export function derive(r) {
     });
   }
   return r;
+}
+
+/** Team mode's row (lib/team.mjs): what Redis adds per request and costs in throughput; absent from older results. */
+function teamVerdicts(r) {
+  const { c1, c50 } = r.team;
+  const added = c1.team.latency.mean - c1.local.latency.mean;
+  const tput = c50.team.rps / c50.local.rps;
+  Object.assign(r.ratios, { 'team mode: throughput c=50, team / local mode': tput });
+  return [
+    verdict(
+      'Team mode: added latency per request at c=1 ≤ 0.3 ms over local mode (shared budgets and rate limits in Redis)',
+      `${ms(added)} (mean ${ms(c1.team.latency.mean)} vs ${ms(c1.local.latency.mean)}; p50 ${ms(c1.team.latency.p50)} vs ${ms(c1.local.latency.p50)})`,
+      added <= 0.3,
+    ),
+    verdict(
+      'Team mode: throughput at c=50 ≥ 0.7x local mode',
+      `${x2(tput)} (${num(c50.team.rps)} vs ${num(c50.local.rps)} req/s)`,
+      tput >= 0.7,
+      `CPU per request ${fix(c50.team.cpuMsPerRequest, 3)} vs ${fix(c50.local.cpuMsPerRequest, 3)} ms (the daemon's; redis-server ${r.team.redis?.version ?? ''} runs beside it on the same cores)`,
+    ),
+  ];
+}
+
+/** Team mode's lines: [party, figures]. */
+function teamRows(r) {
+  const t = r.team;
+  if (!t) return [];
+  if (t.skipped) return [['team mode', `skipped: ${t.skipped}`]];
+  return ['local mode', 'team mode'].map((party) => {
+    const key = party === 'local mode' ? 'local' : 'team';
+    const x = t.c50[key];
+    return [party, `${num(x.rps)} req/s at c=50 (${num(x.non2xx + x.errors + x.timeouts)} failed, CPU ${fix(x.cpuMsPerRequest, 3)} ms/req); c=1 mean / p50 / p99 ${trio(t.c1[key].latency)} ms`];
+  });
 }
 
 /** Ratios and targets of the other endpoints' rows (lib/protocols.mjs); absent from older results. */
@@ -299,6 +333,8 @@ export function table(r) {
   for (const [k, v] of daemonRows(r)) lines.push(`${k}: ${v}`);
   const prows = protocolRows(r);
   if (prows.length) lines.push('', 'other endpoints:', ...prows.map(([row, party, v]) => `  ${row}, ${party}: ${v}`));
+  const trows = teamRows(r);
+  if (trows.length) lines.push('', 'team mode (a real redis-server; same config otherwise):', ...trows.map(([party, v]) => `  ${party}: ${v}`));
   lines.push('', 'ratios:');
   for (const [k, v] of Object.entries(r.ratios)) lines.push(`  ${k}: ${x2(v)}`);
   lines.push('', 'targets:');
@@ -308,6 +344,23 @@ export function table(r) {
 }
 
 const md = (row) => `| ${row.join(' | ')} |`;
+
+function teamMarkdown(r) {
+  const rows = teamRows(r);
+  if (!rows.length) return '';
+  return `
+### Team mode
+
+Shepherd with a \`team\` section (issue 18) against the same Shepherd in local mode, both fresh and
+otherwise configured alike: a hard budget (each request reserved, then settled, in Redis) and an rpm on
+every deployment far above the load (each attempt takes from the team's limiter). A real redis-server
+runs on loopback beside them, in memory only. ${r.plan.rounds} x ${r.plan.throughputS} s at c=50 and ${r.plan.rounds} x ${r.plan.c1S} s at c=1, interleaved.
+
+| party | figures |
+|---|---|
+${rows.map(md).join('\n')}
+`;
+}
 
 function protocolMarkdown(r) {
   const rows = protocolRows(r);
@@ -393,7 +446,7 @@ ${rows(r).map((row) => md(row.map((c) => String(c).replace(/^ +/, '&nbsp;&nbsp;'
 | daemon | |
 |---|---|
 ${daemonRows(r).map(md).join('\n')}
-${protocolMarkdown(r)}
+${protocolMarkdown(r)}${teamMarkdown(r)}
 ## Ratios
 
 | ratio | value |

@@ -108,11 +108,12 @@ export function shepherdConfig(origins, port) {
   return { server: { port }, sandbox: false, providers, models, routing: { strategy: 'latency', auto } };
 }
 
-export async function startShepherd({ root, logDir, upstream, probeFile, tag = '', daemonJs = join(root, 'dist/daemon.js') }) {
+/** `configExtra`: sections added to the benchmark's config (the team row's budgets, limits and team). */
+export async function startShepherd({ root, logDir, upstream, probeFile, tag = '', daemonJs = join(root, 'dist/daemon.js'), configExtra = {}, name = 'shepherd' }) {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'shepherd-bench-data-'));
   const configPath = join(dataDir, 'bench-config.json');
-  writeFileSync(configPath, JSON.stringify(shepherdConfig(upstream.origins, port), null, 2));
+  writeFileSync(configPath, JSON.stringify({ ...shepherdConfig(upstream.origins, port), ...configExtra }, null, 2));
   const env = probeFile ? { BENCH_LOOP_PROBE_FILE: probeFile } : {};
   const proc = await spawnNode(
     `shepherd${tag}`,
@@ -121,7 +122,7 @@ export async function startShepherd({ root, logDir, upstream, probeFile, tag = '
   );
   const origin = `http://127.0.0.1:${port}`;
   await waitForOk(`${origin}/v1/models`, { proc });
-  return { name: 'shepherd', proc, originFor: () => origin, headersFor: () => ({}), pid: proc.pid, dataDir, configPath };
+  return { name, proc, originFor: () => origin, headersFor: () => ({}), pid: proc.pid, dataDir, configPath };
 }
 
 export async function startPortkey({ benchDir, logDir, upstream }) {

@@ -117,4 +117,16 @@ describe('status bar: spend', () => {
     assert.equal(spendItem(again, USD)!.text, '$(credit-card) $3.00');
     assert.equal(spendItem(again, USD)!.severity, 'ok');
   });
+
+  it('says "team degraded" while Redis cannot be reached, and nothing once the team state is ok again', () => {
+    const team = { name: 'web', member: 'ana', state: 'degraded' as const, since: '2025-01-15T10:00:00.000Z', reason: 'connection closed' };
+    const item = spendItem(view(snapshot({ team })), USD)!;
+    assert.equal(item.text, '$(credit-card) $3.00 $(warning) team degraded');
+    assert.equal(item.severity, 'warning');
+    assert.match(item.tooltip, /Team state degraded.*connection closed.*local state/);
+    assert.match(item.accessibility, /team state degraded/);
+    const ok = spendItem(view(snapshot({ team: { ...team, state: 'ok' } })), USD)!;
+    assert.equal(ok.text, '$(credit-card) $3.00');
+    assert.equal(ok.severity, 'ok');
+  });
 });
