@@ -1,29 +1,19 @@
 // Team mode's entry: bundled apart as dist/team.js (esbuild.mjs) and required by the lifecycle only
 // when the config has a `team` section, so local mode never loads ioredis or pg.
-// Redis (shared budgets, rate limits, health) lives in ./redis/, the PostgreSQL ledger in ./postgres/.
-import type { BudgetAlert } from '../../shared/budget-status';
+// Redis (shared budgets, rate limits, health) lives in ./redis/ and opens here; the PostgreSQL ledger
+// lives in ./postgres/ and is opened on its own (openTeamLedger, from lifecycle/team-ledger.ts).
 import type { ShepherdConfig } from '../../shared/config';
 import type { TeamConfig } from '../../shared/team-config';
-import type { EventBus } from '../core/events';
-import type { Logger } from '../core/log';
-import type { HealthBoard } from '../health/board';
 import type { SharedRateLimits } from '../health/shared-limits';
 import type { TeamStatus } from '../health/status-report';
-import type { Budgets } from '../spend/budgets';
 import type { SpendReserver } from '../spend/gate';
-import { openRedisTeam } from './redis';
+import { openRedisTeam, type RedisTeamDeps } from './redis';
 
-export interface TeamDeps {
+export interface TeamDeps extends Omit<RedisTeamDeps, 'config' | 'team' | 'url'> {
   config: ShepherdConfig & { team: TeamConfig };
-  /** The servers' URLs, resolved from the config or its environment variables. */
+  /** The Redis URL, resolved from the config or its environment variable. */
   redisUrl?: string;
   member: string;
-  daemonId: string;
-  log: Logger;
-  budgets: Budgets;
-  claimAlerts(claim: (alert: BudgetAlert) => Promise<boolean>): void;
-  health: HealthBoard;
-  events: EventBus;
 }
 
 export { openTeamLedger, openTeamReader, type TeamLedgerHandle } from './postgres';
@@ -36,8 +26,6 @@ export interface Team {
   reserve?: SpendReserver;
   /** Redis with team.shareRateLimits: the team's buckets per deployment. */
   sharedLimits?: SharedRateLimits;
-  /** PostgreSQL: the team ledger (the outbox shipper); not built here yet. */
-  ledger?: undefined;
   status(): TeamStatus;
   /** A config reload (the team section itself is read at start only). */
   configure(config: ShepherdConfig): void;
