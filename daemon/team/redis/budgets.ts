@@ -170,6 +170,13 @@ export class TeamBudgets implements SpendReserver {
 
   private async reserveSlowly(req: SpendCheck, id: string, leases: Lease[], units: number, estimateUsd: number, local: SpendVerdict): Promise<SpendVerdict> {
     for (let attempt = 0; ; attempt++) {
+      // A lease call under way (another request's, after an idle spell many arrive at once) may bring
+      // room enough: wait for it and look again before making a call of our own.
+      while (this.sendingNow) {
+        await this.sendingNow;
+        const now = this.now();
+        if (leases.every((l) => fits(l, units, now))) return this.admit(id, leases, units, local);
+      }
       const answered = await this.send(false, leases, units);
       // Unreachable: the local verdict stands (the last known team spend plus ours since).
       if (!answered) return this.admit(id, leases, units, local);
